@@ -1,0 +1,233 @@
+//! Structs, open enums, unions and aliases.
+
+use super::{doc_attrs, ident, type_tokens};
+use crate::model::{Api, Enum, Field, Presence, Struct, TypeDef, TypeKind, Union};
+use proc_macro2::TokenStream;
+use quote::quote;
+use serde_json::Value;
+
+/// Vendor extensions that say which providers support a field; they become
+/// part of its documentation.
+const SUPPORT_EXTENSIONS: &[(&str, &str)] = &[
+    ("x-supported-in", "Supported in"),
+    ("x-required-in", "Required in"),
+];
+
+pub(super) fn types(api: &Api) -> TokenStream {
+    let defs = api.types.iter().map(type_def);
+    quote! { #(#defs)* }
+}
+
+fn type_def(def: &TypeDef) -> TokenStream {
+    let doc = doc_attrs(def.doc.as_deref());
+    let name = ident(&def.name);
+    match &def.kind {
+        TypeKind::Struct(body) => struct_def(doc, &name, body),
+        TypeKind::Enum(body) => enum_def(doc, &name, body),
+        TypeKind::Union(body) => union_def(doc, &name, body),
+        TypeKind::Alias(ty) => {
+            let ty = type_tokens(ty);
+            quote! { #doc pub type #name = #ty; }
+        }
+    }
+}
+
+fn struct_def(doc: TokenStream, name: &proc_macro2::Ident, body: &Struct) -> TokenStream {
+    let all_optional = body
+        .fields
+        .iter()
+        .all(|field| field.presence != Presence::Required);
+    let default = all_optional.then(|| quote! { Default, });
+    let fields = body.fields.iter().map(field);
+    let additional = body.additional.as_ref().map(|additional| {
+        let field_name = ident(&additional.name);
+        let value = type_tokens(&additional.value);
+        quote! {
+            /// Properties not listed above, by their wire name.
+            #[serde(flatten)]
+            pub #field_name: ::std::collections::BTreeMap<String, #value>,
+        }
+    });
+    quote! {
+        #doc
+        #[derive(Debug, Clone, PartialEq, #default ::serde::Serialize, ::serde::Deserialize)]
+        pub struct #name {
+            #(#fields)*
+            #additional
+        }
+    }
+}
+
+fn field(field: &Field) -> TokenStream {
+    let name = ident(&field.name);
+    let mut ty = type_tokens(&field.ty);
+    if field.boxed {
+        ty = quote! { Box<#ty> };
+    }
+    let mut serde_args = Vec::new();
+    if field.name != field.wire_name {
+        let wire = &field.wire_name;
+        serde_args.push(quote! { rename = #wire });
+    }
+    let ty = match field.presence {
+        Presence::Required => ty,
+        Presence::RequiredNullable => quote! { Option<#ty> },
+        Presence::Optional => {
+            serde_args.push(quote! { default, skip_serializing_if = "Option::is_none" });
+            quote! { Option<#ty> }
+        }
+        Presence::Patch => {
+            serde_args
+                .push(quote! { default, skip_serializing_if = "::crm_runtime::Patch::is_absent" });
+            quote! { ::crm_runtime::Patch<#ty> }
+        }
+    };
+    let serde_attr = (!serde_args.is_empty()).then(|| quote! { #[serde(#(#serde_args),*)] });
+    let doc = doc_attrs(field_doc(field).as_deref());
+    quote! {
+        #doc
+        #serde_attr
+        pub #name: #ty,
+    }
+}
+
+fn field_doc(field: &Field) -> Option<String> {
+    let mut parts: Vec<String> = field.doc.iter().cloned().collect();
+    for (extension, label) in SUPPORT_EXTENSIONS {
+        if let Some(Value::Array(providers)) = field.extensions.get(*extension) {
+            let names: Vec<&str> = providers.iter().filter_map(Value::as_str).collect();
+            let list = if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            };
+            parts.push(format!("{label}: {list}."));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("\n\n"))
+}
+
+fn enum_def(doc: TokenStream, name: &proc_macro2::Ident, body: &Enum) -> TokenStream {
+    let unknown = ident(&body.unknown_variant);
+    let variants: Vec<_> = body
+        .variants
+        .iter()
+        .map(|variant| ident(&variant.name))
+        .collect();
+    let values: Vec<&str> = body
+        .variants
+        .iter()
+        .map(|variant| variant.value.as_str())
+        .collect();
+    let variant_docs = values.iter().map(|value| {
+        let text = format!(" `{value}`");
+        quote! { #[doc = #text] }
+    });
+    quote! {
+        #doc
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum #name {
+            #(#variant_docs #variants,)*
+            /// A value this spec does not list, kept as sent.
+            #unknown(String),
+        }
+
+        impl #name {
+            /// The value as it is sent on the wire.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    #(Self::#variants => #values,)*
+                    Self::#unknown(value) => value,
+                }
+            }
+        }
+
+        impl From<&str> for #name {
+            fn from(value: &str) -> Self {
+                match value {
+                    #(#values => Self::#variants,)*
+                    other => Self::#unknown(other.to_owned()),
+                }
+            }
+        }
+
+        impl From<String> for #name {
+            fn from(value: String) -> Self {
+                match Self::from(value.as_str()) {
+                    Self::#unknown(_) => Self::#unknown(value),
+                    known => known,
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for #name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::serde::Serialize for #name {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+            }
+        }
+    }
+}
+
+fn union_def(doc: TokenStream, name: &proc_macro2::Ident, body: &Union) -> TokenStream {
+    let variants = body.variants.iter().map(|variant| {
+        let variant_name = ident(&variant.name);
+        let mut ty = type_tokens(&variant.ty);
+        if variant.boxed {
+            ty = quote! { Box<#ty> };
+        }
+        quote! { #variant_name(#ty), }
+    });
+    let Some(tag) = &body.discriminator else {
+        return quote! {
+            #doc
+            #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+            #[serde(untagged)]
+            pub enum #name {
+                #(#variants)*
+            }
+        };
+    };
+    // The tag stays in each variant's own data (its schema usually
+    // requires it), so the variant is chosen by hand and parsed whole.
+    let arms = body.variants.iter().map(|variant| {
+        let variant_name = ident(&variant.name);
+        let values = &variant.tag_values;
+        quote! {
+            Some(#(#values)|*) => ::serde_json::from_value(value).map(Self::#variant_name).map_err(::serde::de::Error::custom),
+        }
+    });
+    let unknown_doc = format!(" A `{tag}` this spec does not list, kept as sent.");
+    quote! {
+        #doc
+        #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+        #[serde(untagged)]
+        pub enum #name {
+            #(#variants)*
+            #[doc = #unknown_doc]
+            Unknown(::serde_json::Value),
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for #name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(deserializer)?;
+                let tag = value.get(#tag).and_then(::serde_json::Value::as_str).map(str::to_owned);
+                match tag.as_deref() {
+                    #(#arms)*
+                    _ => Ok(Self::Unknown(value)),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! A directory of specs to a directory of modules, and the rules of that
+//! output directory: it belongs to the generator alone, it is replaced
+//! whole or not at all, and nothing is written outside it.
+//!
+//! `specs/providers/close.yaml` becomes `providers/close.rs`, declared in
+//! `providers/mod.rs`, declared in `mod.rs`. Files and directories whose
+//! name starts with `_` are fragments that specs reference with `$ref`,
+//! not specs.
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::emit::{GENERATED_MARKER, header};
+use crate::names::snake_name;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+/// Where this workspace keeps its specs, relative to the workspace root.
+pub const WORKSPACE_SPECS: &str = "specs";
+/// The generated crate's output directory, relative to the workspace root.
+pub const WORKSPACE_OUTPUT: &str = "generated/src/codegen";
+
+/// Lints the generated modules may trip over: their shape follows the
+/// spec (many arguments, large variants, spec prose in docs).
+const GENERATED_LINT_ALLOWS: &str = "#[allow(
+    dead_code,
+    clippy::doc_lazy_continuation,
+    clippy::doc_overindented_list_items,
+    clippy::empty_docs,
+    clippy::enum_variant_names,
+    clippy::large_enum_variant,
+    clippy::module_inception,
+    clippy::result_large_err,
+    clippy::tabs_in_doc_comments,
+    clippy::too_many_arguments,
+    clippy::type_complexity,
+    clippy::upper_case_acronyms,
+    rustdoc::all
+)]";
+
+/// The declaration of a generated module, with the lints it may trip.
+pub fn module_declaration(name: &str) -> String {
+    format!("{GENERATED_LINT_ALLOWS}\npub mod {name};\n")
+}
+
+/// A file to write, relative to the output directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputFile {
+    pub path: PathBuf,
+    pub contents: String,
+}
+
+#[derive(Debug)]
+pub struct Plan {
+    pub files: Vec<OutputFile>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Generates every spec under `root/specs_dir`. Every spec is tried, so
+/// all problems are reported at once.
+pub fn plan(root: &Path, specs_dir: &str) -> Result<Plan, Vec<Diagnostic>> {
+    let mut specs = Vec::new();
+    let specs_root = root.join(specs_dir);
+    let mut errors = Vec::new();
+    if let Err(error) = find_specs(&specs_root, &mut specs) {
+        errors.push(project_error(
+            specs_dir,
+            format!("cannot read the specs directory: {error}"),
+        ));
+        return Err(errors);
+    }
+    specs.sort();
+    let mut warnings = Vec::new();
+    // Module path (as snake_case segments) to generated code.
+    let mut modules: BTreeMap<Vec<String>, (String, String)> = BTreeMap::new();
+    for spec in specs {
+        let relative = spec.strip_prefix(root).unwrap_or(&spec);
+        let display = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        let module_path = module_path(spec.strip_prefix(&specs_root).unwrap_or(&spec));
+        if let Some((other, _)) = modules.get(&module_path) {
+            errors.push(project_error(
+                &display,
+                format!(
+                    "this spec and {other} would both generate module `{}`; rename one",
+                    module_path.join("::")
+                ),
+            ));
+            continue;
+        }
+        match crate::generate_file(&spec, &display) {
+            Ok(generated) => {
+                warnings.extend(generated.warnings);
+                modules.insert(module_path, (display, generated.code));
+            }
+            Err(diagnostics) => {
+                for diagnostic in diagnostics {
+                    match diagnostic.severity {
+                        Severity::Error => errors.push(diagnostic),
+                        Severity::Warning => warnings.push(diagnostic),
+                    }
+                }
+            }
+        }
+    }
+    if let Some(clash) = module_clash(&modules) {
+        errors.push(project_error(specs_dir, clash));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Plan {
+        files: layout(&modules, specs_dir),
+        warnings,
+    })
+}
+
+fn project_error(file: &str, message: String) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        file: file.to_owned(),
+        pointer: String::new(),
+        message,
+    }
+}
+
+fn find_specs(dir: &Path, specs: &mut Vec<PathBuf>) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('_') || name.starts_with('.') {
+            continue;
+        }
+        if entry.file_type()?.is_dir() {
+            find_specs(&path, specs)?;
+        } else if [".yaml", ".yml", ".json"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+        {
+            specs.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `providers/close.yaml` is `["providers", "close"]`. Every segment goes
+/// through `snake_name`, so no spec name can put a file outside the
+/// output directory.
+fn module_path(relative: &Path) -> Vec<String> {
+    let mut segments: Vec<String> = relative
+        .components()
+        .filter_map(|component| match component {
+            Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    if let Some(last) = segments.last_mut() {
+        if let Some((stem, _)) = last.rsplit_once('.') {
+            *last = stem.to_owned();
+        }
+    }
+    segments.iter().map(|segment| snake_name(segment)).collect()
+}
+
+/// A module that is also a directory of modules (`close.yaml` beside
+/// `close/`) has two sources.
+fn module_clash(modules: &BTreeMap<Vec<String>, (String, String)>) -> Option<String> {
+    for (path, (display, _)) in modules {
+        for (other, (other_display, _)) in modules {
+            if other.len() > path.len() && other.starts_with(path) {
+                return Some(format!(
+                    "{display} and {other_display} both define module `{}`; rename one",
+                    path.join("::")
+                ));
+            }
+        }
+    }
+    None
+}
+
+fn layout(modules: &BTreeMap<Vec<String>, (String, String)>, specs_dir: &str) -> Vec<OutputFile> {
+    let mut files = Vec::new();
+    // Directory (module path) to its children: (name, is_leaf).
+    let mut children: BTreeMap<Vec<String>, BTreeMap<String, bool>> = BTreeMap::new();
+    children.entry(Vec::new()).or_default();
+    for (path, (_, code)) in modules {
+        let mut file = PathBuf::new();
+        for segment in path {
+            file.push(segment);
+        }
+        file.set_extension("rs");
+        files.push(OutputFile {
+            path: file,
+            contents: code.clone(),
+        });
+        for depth in 0..path.len() {
+            let parent = path[..depth].to_vec();
+            let is_leaf = depth + 1 == path.len();
+            children
+                .entry(parent)
+                .or_default()
+                .insert(path[depth].clone(), is_leaf);
+        }
+    }
+    for (dir, entries) in children {
+        let mut contents = header(&format!("the specs in {specs_dir}/"));
+        for (name, is_leaf) in entries {
+            if is_leaf {
+                contents.push_str(&module_declaration(&name));
+            } else {
+                contents.push_str(&format!("pub mod {name};\n"));
+            }
+        }
+        let mut file = PathBuf::new();
+        for segment in &dir {
+            file.push(segment);
+        }
+        file.push("mod.rs");
+        files.push(OutputFile {
+            path: file,
+            contents,
+        });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+/// How a checked-in file differs from what the specs produce.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Staleness {
+    Changed,
+    Missing,
+    /// Generated before, no longer produced.
+    Extra,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaleFile {
+    pub path: PathBuf,
+    pub staleness: Staleness,
+}
+
+/// The files of `out_dir` that differ from `files`.
+pub fn stale_files(out_dir: &Path, files: &[OutputFile]) -> io::Result<Vec<StaleFile>> {
+    let mut stale = Vec::new();
+    let existing = existing_files(out_dir)?;
+    for file in files {
+        let path = out_dir.join(&file.path);
+        match fs::read_to_string(&path) {
+            Ok(contents) if contents == file.contents => {}
+            Ok(_) => stale.push(StaleFile {
+                path,
+                staleness: Staleness::Changed,
+            }),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => stale.push(StaleFile {
+                path,
+                staleness: Staleness::Missing,
+            }),
+            Err(error) => return Err(error),
+        }
+    }
+    for path in existing {
+        if !files.iter().any(|file| out_dir.join(&file.path) == path) {
+            stale.push(StaleFile {
+                path,
+                staleness: Staleness::Extra,
+            });
+        }
+    }
+    Ok(stale)
+}
+
+fn existing_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    if !dir.exists() {
+        return Ok(found);
+    }
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in fs::read_dir(&current)? {
+            let entry = entry?;
+            if entry.file_type()?.is_dir() {
+                pending.push(entry.path());
+            } else {
+                found.push(entry.path());
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Unchanged,
+    Written { changed: usize },
+}
+
+/// Replaces `out_dir` with exactly `files`: written to a temporary
+/// directory beside it, then swapped in, so a failure leaves the old
+/// output as it was. Refuses to run over a file it did not generate.
+pub fn write_output(out_dir: &Path, files: &[OutputFile]) -> io::Result<WriteOutcome> {
+    for file in files {
+        let escapes = file
+            .path
+            .components()
+            .any(|component| !matches!(component, Component::Normal(_)));
+        if escapes || file.path.as_os_str().is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "refusing to write {}: outside the output directory",
+                    file.path.display()
+                ),
+            ));
+        }
+    }
+    let stale = stale_files(out_dir, files)?;
+    if stale.is_empty() {
+        return Ok(WriteOutcome::Unchanged);
+    }
+    for path in existing_files(out_dir)? {
+        let contents = fs::read(&path)?;
+        if !contents.starts_with(GENERATED_MARKER.as_bytes()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} was not generated (it lacks the `{GENERATED_MARKER}` header); move hand-written code out of the output directory",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    let parent = out_dir.parent().unwrap_or(Path::new("."));
+    let name = out_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "codegen".into());
+    let staging = parent.join(format!(".{name}.new"));
+    let retired = parent.join(format!(".{name}.old"));
+    for leftover in [&staging, &retired] {
+        if leftover.exists() {
+            fs::remove_dir_all(leftover)?;
+        }
+    }
+    let written = write_all(&staging, files);
+    if let Err(error) = written {
+        // Best effort: the old output is untouched either way.
+        let _ = fs::remove_dir_all(&staging);
+        return Err(error);
+    }
+    if out_dir.exists() {
+        fs::rename(out_dir, &retired)?;
+    }
+    if let Err(error) = fs::rename(&staging, out_dir) {
+        // Put the old output back before reporting.
+        let _ = fs::rename(&retired, out_dir);
+        return Err(error);
+    }
+    if retired.exists() {
+        fs::remove_dir_all(&retired)?;
+    }
+    Ok(WriteOutcome::Written {
+        changed: stale.len(),
+    })
+}
+
+fn write_all(dir: &Path, files: &[OutputFile]) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    for file in files {
+        let path = dir.join(&file.path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::write(&path, &file.contents)?;
+    }
+    Ok(())
+}

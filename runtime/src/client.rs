@@ -1,0 +1,157 @@
+use crate::{Auth, Credential, Error, ErrorResponse};
+use bytes::Bytes;
+use http::HeaderMap;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+
+/// What every generated client holds: where the API lives, the HTTP
+/// client, and the credentials.
+#[derive(Clone, Debug)]
+pub struct ClientCore {
+    base_url: String,
+    http: reqwest::Client,
+    auth: Auth,
+}
+
+impl ClientCore {
+    /// A client for the API at `base_url` (any trailing `/` is ignored).
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self::with_http_client(base_url, reqwest::Client::new())
+    }
+
+    /// Like [`ClientCore::new`], with a `reqwest::Client` configured by the
+    /// caller (timeouts, proxies, connection pool).
+    pub fn with_http_client(base_url: impl Into<String>, http: reqwest::Client) -> Self {
+        let mut base_url = base_url.into();
+        while base_url.ends_with('/') {
+            base_url.pop();
+        }
+        ClientCore {
+            base_url,
+            http,
+            auth: Auth::default(),
+        }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Sets the credential for a security scheme of the spec.
+    pub fn set_credential(&mut self, scheme: &'static str, credential: Credential) {
+        self.auth.set(scheme, credential);
+    }
+
+    /// Starts a request to `path` (which begins with `/`), with the
+    /// credentials of the schemes the operation accepts.
+    pub fn request(&self, method: Method, path: &str, schemes: &[&str]) -> RequestBuilder {
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url));
+        self.auth.apply(request, schemes)
+    }
+
+    /// Sends a request and reads the whole response.
+    pub async fn send<E>(&self, request: RequestBuilder) -> Result<RawResponse, Error<E>> {
+        let response = request.send().await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await?;
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// A response as received, before it is typed.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl RawResponse {
+    /// The body parsed as JSON of type `T`.
+    pub fn json<T: DeserializeOwned, E>(self) -> Result<ResponseValue<T>, Error<E>> {
+        match serde_json::from_slice(&self.body) {
+            Ok(body) => Ok(self.with_body(body)),
+            Err(error) => Err(Error::Decode {
+                status: self.status.as_u16(),
+                body: String::from_utf8_lossy(&self.body).into_owned(),
+                headers: self.headers,
+                message: error.to_string(),
+            }),
+        }
+    }
+
+    /// A response documented without a body; whatever came is ignored.
+    pub fn empty<E>(self) -> Result<ResponseValue<()>, Error<E>> {
+        Ok(self.with_body(()))
+    }
+
+    /// The body as text (lossy UTF-8).
+    pub fn text<E>(self) -> Result<ResponseValue<String>, Error<E>> {
+        let text = String::from_utf8_lossy(&self.body).into_owned();
+        Ok(self.with_body(text))
+    }
+
+    /// The body as bytes.
+    pub fn bytes<E>(self) -> Result<ResponseValue<Bytes>, Error<E>> {
+        let body = self.body.clone();
+        Ok(self.with_body(body))
+    }
+
+    /// An error status. `decode` parses the body as the type the spec
+    /// documents for that status; the raw body is kept either way.
+    pub fn into_error<E>(self, decode: impl FnOnce(u16, &[u8]) -> Option<E>) -> Error<E> {
+        let status = self.status.as_u16();
+        Error::Status(ErrorResponse {
+            status,
+            body: decode(status, &self.body),
+            raw_body: String::from_utf8_lossy(&self.body).into_owned(),
+            headers: self.headers,
+        })
+    }
+
+    fn with_body<T>(&self, body: T) -> ResponseValue<T> {
+        ResponseValue {
+            status: self.status.as_u16(),
+            headers: self.headers.clone(),
+            body,
+        }
+    }
+}
+
+/// A successful response: its typed body, with status and headers (which
+/// carry things like total counts and rate-limit budgets).
+#[derive(Clone, Debug)]
+pub struct ResponseValue<T> {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: T,
+}
+
+impl<T> ResponseValue<T> {
+    pub fn into_body(self) -> T {
+        self.body
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> ResponseValue<U> {
+        ResponseValue {
+            status: self.status,
+            headers: self.headers,
+            body: f(self.body),
+        }
+    }
+}
+
+impl<T> std::ops::Deref for ResponseValue<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.body
+    }
+}

@@ -1,0 +1,37 @@
+//! Runtime support for the clients that `cargo xtask codegen` generates.
+//!
+//! Generated code stays thin: it knows the paths, parameter names and types
+//! of one API, and delegates everything that is the same for every API to
+//! this crate:
+//!
+//! - [`Patch`]: the three states of a field in a partial update (absent,
+//!   explicit `null`, value), so an update sends only what the caller set.
+//! - [`Secret`]: credentials whose `Debug` output is redacted.
+//! - [`ClientCore`]: base URL, `reqwest` client and credentials, and the one
+//!   place a request is sent ([`ClientCore::send`]).
+//! - [`encode`]: path, query and form encoding of any `Serialize` value
+//!   (OpenAPI `form` and `deepObject` styles).
+//! - [`Error`], [`ErrorResponse`], [`ResponseValue`]: what a call returns.
+//!   An error response keeps its status, headers and whole body, typed when
+//!   the spec documents it.
+
+mod auth;
+mod client;
+pub mod encode;
+mod error;
+mod patch;
+mod secret;
+
+pub use auth::{Auth, Credential};
+pub use client::{ClientCore, RawResponse, ResponseValue};
+pub use error::{Error, ErrorResponse};
+pub use patch::Patch;
+pub use secret::Secret;
+
+/// Re-exports used by generated code, so a generated crate needs no direct
+/// dependency on them.
+pub mod reexports {
+    pub use bytes;
+    pub use http;
+    pub use reqwest;
+}
