@@ -75,9 +75,7 @@ impl Bundler<'_> {
                     }
                 }
                 for (key, child) in object.iter_mut() {
-                    // Examples are data, not schema: a `$ref` key there is
-                    // literal.
-                    if key == "example" {
+                    if is_example(key) {
                         continue;
                     }
                     let child_pointer = push_pointer(pointer, key);
@@ -200,6 +198,12 @@ impl Bundler<'_> {
     }
 }
 
+/// Examples are data, not schema: a `$ref` key inside one is literal (and
+/// the generator never reads examples).
+fn is_example(key: &str) -> bool {
+    key == "example" || key == "examples"
+}
+
 fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
@@ -280,7 +284,7 @@ fn collect_refs(value: &Value, pointer: &str, refs: &mut Vec<(String, String)>) 
                 refs.push((pointer.to_owned(), reference.clone()));
             }
             for (key, child) in object {
-                if key != "example" && key != "$ref" {
+                if !is_example(key) && key != "$ref" {
                     collect_refs(child, &push_pointer(pointer, key), refs);
                 }
             }

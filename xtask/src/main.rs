@@ -5,6 +5,8 @@
 //!   `specs/`.
 //! - `cargo xtask codegen --check`: write nothing; fail, naming the files,
 //!   when the checked-in output is stale.
+//! - `cargo xtask generate SPEC [-o FILE]`: generate one spec's module
+//!   (to stdout by default), for trying the generator on any document.
 
 use clap::{Parser, Subcommand};
 use crm_generator::project::{self, Staleness, WORKSPACE_OUTPUT, WORKSPACE_SPECS, WriteOutcome};
@@ -26,12 +28,48 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Generate the module for one spec file.
+    Generate {
+        spec: PathBuf,
+        /// Where to write the module; stdout when absent.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Codegen { check } => codegen(&workspace_root(), check),
+        Command::Generate { spec, output } => generate(&spec, output.as_deref()),
+    }
+}
+
+fn generate(spec: &Path, output: Option<&Path>) -> ExitCode {
+    let display = spec.display().to_string();
+    let generated = match crm_generator::generate_file(spec, &display) {
+        Ok(generated) => generated,
+        Err(diagnostics) => {
+            for diagnostic in &diagnostics {
+                eprintln!("{diagnostic}");
+            }
+            eprintln!("generation failed with {} diagnostic(s)", diagnostics.len());
+            return ExitCode::FAILURE;
+        }
+    };
+    for warning in &generated.warnings {
+        eprintln!("{warning}");
+    }
+    let written = match output {
+        Some(path) => std::fs::write(path, &generated.code),
+        None => std::io::Write::write_all(&mut std::io::stdout(), generated.code.as_bytes()),
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("cannot write the module: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -9,8 +9,20 @@ use crate::model::{
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-pub(super) fn client(api: &Api) -> TokenStream {
+/// The client struct.
+pub(super) fn client_struct(api: &Api) -> TokenStream {
     let doc = doc_attrs(Some(&client_doc(api)));
+    quote! {
+        #doc
+        #[derive(Clone, Debug)]
+        pub struct Client {
+            core: ::crm_runtime::ClientCore,
+        }
+    }
+}
+
+/// The client's methods that are not operations, inside `impl Client`.
+pub(super) fn client_constructors(api: &Api) -> TokenStream {
     let default_base_url = api.default_base_url.as_ref().map(|url| {
         quote! {
             /// The API's own host, from the spec's first server.
@@ -18,17 +30,7 @@ pub(super) fn client(api: &Api) -> TokenStream {
         }
     });
     let setters = api.security_schemes.iter().map(setter);
-    let methods = api.operations.iter().map(method);
-    let response_enums = api.operations.iter().map(response_enums);
     quote! {
-        #(#response_enums)*
-
-        #doc
-        #[derive(Clone, Debug)]
-        pub struct Client {
-            core: ::crm_runtime::ClientCore,
-        }
-
         impl Client {
             #default_base_url
 
@@ -48,9 +50,14 @@ pub(super) fn client(api: &Api) -> TokenStream {
             }
 
             #(#setters)*
-            #(#methods)*
         }
     }
+}
+
+/// One operation's method, inside `impl Client`.
+pub(super) fn operation_method(operation: &Operation) -> TokenStream {
+    let method = method(operation);
+    quote! { impl Client { #method } }
 }
 
 fn client_doc(api: &Api) -> String {
@@ -159,7 +166,7 @@ fn json_cases(responses: &Responses) -> impl Iterator<Item = (&ResponseCase, &Ty
         })
 }
 
-fn response_enums(operation: &Operation) -> TokenStream {
+pub(super) fn response_enums(operation: &Operation) -> TokenStream {
     let success = operation.success.enum_name.as_ref().map(|name| {
         let name = ident(name);
         let doc = format!(

@@ -6,7 +6,7 @@
 mod client;
 mod types;
 
-use crate::model::{Api, Type};
+use crate::model::{Api, Operation, Type, TypeDef};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
 
@@ -21,17 +21,92 @@ pub fn header(source: &str) -> String {
 }
 
 /// Renders one spec's module.
+///
+/// Each type and each method is formatted on its own, on as many threads
+/// as the machine has: `syn` parsing dominates on large specs, and the
+/// pieces do not depend on each other. Methods are formatted inside an
+/// `impl Client` wrapper whose first and last lines are then dropped, so
+/// the output is one `impl` block whatever the threads did.
 pub fn render(api: &Api, source: &str) -> Result<String, String> {
-    let types = types::types(api);
-    let client = client::client(api);
-    let tokens = quote! { #types #client };
+    let mut units: Vec<Unit<'_>> = Vec::new();
+    units.extend(api.types.iter().map(Unit::Type));
+    units.extend(api.operations.iter().map(Unit::ResponseTypes));
+    units.push(Unit::ClientStruct);
+    let first_method = units.len();
+    units.push(Unit::Constructors);
+    units.extend(api.operations.iter().map(Unit::Method));
+    let rendered = render_parallel(api, &units)?;
+    let mut out = header(source);
+    for text in &rendered[..first_method] {
+        out.push_str(text);
+    }
+    out.push_str("impl Client {\n");
+    for text in &rendered[first_method..] {
+        out.push_str(text);
+    }
+    out.push_str("}\n");
+    Ok(out)
+}
+
+#[derive(Clone, Copy)]
+enum Unit<'a> {
+    Type(&'a TypeDef),
+    ResponseTypes(&'a Operation),
+    ClientStruct,
+    Constructors,
+    Method(&'a Operation),
+}
+
+impl Unit<'_> {
+    fn tokens(self, api: &Api) -> TokenStream {
+        match self {
+            Unit::Type(def) => types::type_def(def),
+            Unit::ResponseTypes(operation) => client::response_enums(operation),
+            Unit::ClientStruct => client::client_struct(api),
+            Unit::Constructors => client::client_constructors(api),
+            Unit::Method(operation) => client::operation_method(operation),
+        }
+    }
+
+    fn is_impl_member(self) -> bool {
+        matches!(self, Unit::Constructors | Unit::Method(_))
+    }
+}
+
+fn render_parallel(api: &Api, units: &[Unit<'_>]) -> Result<Vec<String>, String> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let chunk = units.len().div_ceil(threads).max(1);
+    let results: Vec<Result<Vec<String>, String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = units
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(|unit| render_unit(api, *unit)).collect()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().unwrap_or_else(|_| Err("internal error: a rendering thread panicked; please report it with the spec".into())))
+            .collect()
+    });
+    let mut rendered = Vec::with_capacity(units.len());
+    for part in results {
+        rendered.extend(part?);
+    }
+    Ok(rendered)
+}
+
+fn render_unit(api: &Api, unit: Unit<'_>) -> Result<String, String> {
+    let tokens = unit.tokens(api);
     let file = syn::parse2::<syn::File>(tokens)
         .map_err(|error| format!("internal error: the generated code does not parse ({error}); please report it with the spec"))?;
-    Ok(format!(
-        "{}{}",
-        header(source),
-        prettyplease::unparse(&file)
-    ))
+    let text = prettyplease::unparse(&file);
+    if !unit.is_impl_member() {
+        return Ok(text);
+    }
+    // Keep what is between `impl Client {` and the closing `}`.
+    let body = text
+        .strip_prefix("impl Client {\n")
+        .and_then(|rest| rest.strip_suffix("}\n"))
+        .ok_or_else(|| "internal error: unexpected formatting of an impl block".to_owned())?;
+    Ok(body.to_owned())
 }
 
 /// An identifier from a name the lowering already made valid; anything

@@ -1,7 +1,7 @@
 //! Structs, open enums, unions and aliases.
 
 use super::{doc_attrs, ident, type_tokens};
-use crate::model::{Api, Enum, Field, Presence, Struct, TypeDef, TypeKind, Union};
+use crate::model::{Enum, Field, Presence, Struct, TypeDef, TypeKind, Union};
 use proc_macro2::TokenStream;
 use quote::quote;
 use serde_json::Value;
@@ -13,12 +13,7 @@ const SUPPORT_EXTENSIONS: &[(&str, &str)] = &[
     ("x-required-in", "Required in"),
 ];
 
-pub(super) fn types(api: &Api) -> TokenStream {
-    let defs = api.types.iter().map(type_def);
-    quote! { #(#defs)* }
-}
-
-fn type_def(def: &TypeDef) -> TokenStream {
+pub(super) fn type_def(def: &TypeDef) -> TokenStream {
     let doc = doc_attrs(def.doc.as_deref());
     let name = ident(&def.name);
     match &def.kind {

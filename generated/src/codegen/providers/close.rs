@@ -62,11 +62,7 @@ pub struct Error {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<String>>,
     /// Map of field name to its error message.
-    #[serde(
-        rename = "field-errors",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "field-errors", default, skip_serializing_if = "Option::is_none")]
     pub field_errors: Option<::std::collections::BTreeMap<String, String>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
@@ -97,9 +93,13 @@ pub struct Opportunity {
     pub annualized_value: Option<i64>,
     /// Files attached to the opportunity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attachments: Option<Vec<::std::collections::BTreeMap<String, ::serde_json::Value>>>,
+    pub attachments: Option<
+        Vec<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    >,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment_summary: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    pub comment_summary: Option<
+        ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    >,
     /// Win probability in percent (0..100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<i64>,
@@ -130,7 +130,9 @@ pub struct Opportunity {
     pub id: String,
     /// Links configured by the organization's integration links.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub integration_links: Option<Vec<::std::collections::BTreeMap<String, ::serde_json::Value>>>,
+    pub integration_links: Option<
+        Vec<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    >,
     /// Whether Close considers the opportunity stalled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_stalled: Option<bool>,
@@ -140,9 +142,13 @@ pub struct Opportunity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lead_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lead_primary_email: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    pub lead_primary_email: Option<
+        ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    >,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lead_primary_phone: Option<Vec<::std::collections::BTreeMap<String, ::serde_json::Value>>>,
+    pub lead_primary_phone: Option<
+        Vec<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    >,
     /// Free-text note. The closest thing a Close opportunity has to a name or description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -164,7 +170,9 @@ pub struct Opportunity {
     pub status_label: String,
     pub status_type: StatusType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suggested_action: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    pub suggested_action: Option<
+        ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    >,
     /// User id of the last editor.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<String>,
@@ -387,12 +395,17 @@ impl ::std::fmt::Display for StatusType {
     }
 }
 impl ::serde::Serialize for StatusType {
-    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for StatusType {
-    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
     }
 }
@@ -443,12 +456,17 @@ impl ::std::fmt::Display for ValuePeriod {
     }
 }
 impl ::serde::Serialize for ValuePeriod {
-    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ValuePeriod {
-    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
     }
 }
@@ -565,12 +583,17 @@ impl ::std::fmt::Display for ListOpportunitiesOrderBy {
     }
 }
 impl ::serde::Serialize for ListOpportunitiesOrderBy {
-    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ListOpportunitiesOrderBy {
-    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
     }
 }
@@ -601,21 +624,13 @@ pub struct ListOpportunitiesParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
     /// Comma-separated user ids.
-    #[serde(
-        rename = "user_id__in",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "user_id__in", default, skip_serializing_if = "Option::is_none")]
     pub user_id_in: Option<String>,
     /// Only opportunities in this status (`stat_...`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_id: Option<String>,
     /// Comma-separated status ids.
-    #[serde(
-        rename = "status_id__in",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "status_id__in", default, skip_serializing_if = "Option::is_none")]
     pub status_id_in: Option<String>,
     /// Only opportunities whose status has this label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -689,29 +704,13 @@ pub struct ListOpportunitiesParams {
         skip_serializing_if = "Option::is_none"
     )]
     pub date_updated_gte: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(
-        rename = "date_won__lt",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "date_won__lt", default, skip_serializing_if = "Option::is_none")]
     pub date_won_lt: Option<::chrono::NaiveDate>,
-    #[serde(
-        rename = "date_won__lte",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "date_won__lte", default, skip_serializing_if = "Option::is_none")]
     pub date_won_lte: Option<::chrono::NaiveDate>,
-    #[serde(
-        rename = "date_won__gt",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "date_won__gt", default, skip_serializing_if = "Option::is_none")]
     pub date_won_gt: Option<::chrono::NaiveDate>,
-    #[serde(
-        rename = "date_won__gte",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "date_won__gte", default, skip_serializing_if = "Option::is_none")]
     pub date_won_gte: Option<::chrono::NaiveDate>,
     /// Search query over opportunity properties, e.g. `note:important` or
     /// `status_change(old_status:active new_status:won date:yesterday)`.
@@ -733,11 +732,7 @@ pub struct CreateOpportunityParams {
     pub fields: Option<String>,
     /// The caller's UTC offset in hours (e.g. `-5`). Close uses it when it sets
     /// `date_won` automatically.
-    #[serde(
-        rename = "X-TZ-Offset",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "X-TZ-Offset", default, skip_serializing_if = "Option::is_none")]
     pub x_tz_offset: Option<String>,
 }
 /// Optional parameters of [`Client::get_opportunity`].
@@ -757,11 +752,7 @@ pub struct UpdateOpportunityParams {
     pub fields: Option<String>,
     /// The caller's UTC offset in hours (e.g. `-5`). Close uses it when it sets
     /// `date_won` automatically.
-    #[serde(
-        rename = "X-TZ-Offset",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "X-TZ-Offset", default, skip_serializing_if = "Option::is_none")]
     pub x_tz_offset: Option<String>,
 }
 /// Optional parameters of [`Client::list_opportunity_statuses`].
@@ -922,13 +913,14 @@ impl Client {
         username: impl Into<::crm_runtime::Secret>,
         password: impl Into<::crm_runtime::Secret>,
     ) -> Self {
-        self.core.set_credential(
-            "basicAuth",
-            ::crm_runtime::Credential::Basic {
-                username: username.into(),
-                password: password.into(),
-            },
-        );
+        self.core
+            .set_credential(
+                "basicAuth",
+                ::crm_runtime::Credential::Basic {
+                    username: username.into(),
+                    password: password.into(),
+                },
+            );
         self
     }
     /// List the organization's opportunity custom fields
@@ -946,11 +938,13 @@ impl Client {
         ::crm_runtime::Error<ListOpportunityCustomFieldsError>,
     > {
         let path = "/custom_field/opportunity/";
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::GET,
-            &path,
-            &["basicAuth"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                &path,
+                &["basicAuth"],
+            );
         let mut query: Vec<(String, String)> = Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
@@ -977,23 +971,34 @@ impl Client {
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(
-                response.into_error(|status: u16, body: &[u8]| match status {
-                    400 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(ListOpportunityCustomFieldsError::BadRequest),
-                    401 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(ListOpportunityCustomFieldsError::Unauthorized),
-                    404 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(ListOpportunityCustomFieldsError::NotFound),
-                    429 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(ListOpportunityCustomFieldsError::TooManyRequests),
-                    _ => None,
-                }),
-            ),
+            _ => {
+                Err(
+                    response
+                        .into_error(|status: u16, body: &[u8]| match status {
+                            400 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunityCustomFieldsError::BadRequest)
+                            }
+                            401 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunityCustomFieldsError::Unauthorized)
+                            }
+                            404 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunityCustomFieldsError::NotFound)
+                            }
+                            429 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunityCustomFieldsError::TooManyRequests)
+                            }
+                            _ => None,
+                        }),
+                )
+            }
         }
     }
     /// List or filter opportunities
@@ -1016,11 +1021,13 @@ impl Client {
         ::crm_runtime::Error<ListOpportunitiesError>,
     > {
         let path = "/opportunity/";
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::GET,
-            &path,
-            &["basicAuth"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                &path,
+                &["basicAuth"],
+            );
         let mut query: Vec<(String, String)> = Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
@@ -1236,23 +1243,34 @@ impl Client {
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(
-                response.into_error(|status: u16, body: &[u8]| match status {
-                    400 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(ListOpportunitiesError::BadRequest),
-                    401 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(ListOpportunitiesError::Unauthorized),
-                    404 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(ListOpportunitiesError::NotFound),
-                    429 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(ListOpportunitiesError::TooManyRequests),
-                    _ => None,
-                }),
-            ),
+            _ => {
+                Err(
+                    response
+                        .into_error(|status: u16, body: &[u8]| match status {
+                            400 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunitiesError::BadRequest)
+                            }
+                            401 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunitiesError::Unauthorized)
+                            }
+                            404 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunitiesError::NotFound)
+                            }
+                            429 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunitiesError::TooManyRequests)
+                            }
+                            _ => None,
+                        }),
+                )
+            }
         }
     }
     /// Create an opportunity
@@ -1274,11 +1292,13 @@ impl Client {
         ::crm_runtime::Error<CreateOpportunityError>,
     > {
         let path = "/opportunity/";
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::POST,
-            &path,
-            &["basicAuth"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::POST,
+                &path,
+                &["basicAuth"],
+            );
         let mut query: Vec<(String, String)> = Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
@@ -1288,8 +1308,10 @@ impl Client {
             true,
         )?;
         let request = request.query(&query);
-        let request = match ::crm_runtime::encode::header_value("X-TZ-Offset", &params.x_tz_offset)?
-        {
+        let request = match ::crm_runtime::encode::header_value(
+            "X-TZ-Offset",
+            &params.x_tz_offset,
+        )? {
             Some(value) => request.header("X-TZ-Offset", value),
             None => request,
         };
@@ -1297,23 +1319,34 @@ impl Client {
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(
-                response.into_error(|status: u16, body: &[u8]| match status {
-                    400 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(CreateOpportunityError::BadRequest),
-                    401 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(CreateOpportunityError::Unauthorized),
-                    404 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(CreateOpportunityError::NotFound),
-                    429 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(CreateOpportunityError::TooManyRequests),
-                    _ => None,
-                }),
-            ),
+            _ => {
+                Err(
+                    response
+                        .into_error(|status: u16, body: &[u8]| match status {
+                            400 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(CreateOpportunityError::BadRequest)
+                            }
+                            401 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(CreateOpportunityError::Unauthorized)
+                            }
+                            404 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(CreateOpportunityError::NotFound)
+                            }
+                            429 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(CreateOpportunityError::TooManyRequests)
+                            }
+                            _ => None,
+                        }),
+                )
+            }
         }
     }
     /// Retrieve an opportunity
@@ -1323,17 +1356,20 @@ impl Client {
         &self,
         id: &str,
         params: &GetOpportunityParams,
-    ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<GetOpportunityError>>
-    {
+    ) -> Result<
+        ::crm_runtime::ResponseValue<Opportunity>,
+        ::crm_runtime::Error<GetOpportunityError>,
+    > {
         let path = format!(
-            "/opportunity/{}/",
-            ::crm_runtime::encode::path_segment("id", id)?
+            "/opportunity/{}/", ::crm_runtime::encode::path_segment("id", id) ?
         );
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::GET,
-            &path,
-            &["basicAuth"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                &path,
+                &["basicAuth"],
+            );
         let mut query: Vec<(String, String)> = Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
@@ -1346,23 +1382,34 @@ impl Client {
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(
-                response.into_error(|status: u16, body: &[u8]| match status {
-                    400 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(GetOpportunityError::BadRequest),
-                    401 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(GetOpportunityError::Unauthorized),
-                    404 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(GetOpportunityError::NotFound),
-                    429 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(GetOpportunityError::TooManyRequests),
-                    _ => None,
-                }),
-            ),
+            _ => {
+                Err(
+                    response
+                        .into_error(|status: u16, body: &[u8]| match status {
+                            400 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(GetOpportunityError::BadRequest)
+                            }
+                            401 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(GetOpportunityError::Unauthorized)
+                            }
+                            404 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(GetOpportunityError::NotFound)
+                            }
+                            429 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(GetOpportunityError::TooManyRequests)
+                            }
+                            _ => None,
+                        }),
+                )
+            }
         }
     }
     /// Update an opportunity (partial)
@@ -1385,14 +1432,15 @@ impl Client {
         ::crm_runtime::Error<UpdateOpportunityError>,
     > {
         let path = format!(
-            "/opportunity/{}/",
-            ::crm_runtime::encode::path_segment("id", id)?
+            "/opportunity/{}/", ::crm_runtime::encode::path_segment("id", id) ?
         );
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::PUT,
-            &path,
-            &["basicAuth"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::PUT,
+                &path,
+                &["basicAuth"],
+            );
         let mut query: Vec<(String, String)> = Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
@@ -1402,8 +1450,10 @@ impl Client {
             true,
         )?;
         let request = request.query(&query);
-        let request = match ::crm_runtime::encode::header_value("X-TZ-Offset", &params.x_tz_offset)?
-        {
+        let request = match ::crm_runtime::encode::header_value(
+            "X-TZ-Offset",
+            &params.x_tz_offset,
+        )? {
             Some(value) => request.header("X-TZ-Offset", value),
             None => request,
         };
@@ -1411,23 +1461,34 @@ impl Client {
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(
-                response.into_error(|status: u16, body: &[u8]| match status {
-                    400 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(UpdateOpportunityError::BadRequest),
-                    401 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(UpdateOpportunityError::Unauthorized),
-                    404 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(UpdateOpportunityError::NotFound),
-                    429 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(UpdateOpportunityError::TooManyRequests),
-                    _ => None,
-                }),
-            ),
+            _ => {
+                Err(
+                    response
+                        .into_error(|status: u16, body: &[u8]| match status {
+                            400 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(UpdateOpportunityError::BadRequest)
+                            }
+                            401 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(UpdateOpportunityError::Unauthorized)
+                            }
+                            404 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(UpdateOpportunityError::NotFound)
+                            }
+                            429 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(UpdateOpportunityError::TooManyRequests)
+                            }
+                            _ => None,
+                        }),
+                )
+            }
         }
     }
     /// Delete an opportunity
@@ -1443,34 +1504,46 @@ impl Client {
         ::crm_runtime::Error<DeleteOpportunityError>,
     > {
         let path = format!(
-            "/opportunity/{}/",
-            ::crm_runtime::encode::path_segment("id", id)?
+            "/opportunity/{}/", ::crm_runtime::encode::path_segment("id", id) ?
         );
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::DELETE,
-            &path,
-            &["basicAuth"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::DELETE,
+                &path,
+                &["basicAuth"],
+            );
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(
-                response.into_error(|status: u16, body: &[u8]| match status {
-                    400 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(DeleteOpportunityError::BadRequest),
-                    401 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(DeleteOpportunityError::Unauthorized),
-                    404 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(DeleteOpportunityError::NotFound),
-                    429 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(DeleteOpportunityError::TooManyRequests),
-                    _ => None,
-                }),
-            ),
+            _ => {
+                Err(
+                    response
+                        .into_error(|status: u16, body: &[u8]| match status {
+                            400 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(DeleteOpportunityError::BadRequest)
+                            }
+                            401 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(DeleteOpportunityError::Unauthorized)
+                            }
+                            404 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(DeleteOpportunityError::NotFound)
+                            }
+                            429 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(DeleteOpportunityError::TooManyRequests)
+                            }
+                            _ => None,
+                        }),
+                )
+            }
         }
     }
     /// List the organization's opportunity statuses (stages)
@@ -1488,11 +1561,13 @@ impl Client {
         ::crm_runtime::Error<ListOpportunityStatusesError>,
     > {
         let path = "/status/opportunity/";
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::GET,
-            &path,
-            &["basicAuth"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                &path,
+                &["basicAuth"],
+            );
         let mut query: Vec<(String, String)> = Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
@@ -1505,23 +1580,34 @@ impl Client {
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(
-                response.into_error(|status: u16, body: &[u8]| match status {
-                    400 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(ListOpportunityStatusesError::BadRequest),
-                    401 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(ListOpportunityStatusesError::Unauthorized),
-                    404 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(ListOpportunityStatusesError::NotFound),
-                    429 => ::serde_json::from_slice(body)
-                        .ok()
-                        .map(ListOpportunityStatusesError::TooManyRequests),
-                    _ => None,
-                }),
-            ),
+            _ => {
+                Err(
+                    response
+                        .into_error(|status: u16, body: &[u8]| match status {
+                            400 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunityStatusesError::BadRequest)
+                            }
+                            401 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunityStatusesError::Unauthorized)
+                            }
+                            404 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunityStatusesError::NotFound)
+                            }
+                            429 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunityStatusesError::TooManyRequests)
+                            }
+                            _ => None,
+                        }),
+                )
+            }
         }
     }
 }

@@ -256,12 +256,17 @@ impl ::std::fmt::Display for OpportunityPriority {
     }
 }
 impl ::serde::Serialize for OpportunityPriority {
-    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for OpportunityPriority {
-    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
     }
 }
@@ -402,12 +407,17 @@ impl ::std::fmt::Display for OpportunitySearchSortDirection {
     }
 }
 impl ::serde::Serialize for OpportunitySearchSortDirection {
-    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for OpportunitySearchSortDirection {
-    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
     }
 }
@@ -463,12 +473,17 @@ impl ::std::fmt::Display for OpportunityStatus {
     }
 }
 impl ::serde::Serialize for OpportunityStatus {
-    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for OpportunityStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
     }
 }
@@ -586,39 +601,42 @@ impl Client {
     ///
     /// API key generated in Copper under Settings > Integrations > API Keys. Only Copper admins can create keys.
     pub fn with_access_token(mut self, key: impl Into<::crm_runtime::Secret>) -> Self {
-        self.core.set_credential(
-            "accessToken",
-            ::crm_runtime::Credential::Header {
-                name: "X-PW-AccessToken",
-                value: key.into(),
-            },
-        );
+        self.core
+            .set_credential(
+                "accessToken",
+                ::crm_runtime::Credential::Header {
+                    name: "X-PW-AccessToken",
+                    value: key.into(),
+                },
+            );
         self
     }
     /// Sets the API key of `application` (sent in the `X-PW-Application` header).
     ///
     /// Must be the constant `developer_api`.
     pub fn with_application(mut self, key: impl Into<::crm_runtime::Secret>) -> Self {
-        self.core.set_credential(
-            "application",
-            ::crm_runtime::Credential::Header {
-                name: "X-PW-Application",
-                value: key.into(),
-            },
-        );
+        self.core
+            .set_credential(
+                "application",
+                ::crm_runtime::Credential::Header {
+                    name: "X-PW-Application",
+                    value: key.into(),
+                },
+            );
         self
     }
     /// Sets the API key of `userEmail` (sent in the `X-PW-UserEmail` header).
     ///
     /// Email address of the Copper user who owns the API key.
     pub fn with_user_email(mut self, key: impl Into<::crm_runtime::Secret>) -> Self {
-        self.core.set_credential(
-            "userEmail",
-            ::crm_runtime::Credential::Header {
-                name: "X-PW-UserEmail",
-                value: key.into(),
-            },
-        );
+        self.core
+            .set_credential(
+                "userEmail",
+                ::crm_runtime::Credential::Header {
+                    name: "X-PW-UserEmail",
+                    value: key.into(),
+                },
+            );
         self
     }
     /// List custom field definitions
@@ -631,19 +649,29 @@ impl Client {
     /// `GET /custom_field_definitions`
     pub async fn list_custom_field_definitions(
         &self,
-    ) -> Result<::crm_runtime::ResponseValue<Vec<CustomFieldDefinition>>, ::crm_runtime::Error<Error>>
-    {
+    ) -> Result<
+        ::crm_runtime::ResponseValue<Vec<CustomFieldDefinition>>,
+        ::crm_runtime::Error<Error>,
+    > {
         let path = "/custom_field_definitions";
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::GET,
-            &path,
-            &["accessToken", "application", "userEmail"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                &path,
+                &["accessToken", "application", "userEmail"],
+            );
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(response
-                .into_error(|_status: u16, body: &[u8]| ::serde_json::from_slice(body).ok())),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
         }
     }
     /// Create an opportunity
@@ -660,17 +688,25 @@ impl Client {
         body: &OpportunityCreate,
     ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<Error>> {
         let path = "/opportunities";
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::POST,
-            &path,
-            &["accessToken", "application", "userEmail"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::POST,
+                &path,
+                &["accessToken", "application", "userEmail"],
+            );
         let request = request.json(body);
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(response
-                .into_error(|_status: u16, body: &[u8]| ::serde_json::from_slice(body).ok())),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
         }
     }
     /// List opportunities (search)
@@ -688,13 +724,18 @@ impl Client {
     pub async fn list_opportunities(
         &self,
         body: Option<&OpportunitySearch>,
-    ) -> Result<::crm_runtime::ResponseValue<Vec<Opportunity>>, ::crm_runtime::Error<Error>> {
+    ) -> Result<
+        ::crm_runtime::ResponseValue<Vec<Opportunity>>,
+        ::crm_runtime::Error<Error>,
+    > {
         let path = "/opportunities/search";
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::POST,
-            &path,
-            &["accessToken", "application", "userEmail"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::POST,
+                &path,
+                &["accessToken", "application", "userEmail"],
+            );
         let request = match body {
             Some(body) => request.json(body),
             None => request,
@@ -702,8 +743,14 @@ impl Client {
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(response
-                .into_error(|_status: u16, body: &[u8]| ::serde_json::from_slice(body).ok())),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
         }
     }
     /// Fetch an opportunity by id
@@ -714,19 +761,26 @@ impl Client {
         id: &i64,
     ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<Error>> {
         let path = format!(
-            "/opportunities/{}",
-            ::crm_runtime::encode::path_segment("id", id)?
+            "/opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::GET,
-            &path,
-            &["accessToken", "application", "userEmail"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                &path,
+                &["accessToken", "application", "userEmail"],
+            );
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(response
-                .into_error(|_status: u16, body: &[u8]| ::serde_json::from_slice(body).ok())),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
         }
     }
     /// Update an opportunity (partial)
@@ -744,20 +798,27 @@ impl Client {
         body: &OpportunityUpdate,
     ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<Error>> {
         let path = format!(
-            "/opportunities/{}",
-            ::crm_runtime::encode::path_segment("id", id)?
+            "/opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::PUT,
-            &path,
-            &["accessToken", "application", "userEmail"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::PUT,
+                &path,
+                &["accessToken", "application", "userEmail"],
+            );
         let request = request.json(body);
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(response
-                .into_error(|_status: u16, body: &[u8]| ::serde_json::from_slice(body).ok())),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
         }
     }
     /// Delete an opportunity
@@ -768,21 +829,31 @@ impl Client {
     pub async fn delete_opportunity(
         &self,
         id: &i64,
-    ) -> Result<::crm_runtime::ResponseValue<DeleteResult>, ::crm_runtime::Error<Error>> {
+    ) -> Result<
+        ::crm_runtime::ResponseValue<DeleteResult>,
+        ::crm_runtime::Error<Error>,
+    > {
         let path = format!(
-            "/opportunities/{}",
-            ::crm_runtime::encode::path_segment("id", id)?
+            "/opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::DELETE,
-            &path,
-            &["accessToken", "application", "userEmail"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::DELETE,
+                &path,
+                &["accessToken", "application", "userEmail"],
+            );
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(response
-                .into_error(|_status: u16, body: &[u8]| ::serde_json::from_slice(body).ok())),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
         }
     }
     /// List pipelines with their stages
@@ -795,18 +866,29 @@ impl Client {
     /// `GET /pipelines`
     pub async fn list_pipelines(
         &self,
-    ) -> Result<::crm_runtime::ResponseValue<Vec<Pipeline>>, ::crm_runtime::Error<Error>> {
+    ) -> Result<
+        ::crm_runtime::ResponseValue<Vec<Pipeline>>,
+        ::crm_runtime::Error<Error>,
+    > {
         let path = "/pipelines";
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::GET,
-            &path,
-            &["accessToken", "application", "userEmail"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                &path,
+                &["accessToken", "application", "userEmail"],
+            );
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(response
-                .into_error(|_status: u16, body: &[u8]| ::serde_json::from_slice(body).ok())),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
         }
     }
 }

@@ -291,8 +291,9 @@ pub struct OpportunityUpdate {
     ///
     /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub custom_fields:
-        ::crm_runtime::Patch<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    pub custom_fields: ::crm_runtime::Patch<
+        ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    >,
     /// The opportunity's description (Close `note`, Copper `details`); null clears it.
     ///
     /// Supported in: close, copper.
@@ -312,8 +313,9 @@ pub struct OpportunityUpdate {
     ///
     /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub remote_data:
-        ::crm_runtime::Patch<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    pub remote_data: ::crm_runtime::Patch<
+        ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    >,
     /// The opportunity's pipeline stage, selected by `id`; null clears it.
     ///
     /// Supported in: close, copper.
@@ -391,12 +393,17 @@ impl ::std::fmt::Display for UnifiedOpportunityStatus {
     }
 }
 impl ::serde::Serialize for UnifiedOpportunityStatus {
-    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for UnifiedOpportunityStatus {
-    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
     }
 }
@@ -450,12 +457,17 @@ impl ::std::fmt::Display for TrutoResponseFormat {
     }
 }
 impl ::serde::Serialize for TrutoResponseFormat {
-    fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TrutoResponseFormat {
-    fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
         <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
     }
 }
@@ -620,10 +632,11 @@ impl Client {
     ///
     /// API token, sent as `Authorization: Bearer <token>`.
     pub fn with_bearer_auth(mut self, token: impl Into<::crm_runtime::Secret>) -> Self {
-        self.core.set_credential(
-            "bearerAuth",
-            ::crm_runtime::Credential::Bearer(token.into()),
-        );
+        self.core
+            .set_credential(
+                "bearerAuth",
+                ::crm_runtime::Credential::Bearer(token.into()),
+            );
         self
     }
     /// List opportunities
@@ -635,13 +648,18 @@ impl Client {
         &self,
         integrated_account_id: &::uuid::Uuid,
         params: &ListOpportunitiesParams,
-    ) -> Result<::crm_runtime::ResponseValue<OpportunityList>, ::crm_runtime::Error<Error>> {
+    ) -> Result<
+        ::crm_runtime::ResponseValue<OpportunityList>,
+        ::crm_runtime::Error<Error>,
+    > {
         let path = "/unified/crm/opportunities";
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::GET,
-            &path,
-            &["bearerAuth"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                &path,
+                &["bearerAuth"],
+            );
         let mut query: Vec<(String, String)> = Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
@@ -696,8 +714,14 @@ impl Client {
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(response
-                .into_error(|_status: u16, body: &[u8]| ::serde_json::from_slice(body).ok())),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
         }
     }
     /// Create an opportunity
@@ -710,11 +734,13 @@ impl Client {
         body: &OpportunityCreate,
     ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<Error>> {
         let path = "/unified/crm/opportunities";
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::POST,
-            &path,
-            &["bearerAuth"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::POST,
+                &path,
+                &["bearerAuth"],
+            );
         let mut query: Vec<(String, String)> = Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
@@ -756,8 +782,14 @@ impl Client {
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             201 => response.json(),
-            _ => Err(response
-                .into_error(|_status: u16, body: &[u8]| ::serde_json::from_slice(body).ok())),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
         }
     }
     /// Get an opportunity
@@ -770,14 +802,16 @@ impl Client {
         params: &GetOpportunityParams,
     ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<Error>> {
         let path = format!(
-            "/unified/crm/opportunities/{}",
-            ::crm_runtime::encode::path_segment("id", id)?
+            "/unified/crm/opportunities/{}", ::crm_runtime::encode::path_segment("id",
+            id) ?
         );
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::GET,
-            &path,
-            &["bearerAuth"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                &path,
+                &["bearerAuth"],
+            );
         let mut query: Vec<(String, String)> = Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
@@ -818,8 +852,14 @@ impl Client {
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(response
-                .into_error(|_status: u16, body: &[u8]| ::serde_json::from_slice(body).ok())),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
         }
     }
     /// Delete an opportunity
@@ -832,14 +872,16 @@ impl Client {
         params: &DeleteOpportunityParams,
     ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<Error>> {
         let path = format!(
-            "/unified/crm/opportunities/{}",
-            ::crm_runtime::encode::path_segment("id", id)?
+            "/unified/crm/opportunities/{}", ::crm_runtime::encode::path_segment("id",
+            id) ?
         );
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::DELETE,
-            &path,
-            &["bearerAuth"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::DELETE,
+                &path,
+                &["bearerAuth"],
+            );
         let mut query: Vec<(String, String)> = Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
@@ -880,8 +922,14 @@ impl Client {
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(response
-                .into_error(|_status: u16, body: &[u8]| ::serde_json::from_slice(body).ok())),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
         }
     }
     /// Update an opportunity
@@ -897,14 +945,16 @@ impl Client {
         body: &OpportunityUpdate,
     ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<Error>> {
         let path = format!(
-            "/unified/crm/opportunities/{}",
-            ::crm_runtime::encode::path_segment("id", id)?
+            "/unified/crm/opportunities/{}", ::crm_runtime::encode::path_segment("id",
+            id) ?
         );
-        let request = self.core.request(
-            ::crm_runtime::reexports::reqwest::Method::PATCH,
-            &path,
-            &["bearerAuth"],
-        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::PATCH,
+                &path,
+                &["bearerAuth"],
+            );
         let mut query: Vec<(String, String)> = Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
@@ -946,8 +996,14 @@ impl Client {
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json(),
-            _ => Err(response
-                .into_error(|_status: u16, body: &[u8]| ::serde_json::from_slice(body).ok())),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
         }
     }
 }
