@@ -15,15 +15,23 @@ const CORPUS: &[&str] = &[
 ];
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 fn bench(c: &mut Criterion) {
     let root = workspace();
     let mut group = c.benchmark_group("generate");
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     group.bench_function("workspace specs (cargo xtask codegen)", |b| {
-        b.iter(|| crm_generator::project::plan(&root, crm_generator::project::WORKSPACE_SPECS).map(|plan| plan.files.len()))
+        b.iter(|| {
+            crm_generator::project::plan(&root, crm_generator::project::WORKSPACE_SPECS)
+                .map(|plan| plan.files.len())
+        })
     });
     for name in CORPUS {
         let path = root.join("../shared/openapi-corpus").join(name);
@@ -32,7 +40,9 @@ fn bench(c: &mut Criterion) {
             continue;
         }
         group.bench_function(*name, |b| {
-            b.iter(|| crm_generator::generate_file(&path, name).map(|generated| generated.code.len()))
+            b.iter(|| {
+                crm_generator::generate_file(&path, name).map(|generated| generated.code.len())
+            })
         });
     }
     group.finish();

@@ -43,6 +43,76 @@ pub fn module_declaration(name: &str) -> String {
     format!("{GENERATED_LINT_ALLOWS}\npub mod {name};\n")
 }
 
+/// An inline module around a generated file (`include!`), with the same
+/// lints allowed: how build scripts compile fixture specs.
+pub fn included_module(name: &str, file: &Path) -> String {
+    format!(
+        "{GENERATED_LINT_ALLOWS}\npub mod {name} {{\n    include!({:?});\n}}\n",
+        file.display().to_string()
+    )
+}
+
+/// What `codegen` is asked to do with the output directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Write,
+    /// Write nothing; report the files that differ.
+    Check,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    UpToDate { files: usize },
+    Written { files: usize, changed: usize },
+    Stale(Vec<StaleFile>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodegenError {
+    #[error("{} problem(s) in the specs", .0.len())]
+    Spec(Vec<Diagnostic>),
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub outcome: Outcome,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// `cargo xtask codegen`: generates every spec under `root/specs_dir` and
+/// writes (or checks) `root/out_dir`. On any error the output directory is
+/// left exactly as it was.
+pub fn codegen(
+    root: &Path,
+    specs_dir: &str,
+    out_dir: &str,
+    mode: Mode,
+) -> Result<Report, CodegenError> {
+    let plan = plan(root, specs_dir).map_err(CodegenError::Spec)?;
+    let out = root.join(out_dir);
+    let files = plan.files.len();
+    let outcome = match mode {
+        Mode::Check => {
+            let stale = stale_files(&out, &plan.files)?;
+            if stale.is_empty() {
+                Outcome::UpToDate { files }
+            } else {
+                Outcome::Stale(stale)
+            }
+        }
+        Mode::Write => match write_output(&out, &plan.files)? {
+            WriteOutcome::Unchanged => Outcome::UpToDate { files },
+            WriteOutcome::Written { changed } => Outcome::Written { files, changed },
+        },
+    };
+    Ok(Report {
+        outcome,
+        warnings: plan.warnings,
+    })
+}
+
 /// A file to write, relative to the output directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutputFile {

@@ -1,4 +1,4 @@
-use crate::{Auth, Credential, Error, ErrorResponse};
+use crate::{Auth, Credential, DecodeError, Error, ErrorResponse};
 use bytes::Bytes;
 use http::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -78,12 +78,12 @@ impl RawResponse {
     pub fn json<T: DeserializeOwned, E>(self) -> Result<ResponseValue<T>, Error<E>> {
         match serde_json::from_slice(&self.body) {
             Ok(body) => Ok(self.with_body(body)),
-            Err(error) => Err(Error::Decode {
+            Err(error) => Err(Error::Decode(Box::new(DecodeError {
                 status: self.status.as_u16(),
                 body: String::from_utf8_lossy(&self.body).into_owned(),
                 headers: self.headers,
                 message: error.to_string(),
-            }),
+            }))),
         }
     }
 
@@ -108,12 +108,12 @@ impl RawResponse {
     /// documents for that status; the raw body is kept either way.
     pub fn into_error<E>(self, decode: impl FnOnce(u16, &[u8]) -> Option<E>) -> Error<E> {
         let status = self.status.as_u16();
-        Error::Status(ErrorResponse {
+        Error::Status(Box::new(ErrorResponse {
             status,
             body: decode(status, &self.body),
             raw_body: String::from_utf8_lossy(&self.body).into_owned(),
             headers: self.headers,
-        })
+        }))
     }
 
     fn with_body<T>(&self, body: T) -> ResponseValue<T> {

@@ -17,18 +17,23 @@ pub enum Error<E> {
     #[error("transport error: {0}")]
     Transport(#[source] reqwest::Error),
     /// The server answered with a status the operation does not treat as a
-    /// success.
+    /// success. (Boxed, like `Decode`, to keep `Result`s small.)
     #[error("{0}")]
-    Status(ErrorResponse<E>),
+    Status(Box<ErrorResponse<E>>),
     /// A success status whose body does not have the documented shape.
-    #[error("could not decode the {status} response ({message}): {}", quote(body))]
-    Decode {
-        status: u16,
-        headers: HeaderMap,
-        /// The whole body, as received (lossy UTF-8).
-        body: String,
-        message: String,
-    },
+    #[error("{0}")]
+    Decode(Box<DecodeError>),
+}
+
+/// A success status whose body does not have the documented shape.
+#[derive(Debug, thiserror::Error)]
+#[error("could not decode the {status} response ({message}): {}", quote(body))]
+pub struct DecodeError {
+    pub status: u16,
+    pub headers: HeaderMap,
+    /// The whole body, as received (lossy UTF-8).
+    pub body: String,
+    pub message: String,
 }
 
 impl<E> Error<E> {
@@ -36,7 +41,7 @@ impl<E> Error<E> {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Status(response) => Some(response.status),
-            Error::Decode { status, .. } => Some(*status),
+            Error::Decode(error) => Some(error.status),
             Error::InvalidRequest(_) | Error::Transport(_) => None,
         }
     }
@@ -45,7 +50,7 @@ impl<E> Error<E> {
     pub fn headers(&self) -> Option<&HeaderMap> {
         match self {
             Error::Status(response) => Some(&response.headers),
-            Error::Decode { headers, .. } => Some(headers),
+            Error::Decode(error) => Some(&error.headers),
             Error::InvalidRequest(_) | Error::Transport(_) => None,
         }
     }
@@ -103,12 +108,12 @@ mod tests {
     #[test]
     fn long_bodies_are_quoted_short_and_kept_whole() {
         let body = "x".repeat(1000);
-        let error: Error<()> = Error::Status(ErrorResponse {
+        let error: Error<()> = Error::Status(Box::new(ErrorResponse {
             status: 500,
             headers: HeaderMap::new(),
             body: None,
             raw_body: body.clone(),
-        });
+        }));
         let message = error.to_string();
         assert!(message.starts_with("the server answered 500 Internal Server Error: xxx"));
         assert!(message.ends_with("(1000 bytes in all)"));

@@ -24,7 +24,7 @@ mod secret;
 
 pub use auth::{Auth, Credential};
 pub use client::{ClientCore, RawResponse, ResponseValue};
-pub use error::{Error, ErrorResponse};
+pub use error::{DecodeError, Error, ErrorResponse};
 pub use patch::Patch;
 pub use secret::Secret;
 

@@ -8,21 +8,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// absent field never reaches the wire and `null` is sent only when asked
 /// for. `Option` cannot tell the first two apart, which is how other
 /// generators end up clearing fields the caller never touched.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Patch<T> {
     /// Leave the stored value as it is: the field is not sent.
+    #[default]
     Absent,
     /// Clear the stored value: the field is sent as `null`.
     Null,
     /// Set the stored value.
     Value(T),
-}
-
-// Written out: the derive would demand `T: Default`.
-impl<T> Default for Patch<T> {
-    fn default() -> Self {
-        Patch::Absent
-    }
 }
 
 impl<T> Patch<T> {

@@ -9,7 +9,9 @@
 //!   (to stdout by default), for trying the generator on any document.
 
 use clap::{Parser, Subcommand};
-use crm_generator::project::{self, Staleness, WORKSPACE_OUTPUT, WORKSPACE_SPECS, WriteOutcome};
+use crm_generator::project::{
+    self, CodegenError, Mode, Outcome, Staleness, WORKSPACE_OUTPUT, WORKSPACE_SPECS,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -40,8 +42,62 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Codegen { check } => codegen(&workspace_root(), check),
+        Command::Codegen { check } => codegen(check),
         Command::Generate { spec, output } => generate(&spec, output.as_deref()),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn codegen(check: bool) -> ExitCode {
+    let mode = if check { Mode::Check } else { Mode::Write };
+    let report = match project::codegen(&workspace_root(), WORKSPACE_SPECS, WORKSPACE_OUTPUT, mode)
+    {
+        Ok(report) => report,
+        Err(CodegenError::Spec(diagnostics)) => {
+            for diagnostic in &diagnostics {
+                eprintln!("{diagnostic}");
+            }
+            eprintln!(
+                "codegen failed with {} error(s); {WORKSPACE_OUTPUT} was left untouched",
+                diagnostics.len()
+            );
+            return ExitCode::FAILURE;
+        }
+        Err(CodegenError::Io(error)) => {
+            eprintln!("codegen failed: {error}; {WORKSPACE_OUTPUT} was left as it was");
+            return ExitCode::FAILURE;
+        }
+    };
+    for warning in &report.warnings {
+        eprintln!("{warning}");
+    }
+    match report.outcome {
+        Outcome::UpToDate { files } => {
+            println!("{WORKSPACE_OUTPUT} is up to date ({files} files)");
+            ExitCode::SUCCESS
+        }
+        Outcome::Written { files, changed } => {
+            println!("wrote {WORKSPACE_OUTPUT} ({files} files, {changed} changed)");
+            ExitCode::SUCCESS
+        }
+        Outcome::Stale(stale) => {
+            for file in &stale {
+                let what = match file.staleness {
+                    Staleness::Changed => "differs from what the specs produce",
+                    Staleness::Missing => "is missing",
+                    Staleness::Extra => "is no longer produced",
+                };
+                eprintln!("stale: {} {what}", file.path.display());
+            }
+            eprintln!("generated code is stale: run `cargo xtask codegen` and commit the result");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -68,79 +124,6 @@ fn generate(spec: &Path, output: Option<&Path>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("cannot write the module: {error}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
-fn codegen(root: &Path, check: bool) -> ExitCode {
-    let plan = match project::plan(root, WORKSPACE_SPECS) {
-        Ok(plan) => plan,
-        Err(diagnostics) => {
-            for diagnostic in &diagnostics {
-                eprintln!("{diagnostic}");
-            }
-            eprintln!(
-                "codegen failed with {} error(s); {WORKSPACE_OUTPUT} was left untouched",
-                diagnostics.len()
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    for warning in &plan.warnings {
-        eprintln!("{warning}");
-    }
-    let out_dir = root.join(WORKSPACE_OUTPUT);
-    if check {
-        return match project::stale_files(&out_dir, &plan.files) {
-            Ok(stale) if stale.is_empty() => {
-                println!("{WORKSPACE_OUTPUT} is up to date");
-                ExitCode::SUCCESS
-            }
-            Ok(stale) => {
-                for file in &stale {
-                    let what = match file.staleness {
-                        Staleness::Changed => "differs from what the specs produce",
-                        Staleness::Missing => "is missing",
-                        Staleness::Extra => "is no longer produced",
-                    };
-                    eprintln!("stale: {} {what}", file.path.display());
-                }
-                eprintln!(
-                    "generated code is stale: run `cargo xtask codegen` and commit the result"
-                );
-                ExitCode::FAILURE
-            }
-            Err(error) => {
-                eprintln!("cannot read {}: {error}", out_dir.display());
-                ExitCode::FAILURE
-            }
-        };
-    }
-    match project::write_output(&out_dir, &plan.files) {
-        Ok(WriteOutcome::Unchanged) => {
-            println!(
-                "{WORKSPACE_OUTPUT} is up to date ({} files)",
-                plan.files.len()
-            );
-            ExitCode::SUCCESS
-        }
-        Ok(WriteOutcome::Written { changed }) => {
-            println!(
-                "wrote {WORKSPACE_OUTPUT} ({} files, {changed} changed)",
-                plan.files.len()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("codegen failed: {error}; {WORKSPACE_OUTPUT} was left as it was");
             ExitCode::FAILURE
         }
     }

@@ -262,6 +262,11 @@ fn method(operation: &Operation) -> TokenStream {
     }
 
     let path = path_expression(operation);
+    let path_arg = if operation.path.contains('{') {
+        quote! { &path }
+    } else {
+        quote! { path }
+    };
     let http_method = ident(&operation.method);
     let schemes = &operation.security;
     let query = query_statements(operation);
@@ -277,7 +282,7 @@ fn method(operation: &Operation) -> TokenStream {
         #allow
         pub async fn #name(&self, #(#args),*) -> Result<::crm_runtime::ResponseValue<#success>, ::crm_runtime::Error<#error>> {
             let path = #path;
-            let request = self.core.request(::crm_runtime::reexports::reqwest::Method::#http_method, &path, &[#(#schemes),*]);
+            let request = self.core.request(::crm_runtime::reexports::reqwest::Method::#http_method, #path_arg, &[#(#schemes),*]);
             #query
             #headers
             #body
@@ -457,7 +462,10 @@ fn success_arms(responses: &Responses) -> TokenStream {
     let arms = ordered(&responses.cases).into_iter().map(|case| {
         let pattern = status_pattern(case.status);
         let read = match &case.content {
-            ResponseContent::Json(_) => quote! { response.json() },
+            ResponseContent::Json(ty) => {
+                let ty = type_tokens(ty);
+                quote! { response.json::<#ty, _>() }
+            }
             ResponseContent::Text => quote! { response.text() },
             ResponseContent::Bytes => quote! { response.bytes() },
             ResponseContent::Empty => quote! { response.empty() },

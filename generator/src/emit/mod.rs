@@ -74,12 +74,16 @@ impl Unit<'_> {
 }
 
 fn render_parallel(api: &Api, units: &[Unit<'_>]) -> Result<Vec<String>, String> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
     let chunk = units.len().div_ceil(threads).max(1);
     let results: Vec<Result<Vec<String>, String>> = std::thread::scope(|scope| {
         let handles: Vec<_> = units
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|unit| render_unit(api, *unit)).collect()))
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|unit| render_unit(api, *unit)).collect())
+            })
             .collect();
         handles
             .into_iter()

@@ -98,7 +98,10 @@ impl<'a> Lowerer<'a> {
         let prefix = type_name(&operation_id);
         let name = method_names.claim(snake_name(&operation_id));
 
-        let mut arg_names = Namespace::with_reserved(&["self", "body", "params"]);
+        // The generated method body uses these as locals.
+        let mut arg_names = Namespace::with_reserved(&[
+            "self", "body", "params", "path", "request", "query", "cookies", "response",
+        ]);
         let mut params = Vec::new();
         let parameters = self.parameters(path_parameters, &operation.parameters, pointer);
         for (parameter, param_pointer, reference) in &parameters {

@@ -60,8 +60,19 @@ impl<'a> Lowerer<'a> {
                 },
             ),
         };
-        let (ty, _) = ty.strip_option();
-        if ty != Type::Named(name.to_owned()) {
+        // A component marked nullable is wrapped in `Option` where it is
+        // referenced; nullability from inside (an `anyOf` with null) stays
+        // in the alias.
+        let declared_nullable = self
+            .components
+            .values()
+            .any(|info| info.rust_name == name && info.nullable);
+        let ty = if declared_nullable {
+            ty.strip_option().0
+        } else {
+            ty
+        };
+        if ty.clone().strip_option().0 != Type::Named(name.to_owned()) {
             let doc = match schema {
                 ReferenceOr::Item(schema) => doc_of(&schema.schema_data),
                 ReferenceOr::Reference { .. } => None,

@@ -714,8 +714,8 @@ pub struct ListOpportunitiesParams {
     pub date_won_gte: Option<::chrono::NaiveDate>,
     /// Search query over opportunity properties, e.g. `note:important` or
     /// `status_change(old_status:active new_status:won date:yesterday)`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub query: Option<String>,
+    #[serde(rename = "query", default, skip_serializing_if = "Option::is_none")]
+    pub query_2: Option<String>,
     /// Only opportunities whose lead matches this Smart View.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lead_saved_search_id: Option<String>,
@@ -942,7 +942,7 @@ impl Client {
             .core
             .request(
                 ::crm_runtime::reexports::reqwest::Method::GET,
-                &path,
+                path,
                 &["basicAuth"],
             );
         let mut query: Vec<(String, String)> = Vec::new();
@@ -970,7 +970,7 @@ impl Client {
         let request = request.query(&query);
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<CustomFieldList, _>(),
             _ => {
                 Err(
                     response
@@ -1025,7 +1025,7 @@ impl Client {
             .core
             .request(
                 ::crm_runtime::reexports::reqwest::Method::GET,
-                &path,
+                path,
                 &["basicAuth"],
             );
         let mut query: Vec<(String, String)> = Vec::new();
@@ -1221,7 +1221,7 @@ impl Client {
         ::crm_runtime::encode::query(
             &mut query,
             "query",
-            &params.query,
+            &params.query_2,
             ::crm_runtime::encode::QueryStyle::Form,
             true,
         )?;
@@ -1242,7 +1242,7 @@ impl Client {
         let request = request.query(&query);
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<OpportunityList, _>(),
             _ => {
                 Err(
                     response
@@ -1296,7 +1296,7 @@ impl Client {
             .core
             .request(
                 ::crm_runtime::reexports::reqwest::Method::POST,
-                &path,
+                path,
                 &["basicAuth"],
             );
         let mut query: Vec<(String, String)> = Vec::new();
@@ -1318,7 +1318,7 @@ impl Client {
         let request = request.json(body);
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<Opportunity, _>(),
             _ => {
                 Err(
                     response
@@ -1381,7 +1381,7 @@ impl Client {
         let request = request.query(&query);
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<Opportunity, _>(),
             _ => {
                 Err(
                     response
@@ -1460,7 +1460,7 @@ impl Client {
         let request = request.json(body);
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<Opportunity, _>(),
             _ => {
                 Err(
                     response
@@ -1515,7 +1515,7 @@ impl Client {
             );
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<EmptyObject, _>(),
             _ => {
                 Err(
                     response
@@ -1565,7 +1565,7 @@ impl Client {
             .core
             .request(
                 ::crm_runtime::reexports::reqwest::Method::GET,
-                &path,
+                path,
                 &["basicAuth"],
             );
         let mut query: Vec<(String, String)> = Vec::new();
@@ -1579,7 +1579,7 @@ impl Client {
         let request = request.query(&query);
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<OpportunityStatusList, _>(),
             _ => {
                 Err(
                     response

@@ -658,12 +658,12 @@ impl Client {
             .core
             .request(
                 ::crm_runtime::reexports::reqwest::Method::GET,
-                &path,
+                path,
                 &["accessToken", "application", "userEmail"],
             );
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<Vec<CustomFieldDefinition>, _>(),
             _ => {
                 Err(
                     response
@@ -692,13 +692,13 @@ impl Client {
             .core
             .request(
                 ::crm_runtime::reexports::reqwest::Method::POST,
-                &path,
+                path,
                 &["accessToken", "application", "userEmail"],
             );
         let request = request.json(body);
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<Opportunity, _>(),
             _ => {
                 Err(
                     response
@@ -733,7 +733,7 @@ impl Client {
             .core
             .request(
                 ::crm_runtime::reexports::reqwest::Method::POST,
-                &path,
+                path,
                 &["accessToken", "application", "userEmail"],
             );
         let request = match body {
@@ -742,7 +742,7 @@ impl Client {
         };
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<Vec<Opportunity>, _>(),
             _ => {
                 Err(
                     response
@@ -772,7 +772,7 @@ impl Client {
             );
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<Opportunity, _>(),
             _ => {
                 Err(
                     response
@@ -810,7 +810,7 @@ impl Client {
         let request = request.json(body);
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<Opportunity, _>(),
             _ => {
                 Err(
                     response
@@ -845,7 +845,7 @@ impl Client {
             );
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<DeleteResult, _>(),
             _ => {
                 Err(
                     response
@@ -875,12 +875,12 @@ impl Client {
             .core
             .request(
                 ::crm_runtime::reexports::reqwest::Method::GET,
-                &path,
+                path,
                 &["accessToken", "application", "userEmail"],
             );
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<Vec<Pipeline>, _>(),
             _ => {
                 Err(
                     response

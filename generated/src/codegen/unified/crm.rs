@@ -657,7 +657,7 @@ impl Client {
             .core
             .request(
                 ::crm_runtime::reexports::reqwest::Method::GET,
-                &path,
+                path,
                 &["bearerAuth"],
             );
         let mut query: Vec<(String, String)> = Vec::new();
@@ -713,7 +713,7 @@ impl Client {
         let request = request.query(&query);
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<OpportunityList, _>(),
             _ => {
                 Err(
                     response
@@ -738,7 +738,7 @@ impl Client {
             .core
             .request(
                 ::crm_runtime::reexports::reqwest::Method::POST,
-                &path,
+                path,
                 &["bearerAuth"],
             );
         let mut query: Vec<(String, String)> = Vec::new();
@@ -781,7 +781,7 @@ impl Client {
         let request = request.json(body);
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            201 => response.json(),
+            201 => response.json::<Opportunity, _>(),
             _ => {
                 Err(
                     response
@@ -851,7 +851,7 @@ impl Client {
         let request = request.query(&query);
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<Opportunity, _>(),
             _ => {
                 Err(
                     response
@@ -921,7 +921,7 @@ impl Client {
         let request = request.query(&query);
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<Opportunity, _>(),
             _ => {
                 Err(
                     response
@@ -995,7 +995,7 @@ impl Client {
         let request = request.json(body);
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
-            200 => response.json(),
+            200 => response.json::<Opportunity, _>(),
             _ => {
                 Err(
                     response
