@@ -231,8 +231,8 @@ mod tests {
             form(&body).unwrap(),
             pairs(&[
                 ("amount", "5"),
-                ("items[0][price]", "p"),
-                ("metadata[k]", "v")
+                ("metadata[k]", "v"),
+                ("items[0][price]", "p")
             ])
         );
     }

@@ -24,7 +24,7 @@ fn names_that_are_not_rust_keep_their_wire_names() {
     assert_eq!((names.plus_1, names.minus_1), (Some(3), Some(1)));
     assert_eq!(
         (names.add.as_deref(), names.add_2.as_deref()),
-        (Some("upper"), Some("lower"))
+        (Some("lower"), Some("upper"))
     );
     assert_eq!(names.custom_cf_abc.as_deref(), Some("c"));
     assert_eq!(names.field.as_deref(), Some("empty"));
@@ -67,7 +67,7 @@ fn partial_updates_have_three_states() {
     };
     assert_eq!(
         serde_json::to_value(&patch).unwrap(),
-        json!({"type": "t", "Add": null})
+        json!({"type": "t", "add": null})
     );
 }
 

@@ -4,343 +4,44 @@
 /// Error answer of every operation.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Error {
-    /// HTTP reason phrase of the status code.
-    pub error: String,
-    /// Names of the offending fields, for validation errors.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<String>>,
-    /// Human-readable explanation.
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<ErrorProvider>,
     /// HTTP status code of this answer.
     #[serde(rename = "statusCode")]
     pub status_code: i64,
+    /// HTTP reason phrase of the status code.
+    pub error: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// Names of the offending fields, for validation errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ErrorProvider>,
 }
 /// The provider's answer, when the error came from the provider.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ErrorProvider {
-    /// Body returned by the provider (JSON value, or text as a string).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<::serde_json::Value>,
     /// Provider key, as in `x-providers`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Seconds the provider asked to wait before retrying.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_after: Option<i64>,
     /// HTTP status code returned by the provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-}
-/// A potential business deal. Every property except `id` may be absent or null; `x-supported-in` lists the providers that return it.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-pub struct Opportunity {
-    /// The opportunity's account.
-    ///
-    /// Supported in: close, copper.
+    /// Body returned by the provider (JSON value, or text as a string).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<OpportunityAccount>,
-    /// The opportunity's amount in major units of `currency` (500.00, not cents). Close stores `value` in cents, divided by 100 here; Copper `monetary_value`.
-    ///
-    /// Supported in: close, copper.
+    pub body: Option<::serde_json::Value>,
+    /// Seconds the provider asked to wait before retrying.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<f64>,
-    /// The EXPECTED close date of the opportunity. For won deals it is the date the deal was won when the provider only records that. Close uses `date_won` (the date it was won); Copper uses `close_date` (the expected close date, "MM/DD/YYYY" or "DD/MM/YYYY" by account locale). Date-only values are given as midnight UTC.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub close_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// The opportunity's contacts. Close and Copper link at most one.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact: Option<Vec<OpportunityContact>>,
-    /// The date and time of the opportunity's creation (Close `date_created`, Copper `date_created`).
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    /// All the custom fields present on the opportunity, keyed by the custom field's name (Close `custom.cf_*` keys, Copper `custom_fields[]` by definition id, both resolved to names).
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_fields: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
-    /// The opportunity's description (Close `note`, Copper `details`).
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// The opportunity's unique identifier (Copper's integer ids as strings).
-    ///
-    /// Supported in: close, copper.
-    pub id: String,
-    /// The date and time of the opportunity's last activity (Copper `date_last_contacted`).
-    ///
-    /// Supported in: copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_activity_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// The opportunity's name. Close opportunities have no name.
-    ///
-    /// Supported in: copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The opportunity's owner.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<OpportunityOwner>,
-    /// The raw provider record, as returned by the provider's API.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_data: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
-    /// The opportunity's pipeline stage; `name` is filled by Close only.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage: Option<OpportunityStage>,
-    /// The opportunity's status.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<UnifiedOpportunityStatus>,
-    /// The opportunity's tags.
-    ///
-    /// Supported in: copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<OpportunityTag>>,
-    /// The date and time of the opportunity's last update (Close `date_updated`, Copper `date_modified`).
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// The opportunity's URLs.
-    ///
-    /// Supported in: none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub urls: Option<Vec<OpportunityUrl>>,
-}
-/// The account (company) of the opportunity.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-pub struct OpportunityAccount {
-    /// The account's unique identifier (Close `lead_id`, Copper `company_id`).
-    pub id: String,
-}
-/// A contact (person) of the opportunity.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-pub struct OpportunityContact {
-    /// The contact's unique identifier (Close `contact_id`, Copper `primary_contact_id`).
-    pub id: String,
-}
-/// Body for creating an opportunity. `x-required-in` lists the providers that require a property; sending a property a provider does not support is a 422 error.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-pub struct OpportunityCreate {
-    /// The opportunity's account.
-    ///
-    /// Supported in: close, copper.
-    ///
-    /// Required in: close.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<OpportunityAccount>,
-    /// The opportunity's amount in major units of `currency`. Close receives it in cents (`value`), Copper as `monetary_value`.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<f64>,
-    /// The EXPECTED close date. Close stores it as `date_won`, Copper as `close_date`; both keep the date part only.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub close_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// The opportunity's contacts. Close (`contact_id`) and Copper (`primary_contact_id`) take exactly one: a list with more than one element is rejected, not truncated.
-    ///
-    /// Supported in: close, copper.
-    ///
-    /// Required in: copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact: Option<Vec<OpportunityContact>>,
-    /// The date and time of the opportunity's creation. Not writable in Close or Copper.
-    ///
-    /// Supported in: none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    /// Custom field values keyed by the custom field's name; values are any JSON value.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_fields: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
-    /// The opportunity's description (Close `note`, Copper `details`).
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// The opportunity's name. Close opportunities have no name.
-    ///
-    /// Supported in: copper.
-    ///
-    /// Required in: copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The opportunity's owner.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<OpportunityOwner>,
-    /// Merged as is into the provider's request body, untransformed.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_data: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
-    /// The opportunity's pipeline stage, selected by `id`.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage: Option<OpportunityStage>,
-    /// The opportunity's status. Close derives it from the stage, so write `stage` there instead.
-    ///
-    /// Supported in: copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<UnifiedOpportunityStatus>,
-    /// The opportunity's tags (Copper takes tag names).
-    ///
-    /// Supported in: copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<OpportunityTag>>,
+    pub retry_after: Option<i64>,
 }
 /// One page of opportunities.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpportunityList {
-    /// Cursor for the next page; null on the last page.
-    pub next_cursor: Option<String>,
     /// The opportunities of this page.
     pub result: Vec<Opportunity>,
+    /// Cursor for the next page; null on the last page.
+    pub next_cursor: Option<String>,
     /// Number of records in `result`.
     pub result_count: i64,
-}
-/// The user who owns the opportunity.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-pub struct OpportunityOwner {
-    /// The owner's unique identifier (Close `user_id`, Copper `assignee_id`).
-    pub id: String,
-}
-/// The pipeline stage of the opportunity. On write `id` selects the stage; `name` is ignored by Close and Copper.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-pub struct OpportunityStage {
-    /// The stage's unique identifier (Close `status_id`, Copper `pipeline_stage_id`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// The stage's name (Close `status_label`; Copper returns only the id).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-/// A tag. Copper tags are plain strings with no id: they are read back with the tag string as both `id` and `name`, and written by `name` (or by `id` when `name` is absent).
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-pub struct OpportunityTag {
-    /// The tag's unique identifier.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// The tag's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-/// Body for updating an opportunity. Every property is optional; only the properties present change. Null clears a value where allowed. Sending a property a provider does not support is a 422 error.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-pub struct OpportunityUpdate {
-    /// The opportunity's account; null clears it.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub account: ::crm_runtime::Patch<OpportunityAccount>,
-    /// The opportunity's amount in major units of `currency`; null clears it. Close receives it in cents (`value`), Copper as `monetary_value`.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub amount: ::crm_runtime::Patch<f64>,
-    /// The EXPECTED close date; null clears it. Close stores it as `date_won`, Copper as `close_date`; both keep the date part only.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub close_date: ::crm_runtime::Patch<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// The opportunity's contacts, replacing the current ones. Close and Copper take at most one: a list with more than one element is rejected, not truncated.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub contact: ::crm_runtime::Patch<Vec<OpportunityContact>>,
-    /// The date and time of the opportunity's creation. Not writable in Close or Copper.
-    ///
-    /// Supported in: none.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub created_at: ::crm_runtime::Patch<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub currency: ::crm_runtime::Patch<String>,
-    /// Custom field values keyed by the custom field's name; values are any JSON value. A null value unsets that custom field; custom fields not named are left unchanged.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub custom_fields: ::crm_runtime::Patch<
-        ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    >,
-    /// The opportunity's description (Close `note`, Copper `details`); null clears it.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub description: ::crm_runtime::Patch<String>,
-    /// The opportunity's name. Close opportunities have no name.
-    ///
-    /// Supported in: copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub name: ::crm_runtime::Patch<String>,
-    /// The opportunity's owner; null clears it.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub owner: ::crm_runtime::Patch<OpportunityOwner>,
-    /// Merged as is into the provider's request body, untransformed.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub remote_data: ::crm_runtime::Patch<
-        ::std::collections::BTreeMap<String, ::serde_json::Value>,
-    >,
-    /// The opportunity's pipeline stage, selected by `id`; null clears it.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub stage: ::crm_runtime::Patch<OpportunityStage>,
-    /// The opportunity's status. Close derives it from the stage, so write `stage` there instead.
-    ///
-    /// Supported in: copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub status: ::crm_runtime::Patch<UnifiedOpportunityStatus>,
-    /// The opportunity's tags, replacing the current ones (Copper takes tag names).
-    ///
-    /// Supported in: copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub tags: ::crm_runtime::Patch<Vec<OpportunityTag>>,
-}
-/// A URL related to the opportunity.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-pub struct OpportunityUrl {
-    /// The kind of URL, e.g. the provider's web app page.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    /// The URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
 }
 /// Lifecycle status of the opportunity. Provider mapping: Close `status_type` active -> open, won -> won, lost -> lost (Close has no abandoned); Copper `status` Open -> open, Won -> won, Lost -> lost, Abandoned -> abandoned. Clients must accept values not listed here, as more providers may add more statuses.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -406,6 +107,305 @@ impl<'de> ::serde::Deserialize<'de> for UnifiedOpportunityStatus {
     ) -> Result<Self, D::Error> {
         <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
     }
+}
+/// The user who owns the opportunity.
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+pub struct OpportunityOwner {
+    /// The owner's unique identifier (Close `user_id`, Copper `assignee_id`).
+    pub id: String,
+}
+/// The account (company) of the opportunity.
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+pub struct OpportunityAccount {
+    /// The account's unique identifier (Close `lead_id`, Copper `company_id`).
+    pub id: String,
+}
+/// A contact (person) of the opportunity.
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+pub struct OpportunityContact {
+    /// The contact's unique identifier (Close `contact_id`, Copper `primary_contact_id`).
+    pub id: String,
+}
+/// The pipeline stage of the opportunity. On write `id` selects the stage; `name` is ignored by Close and Copper.
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+pub struct OpportunityStage {
+    /// The stage's unique identifier (Close `status_id`, Copper `pipeline_stage_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The stage's name (Close `status_label`; Copper returns only the id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+/// A tag. Copper tags are plain strings with no id: they are read back with the tag string as both `id` and `name`, and written by `name` (or by `id` when `name` is absent).
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+pub struct OpportunityTag {
+    /// The tag's unique identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The tag's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+/// A URL related to the opportunity.
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+pub struct OpportunityUrl {
+    /// The kind of URL, e.g. the provider's web app page.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// The URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+/// A potential business deal. Every property except `id` may be absent or null; `x-supported-in` lists the providers that return it.
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+pub struct Opportunity {
+    /// The opportunity's unique identifier (Copper's integer ids as strings).
+    ///
+    /// Supported in: close, copper.
+    pub id: String,
+    /// The opportunity's name. Close opportunities have no name.
+    ///
+    /// Supported in: copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The opportunity's description (Close `note`, Copper `details`).
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The opportunity's amount in major units of `currency` (500.00, not cents). Close stores `value` in cents, divided by 100 here; Copper `monetary_value`.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// The opportunity's owner.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<OpportunityOwner>,
+    /// The opportunity's account.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<OpportunityAccount>,
+    /// The opportunity's contacts. Close and Copper link at most one.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Vec<OpportunityContact>>,
+    /// The opportunity's pipeline stage; `name` is filled by Close only.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<OpportunityStage>,
+    /// The opportunity's status.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<UnifiedOpportunityStatus>,
+    /// The opportunity's tags.
+    ///
+    /// Supported in: copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<OpportunityTag>>,
+    /// All the custom fields present on the opportunity, keyed by the custom field's name (Close `custom.cf_*` keys, Copper `custom_fields[]` by definition id, both resolved to names).
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_fields: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    /// The date and time of the opportunity's last activity (Copper `date_last_contacted`).
+    ///
+    /// Supported in: copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_activity_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// The EXPECTED close date of the opportunity. For won deals it is the date the deal was won when the provider only records that. Close uses `date_won` (the date it was won); Copper uses `close_date` (the expected close date, "MM/DD/YYYY" or "DD/MM/YYYY" by account locale). Date-only values are given as midnight UTC.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// The date and time of the opportunity's creation (Close `date_created`, Copper `date_created`).
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// The date and time of the opportunity's last update (Close `date_updated`, Copper `date_modified`).
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// The opportunity's URLs.
+    ///
+    /// Supported in: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urls: Option<Vec<OpportunityUrl>>,
+    /// The raw provider record, as returned by the provider's API.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_data: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+}
+/// Body for creating an opportunity. `x-required-in` lists the providers that require a property; sending a property a provider does not support is a 422 error.
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+pub struct OpportunityCreate {
+    /// The opportunity's name. Close opportunities have no name.
+    ///
+    /// Supported in: copper.
+    ///
+    /// Required in: copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The opportunity's description (Close `note`, Copper `details`).
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The opportunity's amount in major units of `currency`. Close receives it in cents (`value`), Copper as `monetary_value`.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// The opportunity's owner.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<OpportunityOwner>,
+    /// The opportunity's account.
+    ///
+    /// Supported in: close, copper.
+    ///
+    /// Required in: close.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<OpportunityAccount>,
+    /// The opportunity's contacts. Close (`contact_id`) and Copper (`primary_contact_id`) take exactly one: a list with more than one element is rejected, not truncated.
+    ///
+    /// Supported in: close, copper.
+    ///
+    /// Required in: copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Vec<OpportunityContact>>,
+    /// The opportunity's pipeline stage, selected by `id`.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<OpportunityStage>,
+    /// The opportunity's status. Close derives it from the stage, so write `stage` there instead.
+    ///
+    /// Supported in: copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<UnifiedOpportunityStatus>,
+    /// The opportunity's tags (Copper takes tag names).
+    ///
+    /// Supported in: copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<OpportunityTag>>,
+    /// The EXPECTED close date. Close stores it as `date_won`, Copper as `close_date`; both keep the date part only.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// The date and time of the opportunity's creation. Not writable in Close or Copper.
+    ///
+    /// Supported in: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// Custom field values keyed by the custom field's name; values are any JSON value.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_fields: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    /// Merged as is into the provider's request body, untransformed.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_data: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+}
+/// Body for updating an opportunity. Every property is optional; only the properties present change. Null clears a value where allowed. Sending a property a provider does not support is a 422 error.
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+pub struct OpportunityUpdate {
+    /// The opportunity's name. Close opportunities have no name.
+    ///
+    /// Supported in: copper.
+    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    pub name: ::crm_runtime::Patch<String>,
+    /// The opportunity's description (Close `note`, Copper `details`); null clears it.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    pub description: ::crm_runtime::Patch<String>,
+    /// The opportunity's amount in major units of `currency`; null clears it. Close receives it in cents (`value`), Copper as `monetary_value`.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    pub amount: ::crm_runtime::Patch<f64>,
+    /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    pub currency: ::crm_runtime::Patch<String>,
+    /// The opportunity's owner; null clears it.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    pub owner: ::crm_runtime::Patch<OpportunityOwner>,
+    /// The opportunity's account; null clears it.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    pub account: ::crm_runtime::Patch<OpportunityAccount>,
+    /// The opportunity's contacts, replacing the current ones. Close and Copper take at most one: a list with more than one element is rejected, not truncated.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    pub contact: ::crm_runtime::Patch<Vec<OpportunityContact>>,
+    /// The opportunity's pipeline stage, selected by `id`; null clears it.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    pub stage: ::crm_runtime::Patch<OpportunityStage>,
+    /// The opportunity's status. Close derives it from the stage, so write `stage` there instead.
+    ///
+    /// Supported in: copper.
+    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    pub status: ::crm_runtime::Patch<UnifiedOpportunityStatus>,
+    /// The opportunity's tags, replacing the current ones (Copper takes tag names).
+    ///
+    /// Supported in: copper.
+    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    pub tags: ::crm_runtime::Patch<Vec<OpportunityTag>>,
+    /// The EXPECTED close date; null clears it. Close stores it as `date_won`, Copper as `close_date`; both keep the date part only.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    pub close_date: ::crm_runtime::Patch<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// The date and time of the opportunity's creation. Not writable in Close or Copper.
+    ///
+    /// Supported in: none.
+    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    pub created_at: ::crm_runtime::Patch<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// Custom field values keyed by the custom field's name; values are any JSON value. A null value unsets that custom field; custom fields not named are left unchanged.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    pub custom_fields: ::crm_runtime::Patch<
+        ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    >,
+    /// Merged as is into the provider's request body, untransformed.
+    ///
+    /// Supported in: close, copper.
+    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    pub remote_data: ::crm_runtime::Patch<
+        ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    >,
 }
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TrutoResponseFormat {
