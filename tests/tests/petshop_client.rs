@@ -256,6 +256,25 @@ async fn each_operation_sends_the_credentials_of_its_own_schemes() {
 }
 
 #[tokio::test]
+async fn an_api_key_can_travel_in_the_query() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/pets/p1/owner"))
+        .and(query_param("api_key", "q-key"))
+        .respond_with(ResponseTemplate::new(200).set_body_json("Ann"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = Client::new(server.uri())
+        .with_query_key("q-key")
+        .with_bearer("not-sent");
+    let owner = client.get_owner("p1").await.expect("owner");
+    assert_eq!(owner.body, "Ann");
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert!(requests[0].headers.get("authorization").is_none());
+}
+
+#[tokio::test]
 async fn a_connection_failure_is_a_transport_error() {
     // Nothing listens on port 9 of the loopback address.
     let error = Client::new("http://127.0.0.1:9")
