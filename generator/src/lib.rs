@@ -58,6 +58,59 @@ pub fn generate_file(path: &Path, display: &str) -> Result<Generated, Vec<Diagno
     }
 }
 
+/// A spec lowered to the model, not yet emitted: how the project links
+/// provider specs to the unified one before emitting them.
+#[derive(Debug)]
+pub struct Lowered {
+    pub api: model::Api,
+    pub source: String,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Lowers the spec file at `path` (see [`generate_file`]).
+pub fn lower_file(path: &Path, display: &str) -> Result<Lowered, Vec<Diagnostic>> {
+    let mut diags = Diagnostics::new(display);
+    let raw = match load::load_file(path) {
+        Ok(raw) => raw,
+        Err(message) => {
+            diags.error("", message);
+            return Err(diags.into_vec());
+        }
+    };
+    let (api, diags) = model_of(raw, path, diags);
+    match api {
+        Some(api) if !diags.has_errors() => Ok(Lowered {
+            api,
+            source: diags.file().to_owned(),
+            warnings: diags.into_vec(),
+        }),
+        _ => Err(diags.into_vec()),
+    }
+}
+
+/// Emits a lowered spec; `unified` links a provider to the unified API.
+pub fn emit_lowered(
+    lowered: Lowered,
+    unified: Option<&emit::UnifiedLink>,
+) -> Result<Generated, Vec<Diagnostic>> {
+    match emit::render(&lowered.api, &lowered.source, unified) {
+        Ok(code) => Ok(Generated {
+            code,
+            warnings: lowered.warnings,
+        }),
+        Err(message) => {
+            let mut warnings = lowered.warnings;
+            warnings.push(Diagnostic {
+                severity: Severity::Error,
+                file: lowered.source,
+                pointer: String::new(),
+                message,
+            });
+            Err(warnings)
+        }
+    }
+}
+
 /// Generates from spec text; relative `$ref`s are read next to `path`.
 pub fn generate_text(text: &str, path: &Path, display: &str) -> Result<Generated, Vec<Diagnostic>> {
     let mut diags = Diagnostics::new(display);
@@ -117,7 +170,7 @@ fn generate_value(
     let Some(api) = api.filter(|_| !diags.has_errors()) else {
         return Err(diags.into_vec());
     };
-    match emit::render(&api, diags.file()) {
+    match emit::render(&api, diags.file(), None) {
         Ok(code) => Ok(Generated {
             code,
             warnings: diags.into_vec(),

@@ -8,7 +8,7 @@
 //! not specs.
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::emit::{GENERATED_MARKER, header};
+use crate::emit::{GENERATED_MARKER, UnifiedLink, header};
 use crate::names::snake_name;
 use std::collections::BTreeMap;
 use std::fs;
@@ -141,8 +141,10 @@ pub fn plan(root: &Path, specs_dir: &str) -> Result<Plan, Vec<Diagnostic>> {
     }
     specs.sort();
     let mut warnings = Vec::new();
-    // Module path (as snake_case segments) to generated code.
-    let mut modules: BTreeMap<Vec<String>, (String, String)> = BTreeMap::new();
+    // First every spec to its model, so providers can be linked to the
+    // unified API before anything is emitted.
+    let mut lowered: BTreeMap<Vec<String>, crate::Lowered> = BTreeMap::new();
+    let mut displays: BTreeMap<Vec<String>, String> = BTreeMap::new();
     for spec in specs {
         let relative = spec.strip_prefix(root).unwrap_or(&spec);
         let display = relative
@@ -151,7 +153,7 @@ pub fn plan(root: &Path, specs_dir: &str) -> Result<Plan, Vec<Diagnostic>> {
             .collect::<Vec<_>>()
             .join("/");
         let module_path = module_path(spec.strip_prefix(&specs_root).unwrap_or(&spec));
-        if let Some((other, _)) = modules.get(&module_path) {
+        if let Some(other) = displays.get(&module_path) {
             errors.push(project_error(
                 &display,
                 format!(
@@ -161,19 +163,37 @@ pub fn plan(root: &Path, specs_dir: &str) -> Result<Plan, Vec<Diagnostic>> {
             ));
             continue;
         }
-        match crate::generate_file(&spec, &display) {
+        displays.insert(module_path.clone(), display.clone());
+        match crate::lower_file(&spec, &display) {
+            Ok(spec) => {
+                lowered.insert(module_path, spec);
+            }
+            Err(diagnostics) => split(diagnostics, &mut errors, &mut warnings),
+        }
+    }
+    let unified = lowered
+        .iter()
+        .find(|(_, spec)| spec.api.extensions.contains_key(UNIFIED_MARKER))
+        .map(|(path, spec)| (path.clone(), UnifiedLink::operations_of(&spec.api)));
+    // Module path (as snake_case segments) to (spec, generated code).
+    let mut modules: BTreeMap<Vec<String>, (String, String)> = BTreeMap::new();
+    for (module_path, spec) in lowered {
+        let link = match &unified {
+            Some((unified_path, operations)) if *unified_path != module_path => Some(UnifiedLink {
+                module: std::iter::repeat_n("super".to_owned(), module_path.len())
+                    .chain(unified_path.iter().cloned())
+                    .collect(),
+                operations: operations.clone(),
+            }),
+            _ => None,
+        };
+        let display = spec.source.clone();
+        match crate::emit_lowered(spec, link.as_ref()) {
             Ok(generated) => {
                 warnings.extend(generated.warnings);
                 modules.insert(module_path, (display, generated.code));
             }
-            Err(diagnostics) => {
-                for diagnostic in diagnostics {
-                    match diagnostic.severity {
-                        Severity::Error => errors.push(diagnostic),
-                        Severity::Warning => warnings.push(diagnostic),
-                    }
-                }
-            }
+            Err(diagnostics) => split(diagnostics, &mut errors, &mut warnings),
         }
     }
     if let Some(clash) = module_clash(&modules) {
@@ -186,6 +206,23 @@ pub fn plan(root: &Path, specs_dir: &str) -> Result<Plan, Vec<Diagnostic>> {
         files: layout(&modules, specs_dir),
         warnings,
     })
+}
+
+/// The `info` extension that marks the unified API among the specs: its
+/// `x-unified-operation`s are what provider operations bind to.
+pub const UNIFIED_MARKER: &str = "x-providers";
+
+fn split(
+    diagnostics: Vec<Diagnostic>,
+    errors: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Diagnostic>,
+) {
+    for diagnostic in diagnostics {
+        match diagnostic.severity {
+            Severity::Error => errors.push(diagnostic),
+            Severity::Warning => warnings.push(diagnostic),
+        }
+    }
 }
 
 fn project_error(file: &str, message: String) -> Diagnostic {

@@ -11,6 +11,10 @@ pub struct ClientCore {
     base_url: String,
     http: reqwest::Client,
     auth: Auth,
+    /// Query parameters added to every request, untouched.
+    extra_query: Vec<(String, String)>,
+    /// Fields merged into every JSON object body, untouched.
+    extra_body: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ClientCore {
@@ -30,6 +34,8 @@ impl ClientCore {
             base_url,
             http,
             auth: Auth::default(),
+            extra_query: Vec::new(),
+            extra_body: serde_json::Map::new(),
         }
     }
 
@@ -42,13 +48,53 @@ impl ClientCore {
         self.auth.set(scheme, credential);
     }
 
+    /// Query parameters to add to every request as they are (a caller's
+    /// pass-through parameters).
+    pub fn set_extra_query(&mut self, pairs: Vec<(String, String)>) {
+        self.extra_query = pairs;
+    }
+
+    /// Fields to merge, as they are, into every JSON object body (a
+    /// caller's pass-through data); they win over the typed body's fields.
+    pub fn set_extra_body(&mut self, fields: serde_json::Map<String, serde_json::Value>) {
+        self.extra_body = fields;
+    }
+
     /// Starts a request to `path` (which begins with `/`), with the
     /// credentials of the schemes the operation accepts.
     pub fn request(&self, method: Method, path: &str, schemes: &[&str]) -> RequestBuilder {
-        let request = self
+        let mut request = self
             .http
             .request(method, format!("{}{path}", self.base_url));
+        if !self.extra_query.is_empty() {
+            request = request.query(&self.extra_query);
+        }
         self.auth.apply(request, schemes)
+    }
+
+    /// Adds a JSON body, with the extra body fields merged in.
+    pub fn json_body<T: serde::Serialize + ?Sized>(
+        &self,
+        request: RequestBuilder,
+        body: &T,
+    ) -> Result<RequestBuilder, crate::encode::EncodeError> {
+        if self.extra_body.is_empty() {
+            return Ok(request.json(body));
+        }
+        let invalid = |reason: String| crate::encode::EncodeError::Invalid {
+            name: "body".into(),
+            reason,
+        };
+        let mut value = serde_json::to_value(body).map_err(|error| invalid(error.to_string()))?;
+        let serde_json::Value::Object(object) = &mut value else {
+            return Err(invalid(
+                "extra fields can only be merged into an object body".into(),
+            ));
+        };
+        for (key, extra) in &self.extra_body {
+            object.insert(key.clone(), extra.clone());
+        }
+        Ok(request.json(&value))
     }
 
     /// Sends a request and reads the whole response.
@@ -121,6 +167,7 @@ impl RawResponse {
             status: self.status.as_u16(),
             headers: self.headers.clone(),
             body,
+            raw: self.body.clone(),
         }
     }
 }
@@ -132,6 +179,9 @@ pub struct ResponseValue<T> {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: T,
+    /// The body exactly as received (shared, not copied), for callers that
+    /// must pass it on untouched.
+    pub raw: Bytes,
 }
 
 impl<T> ResponseValue<T> {
@@ -144,6 +194,7 @@ impl<T> ResponseValue<T> {
             status: self.status,
             headers: self.headers,
             body: f(self.body),
+            raw: self.raw,
         }
     }
 }

@@ -14,13 +14,17 @@
 //! - [`Error`], [`ErrorResponse`], [`ResponseValue`]: what a call returns.
 //!   An error response keeps its status, headers and whole body, typed when
 //!   the spec documents it.
+//! - [`mapping`], [`support`]: what the generated unified-mapping traits
+//!   and provider-support tables are written in terms of.
 
 mod auth;
 mod client;
 pub mod encode;
 mod error;
+pub mod mapping;
 mod patch;
 mod secret;
+pub mod support;
 
 pub use auth::{Auth, Credential};
 pub use client::{ClientCore, RawResponse, ResponseValue};

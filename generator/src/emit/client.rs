@@ -49,6 +49,18 @@ pub(super) fn client_constructors(api: &Api) -> TokenStream {
                 self.core.base_url()
             }
 
+            /// Adds these query parameters, as they are, to every request.
+            pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+                self.core.set_extra_query(pairs);
+                self
+            }
+
+            /// Merges these fields, as they are, into every JSON object body.
+            pub fn with_extra_body(mut self, fields: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
+                self.core.set_extra_body(fields);
+                self
+            }
+
             #(#setters)*
         }
     }
@@ -412,9 +424,9 @@ fn body_statement(operation: &Operation) -> TokenStream {
     };
     let content_type = &body.content_type;
     match (body.encoding, body.required) {
-        (BodyEncoding::Json, true) => quote! { let request = request.json(body); },
+        (BodyEncoding::Json, true) => quote! { let request = self.core.json_body(request, body)?; },
         (BodyEncoding::Json, false) => quote! {
-            let request = match body { Some(body) => request.json(body), None => request };
+            let request = match body { Some(body) => self.core.json_body(request, body)?, None => request };
         },
         (BodyEncoding::Form, true) => {
             quote! { let request = request.form(&::crm_runtime::encode::form(body)?); }

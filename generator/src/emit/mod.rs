@@ -4,7 +4,10 @@
 //! full path, so it compiles in any module.
 
 mod client;
+mod mapping;
 mod types;
+
+pub use mapping::{BINDING_EXTENSION, UnifiedLink, UnifiedOperation, binding};
 
 use crate::model::{Api, Operation, Type, TypeDef};
 use proc_macro2::{Ident, Span, TokenStream};
@@ -27,10 +30,16 @@ pub fn header(source: &str) -> String {
 /// pieces do not depend on each other. Methods are formatted inside an
 /// `impl Client` wrapper whose first and last lines are then dropped, so
 /// the output is one `impl` block whatever the threads did.
-pub fn render(api: &Api, source: &str) -> Result<String, String> {
+///
+/// With a link to the unified API, a provider's bound operations also get
+/// their `UnifiedMapping` trait.
+pub fn render(api: &Api, source: &str, unified: Option<&UnifiedLink>) -> Result<String, String> {
     let mut units: Vec<Unit<'_>> = Vec::new();
     units.extend(api.types.iter().map(Unit::Type));
     units.extend(api.operations.iter().map(Unit::ResponseTypes));
+    if let Some(link) = unified {
+        units.push(Unit::Mapping(link));
+    }
     units.push(Unit::ClientStruct);
     let first_method = units.len();
     units.push(Unit::Constructors);
@@ -52,6 +61,7 @@ pub fn render(api: &Api, source: &str) -> Result<String, String> {
 enum Unit<'a> {
     Type(&'a TypeDef),
     ResponseTypes(&'a Operation),
+    Mapping(&'a UnifiedLink),
     ClientStruct,
     Constructors,
     Method(&'a Operation),
@@ -62,6 +72,7 @@ impl Unit<'_> {
         match self {
             Unit::Type(def) => types::type_def(def),
             Unit::ResponseTypes(operation) => client::response_enums(operation),
+            Unit::Mapping(link) => mapping::mapping_trait(api, link).unwrap_or_default(),
             Unit::ClientStruct => client::client_struct(api),
             Unit::Constructors => client::client_constructors(api),
             Unit::Method(operation) => client::operation_method(operation),

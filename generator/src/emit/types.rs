@@ -43,6 +43,7 @@ fn struct_def(doc: TokenStream, name: &proc_macro2::Ident, body: &Struct) -> Tok
             pub #field_name: ::std::collections::BTreeMap<String, #value>,
         }
     });
+    let support = support_impl(name, body);
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq, #default ::serde::Serialize, ::serde::Deserialize)]
@@ -50,7 +51,70 @@ fn struct_def(doc: TokenStream, name: &proc_macro2::Ident, body: &Struct) -> Tok
             #(#fields)*
             #additional
         }
+        #support
     }
+}
+
+/// For a struct whose fields say which providers support them: the table,
+/// and which fields a value sets, so a write can be checked before it is
+/// sent.
+fn support_impl(name: &proc_macro2::Ident, body: &Struct) -> Option<TokenStream> {
+    let has_support = body.fields.iter().any(|field| {
+        SUPPORT_EXTENSIONS
+            .iter()
+            .any(|(extension, _)| field.extensions.contains_key(*extension))
+    });
+    if !has_support {
+        return None;
+    }
+    let providers = |field: &Field, extension: &str| -> Vec<String> {
+        match field.extensions.get(extension) {
+            Some(Value::Array(list)) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let rows = body
+        .fields
+        .iter()
+        .filter(|field| field.extensions.contains_key("x-supported-in") || field.extensions.contains_key("x-required-in"))
+        .map(|field| {
+            let wire = &field.wire_name;
+            let supported = providers(field, "x-supported-in");
+            let required = providers(field, "x-required-in");
+            quote! {
+                ::crm_runtime::support::FieldSupport { field: #wire, supported_in: &[#(#supported),*], required_in: &[#(#required),*] },
+            }
+        });
+    let checks = body.fields.iter().map(|field| {
+        let field_name = ident(&field.name);
+        let wire = &field.wire_name;
+        match field.presence {
+            Presence::Required => quote! { set.push(#wire); },
+            Presence::RequiredNullable | Presence::Optional => {
+                quote! { if self.#field_name.is_some() { set.push(#wire); } }
+            }
+            Presence::Patch => quote! { if !self.#field_name.is_absent() { set.push(#wire); } },
+        }
+    });
+    Some(quote! {
+        impl #name {
+            /// Which providers store each field, and which require it
+            /// (`x-supported-in`, `x-required-in`).
+            pub const PROVIDER_SUPPORT: &'static [::crm_runtime::support::FieldSupport] = &[#(#rows)*];
+
+            /// The wire names of the fields this value sets (for a partial
+            /// update: the fields it sends).
+            pub fn fields_set(&self) -> Vec<&'static str> {
+                let mut set = Vec::new();
+                #(#checks)*
+                set
+            }
+        }
+    })
 }
 
 fn field(field: &Field) -> TokenStream {

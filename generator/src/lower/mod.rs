@@ -127,7 +127,8 @@ impl<'a> Lowerer<'a> {
         let Some(components) = &self.doc.components else {
             return Vec::new();
         };
-        let mut setters = Namespace::with_reserved(&["with_http_client"]);
+        let mut setters =
+            Namespace::with_reserved(&["with_http_client", "with_extra_query", "with_extra_body"]);
         let mut schemes = Vec::new();
         for (key, scheme) in &components.security_schemes {
             let pointer = push_pointer("/components/securitySchemes", key);

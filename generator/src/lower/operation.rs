@@ -15,7 +15,13 @@ use serde::de::DeserializeOwned;
 use std::borrow::Cow;
 
 /// Client methods that are not operations.
-const RESERVED_METHODS: &[&str] = &["new", "with_http_client", "base_url"];
+const RESERVED_METHODS: &[&str] = &[
+    "new",
+    "with_http_client",
+    "base_url",
+    "with_extra_query",
+    "with_extra_body",
+];
 
 impl<'a> Lowerer<'a> {
     pub(super) fn operations(&mut self) -> Vec<Operation> {

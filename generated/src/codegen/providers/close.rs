@@ -847,6 +847,55 @@ pub enum ListOpportunityStatusesError {
     /// Status 429.
     TooManyRequests(RateLimitError),
 }
+/// The conversions between the unified API and Close CRM - Opportunity API (provider spec for the unified CRM generator): one method per operation bound with `x-unified-operation`. Hand-written glue implements it; a missing conversion is a compile error that names it.
+pub trait UnifiedMapping {
+    /// What the conversions need besides the value itself (custom
+    /// field definitions, stages, the account).
+    type Context;
+    /// `opportunities.list`: the unified list query as the input of `listOpportunities` (`GET /opportunity/`).
+    fn opportunities_list(
+        &self,
+        query: &::crm_runtime::mapping::ListQuery,
+        context: &Self::Context,
+    ) -> Result<ListOpportunitiesParams, ::crm_runtime::mapping::MappingError>;
+    /// `opportunities.create`: the unified body as the body of `createOpportunity` (`POST /opportunity/`).
+    fn opportunities_create(
+        &self,
+        body: &super::super::unified::crm::OpportunityCreate,
+        context: &Self::Context,
+    ) -> Result<OpportunityCreate, ::crm_runtime::mapping::MappingError>;
+    /// `opportunities.get`: a record of `getOpportunity` (`GET /opportunity/{id}/`) as the unified record.
+    fn opportunities_get(
+        &self,
+        record: &Opportunity,
+        context: &Self::Context,
+    ) -> Result<
+        super::super::unified::crm::Opportunity,
+        ::crm_runtime::mapping::MappingError,
+    >;
+    /// `opportunities.update`: the unified body as the body of `updateOpportunity` (`PUT /opportunity/{id}/`).
+    fn opportunities_update(
+        &self,
+        body: &super::super::unified::crm::OpportunityUpdate,
+        context: &Self::Context,
+    ) -> Result<OpportunityUpdate, ::crm_runtime::mapping::MappingError>;
+    /// The custom field definitions in the response of `listOpportunityCustomFields` (`GET /custom_field/opportunity/`).
+    fn custom_fields_list(
+        &self,
+        response: &CustomFieldList,
+    ) -> Result<
+        Vec<::crm_runtime::mapping::CustomFieldDefinition>,
+        ::crm_runtime::mapping::MappingError,
+    >;
+    /// The stages in the response of `listOpportunityStatuses` (`GET /status/opportunity/`).
+    fn stages_list(
+        &self,
+        response: &OpportunityStatusList,
+    ) -> Result<
+        Vec<::crm_runtime::mapping::Stage>,
+        ::crm_runtime::mapping::MappingError,
+    >;
+}
 /// Client for Close CRM - Opportunity API (provider spec for the unified CRM generator).
 ///
 /// The part of Close's REST API (https://developer.close.com) that the unified CRM
@@ -903,6 +952,19 @@ impl Client {
     }
     pub fn base_url(&self) -> &str {
         self.core.base_url()
+    }
+    /// Adds these query parameters, as they are, to every request.
+    pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+        self.core.set_extra_query(pairs);
+        self
+    }
+    /// Merges these fields, as they are, into every JSON object body.
+    pub fn with_extra_body(
+        mut self,
+        fields: ::serde_json::Map<String, ::serde_json::Value>,
+    ) -> Self {
+        self.core.set_extra_body(fields);
+        self
     }
     /// Sets the credentials of `basicAuth` (HTTP basic).
     ///
@@ -1237,7 +1299,7 @@ impl Client {
             Some(value) => request.header("X-TZ-Offset", value),
             None => request,
         };
-        let request = request.json(body);
+        let request = self.core.json_body(request, body)?;
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
@@ -1379,7 +1441,7 @@ impl Client {
             Some(value) => request.header("X-TZ-Offset", value),
             None => request,
         };
-        let request = request.json(body);
+        let request = self.core.json_body(request, body)?;
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),

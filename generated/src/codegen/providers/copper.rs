@@ -547,6 +547,55 @@ pub struct Pipeline {
     /// Stages in pipeline order.
     pub stages: Vec<PipelineStage>,
 }
+/// The conversions between the unified API and Copper Developer API (opportunities subset): one method per operation bound with `x-unified-operation`. Hand-written glue implements it; a missing conversion is a compile error that names it.
+pub trait UnifiedMapping {
+    /// What the conversions need besides the value itself (custom
+    /// field definitions, stages, the account).
+    type Context;
+    /// `opportunities.list`: the unified list query as the input of `listOpportunities` (`POST /opportunities/search`).
+    fn opportunities_list(
+        &self,
+        query: &::crm_runtime::mapping::ListQuery,
+        context: &Self::Context,
+    ) -> Result<OpportunitySearch, ::crm_runtime::mapping::MappingError>;
+    /// `opportunities.create`: the unified body as the body of `createOpportunity` (`POST /opportunities`).
+    fn opportunities_create(
+        &self,
+        body: &super::super::unified::crm::OpportunityCreate,
+        context: &Self::Context,
+    ) -> Result<OpportunityCreate, ::crm_runtime::mapping::MappingError>;
+    /// `opportunities.get`: a record of `getOpportunity` (`GET /opportunities/{id}`) as the unified record.
+    fn opportunities_get(
+        &self,
+        record: &Opportunity,
+        context: &Self::Context,
+    ) -> Result<
+        super::super::unified::crm::Opportunity,
+        ::crm_runtime::mapping::MappingError,
+    >;
+    /// `opportunities.update`: the unified body as the body of `updateOpportunity` (`PUT /opportunities/{id}`).
+    fn opportunities_update(
+        &self,
+        body: &super::super::unified::crm::OpportunityUpdate,
+        context: &Self::Context,
+    ) -> Result<OpportunityUpdate, ::crm_runtime::mapping::MappingError>;
+    /// The custom field definitions in the response of `listCustomFieldDefinitions` (`GET /custom_field_definitions`).
+    fn custom_fields_list(
+        &self,
+        response: &Vec<CustomFieldDefinition>,
+    ) -> Result<
+        Vec<::crm_runtime::mapping::CustomFieldDefinition>,
+        ::crm_runtime::mapping::MappingError,
+    >;
+    /// The stages in the response of `listPipelines` (`GET /pipelines`).
+    fn stages_list(
+        &self,
+        response: &Vec<Pipeline>,
+    ) -> Result<
+        Vec<::crm_runtime::mapping::Stage>,
+        ::crm_runtime::mapping::MappingError,
+    >;
+}
 /// Client for Copper Developer API (opportunities subset).
 ///
 /// The part of Copper's Developer API (https://developer.copper.com) that the
@@ -596,6 +645,19 @@ impl Client {
     }
     pub fn base_url(&self) -> &str {
         self.core.base_url()
+    }
+    /// Adds these query parameters, as they are, to every request.
+    pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+        self.core.set_extra_query(pairs);
+        self
+    }
+    /// Merges these fields, as they are, into every JSON object body.
+    pub fn with_extra_body(
+        mut self,
+        fields: ::serde_json::Map<String, ::serde_json::Value>,
+    ) -> Self {
+        self.core.set_extra_body(fields);
+        self
     }
     /// Sets the API key of `accessToken` (sent in the `X-PW-AccessToken` header).
     ///
@@ -667,7 +729,7 @@ impl Client {
                 &["accessToken", "userEmail", "application"],
             );
         let request = match body {
-            Some(body) => request.json(body),
+            Some(body) => self.core.json_body(request, body)?,
             None => request,
         };
         let response = self.core.send(request).await?;
@@ -704,7 +766,7 @@ impl Client {
                 path,
                 &["accessToken", "userEmail", "application"],
             );
-        let request = request.json(body);
+        let request = self.core.json_body(request, body)?;
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
@@ -772,7 +834,7 @@ impl Client {
                 &path,
                 &["accessToken", "userEmail", "application"],
             );
-        let request = request.json(body);
+        let request = self.core.json_body(request, body)?;
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),

@@ -249,6 +249,160 @@ pub struct Opportunity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_data: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
 }
+impl Opportunity {
+    /// Which providers store each field, and which require it
+    /// (`x-supported-in`, `x-required-in`).
+    pub const PROVIDER_SUPPORT: &'static [::crm_runtime::support::FieldSupport] = &[
+        ::crm_runtime::support::FieldSupport {
+            field: "id",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "name",
+            supported_in: &["copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "description",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "amount",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "currency",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "owner",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "account",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "contact",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "stage",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "status",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "tags",
+            supported_in: &["copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "custom_fields",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "last_activity_at",
+            supported_in: &["copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "close_date",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "created_at",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "updated_at",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "urls",
+            supported_in: &[],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "remote_data",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        set.push("id");
+        if self.name.is_some() {
+            set.push("name");
+        }
+        if self.description.is_some() {
+            set.push("description");
+        }
+        if self.amount.is_some() {
+            set.push("amount");
+        }
+        if self.currency.is_some() {
+            set.push("currency");
+        }
+        if self.owner.is_some() {
+            set.push("owner");
+        }
+        if self.account.is_some() {
+            set.push("account");
+        }
+        if self.contact.is_some() {
+            set.push("contact");
+        }
+        if self.stage.is_some() {
+            set.push("stage");
+        }
+        if self.status.is_some() {
+            set.push("status");
+        }
+        if self.tags.is_some() {
+            set.push("tags");
+        }
+        if self.custom_fields.is_some() {
+            set.push("custom_fields");
+        }
+        if self.last_activity_at.is_some() {
+            set.push("last_activity_at");
+        }
+        if self.close_date.is_some() {
+            set.push("close_date");
+        }
+        if self.created_at.is_some() {
+            set.push("created_at");
+        }
+        if self.updated_at.is_some() {
+            set.push("updated_at");
+        }
+        if self.urls.is_some() {
+            set.push("urls");
+        }
+        if self.remote_data.is_some() {
+            set.push("remote_data");
+        }
+        set
+    }
+}
 /// Body for creating an opportunity. `x-required-in` lists the providers that require a property; sending a property a provider does not support is a 422 error.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpportunityCreate {
@@ -329,6 +483,130 @@ pub struct OpportunityCreate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_data: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
 }
+impl OpportunityCreate {
+    /// Which providers store each field, and which require it
+    /// (`x-supported-in`, `x-required-in`).
+    pub const PROVIDER_SUPPORT: &'static [::crm_runtime::support::FieldSupport] = &[
+        ::crm_runtime::support::FieldSupport {
+            field: "name",
+            supported_in: &["copper"],
+            required_in: &["copper"],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "description",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "amount",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "currency",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "owner",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "account",
+            supported_in: &["close", "copper"],
+            required_in: &["close"],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "contact",
+            supported_in: &["close", "copper"],
+            required_in: &["copper"],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "stage",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "status",
+            supported_in: &["copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "tags",
+            supported_in: &["copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "close_date",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "created_at",
+            supported_in: &[],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "custom_fields",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "remote_data",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if self.name.is_some() {
+            set.push("name");
+        }
+        if self.description.is_some() {
+            set.push("description");
+        }
+        if self.amount.is_some() {
+            set.push("amount");
+        }
+        if self.currency.is_some() {
+            set.push("currency");
+        }
+        if self.owner.is_some() {
+            set.push("owner");
+        }
+        if self.account.is_some() {
+            set.push("account");
+        }
+        if self.contact.is_some() {
+            set.push("contact");
+        }
+        if self.stage.is_some() {
+            set.push("stage");
+        }
+        if self.status.is_some() {
+            set.push("status");
+        }
+        if self.tags.is_some() {
+            set.push("tags");
+        }
+        if self.close_date.is_some() {
+            set.push("close_date");
+        }
+        if self.created_at.is_some() {
+            set.push("created_at");
+        }
+        if self.custom_fields.is_some() {
+            set.push("custom_fields");
+        }
+        if self.remote_data.is_some() {
+            set.push("remote_data");
+        }
+        set
+    }
+}
 /// Body for updating an opportunity. Every property is optional; only the properties present change. Null clears a value where allowed. Sending a property a provider does not support is a 422 error.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpportunityUpdate {
@@ -406,6 +684,130 @@ pub struct OpportunityUpdate {
     pub remote_data: ::crm_runtime::Patch<
         ::std::collections::BTreeMap<String, ::serde_json::Value>,
     >,
+}
+impl OpportunityUpdate {
+    /// Which providers store each field, and which require it
+    /// (`x-supported-in`, `x-required-in`).
+    pub const PROVIDER_SUPPORT: &'static [::crm_runtime::support::FieldSupport] = &[
+        ::crm_runtime::support::FieldSupport {
+            field: "name",
+            supported_in: &["copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "description",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "amount",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "currency",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "owner",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "account",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "contact",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "stage",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "status",
+            supported_in: &["copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "tags",
+            supported_in: &["copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "close_date",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "created_at",
+            supported_in: &[],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "custom_fields",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+        ::crm_runtime::support::FieldSupport {
+            field: "remote_data",
+            supported_in: &["close", "copper"],
+            required_in: &[],
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if !self.name.is_absent() {
+            set.push("name");
+        }
+        if !self.description.is_absent() {
+            set.push("description");
+        }
+        if !self.amount.is_absent() {
+            set.push("amount");
+        }
+        if !self.currency.is_absent() {
+            set.push("currency");
+        }
+        if !self.owner.is_absent() {
+            set.push("owner");
+        }
+        if !self.account.is_absent() {
+            set.push("account");
+        }
+        if !self.contact.is_absent() {
+            set.push("contact");
+        }
+        if !self.stage.is_absent() {
+            set.push("stage");
+        }
+        if !self.status.is_absent() {
+            set.push("status");
+        }
+        if !self.tags.is_absent() {
+            set.push("tags");
+        }
+        if !self.close_date.is_absent() {
+            set.push("close_date");
+        }
+        if !self.created_at.is_absent() {
+            set.push("created_at");
+        }
+        if !self.custom_fields.is_absent() {
+            set.push("custom_fields");
+        }
+        if !self.remote_data.is_absent() {
+            set.push("remote_data");
+        }
+        set
+    }
 }
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TrutoResponseFormat {
@@ -601,7 +1003,7 @@ pub struct UpdateOpportunityParams {
 ///
 /// One API for the opportunity (deal) records of several CRMs. Each request names an integrated account; the server maps the unified record to and from that account's provider.
 ///
-/// Vendor extensions: `x-providers` (under `info`) lists the provider keys this API implements. `x-supported-in` on an operation or a property lists the providers that support it; `x-required-in` on a request property lists the providers that require it. An empty list means no implemented provider supports the property.
+/// Vendor extensions: `x-providers` (under `info`) lists the provider keys this API implements and marks this document as the unified API; `x-unified-operation` names each operation (`opportunities.list`...), and provider operations that serve it carry the same name. `x-supported-in` on an operation or a property lists the providers that support it; `x-required-in` on a request property lists the providers that require it. An empty list means no implemented provider supports the property.
 #[derive(Clone, Debug)]
 pub struct Client {
     core: ::crm_runtime::ClientCore,
@@ -627,6 +1029,19 @@ impl Client {
     }
     pub fn base_url(&self) -> &str {
         self.core.base_url()
+    }
+    /// Adds these query parameters, as they are, to every request.
+    pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+        self.core.set_extra_query(pairs);
+        self
+    }
+    /// Merges these fields, as they are, into every JSON object body.
+    pub fn with_extra_body(
+        mut self,
+        fields: ::serde_json::Map<String, ::serde_json::Value>,
+    ) -> Self {
+        self.core.set_extra_body(fields);
+        self
     }
     /// Sets the token of `bearerAuth` (sent as `Authorization: Bearer`).
     ///
@@ -778,7 +1193,7 @@ impl Client {
             true,
         )?;
         let request = request.query(&query);
-        let request = request.json(body);
+        let request = self.core.json_body(request, body)?;
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             201 => response.json::<Opportunity, _>(),
@@ -992,7 +1407,7 @@ impl Client {
             true,
         )?;
         let request = request.query(&query);
-        let request = request.json(body);
+        let request = self.core.json_body(request, body)?;
         let response = self.core.send(request).await?;
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),

@@ -1,0 +1,86 @@
+//! A mapped record as the caller asked to see it: `unified`, `raw` or
+//! `normalized`, with `truto_exclude_fields` applied.
+
+use crate::options::{RequestOptions, ResponseFormat};
+use crate::unified::crm::Opportunity;
+use serde_json::{Map, Value};
+
+/// A record in both shapes: mapped, and as the provider sent it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnifiedRecord {
+    pub record: Opportunity,
+    /// The provider's record, untouched.
+    pub remote_data: Value,
+}
+
+/// One record as the options ask (`raw` shows the provider's record).
+pub fn render(record: &UnifiedRecord, options: &RequestOptions) -> Value {
+    let mut value = match options.format {
+        ResponseFormat::Raw => return record.remote_data.clone(),
+        ResponseFormat::Normalized => normalized(&record.record),
+        ResponseFormat::Unified | ResponseFormat::Stream => {
+            let mut value = to_object(&record.record);
+            if !options.ignore_remote_data {
+                value.insert("remote_data".into(), record.remote_data.clone());
+            }
+            value
+        }
+    };
+    for path in &options.exclude_fields {
+        exclude(&mut value, path);
+    }
+    Value::Object(value)
+}
+
+fn to_object(record: &Opportunity) -> Map<String, Value> {
+    match serde_json::to_value(record) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}
+
+/// Every unified field, in the schema's order, `null` when absent;
+/// date-times in UTC.
+fn normalized(record: &Opportunity) -> Map<String, Value> {
+    let mut present = to_object(record);
+    let mut out = Map::new();
+    for field in Opportunity::PROVIDER_SUPPORT.iter().map(|support| support.field) {
+        if field == "remote_data" {
+            continue;
+        }
+        let value = present.remove(field).unwrap_or(Value::Null);
+        out.insert(field.to_owned(), to_utc(value));
+    }
+    out
+}
+
+fn to_utc(value: Value) -> Value {
+    match &value {
+        Value::String(text) => match chrono::DateTime::parse_from_rfc3339(text) {
+            Ok(at) => Value::String(at.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+            Err(_) => value,
+        },
+        _ => value,
+    }
+}
+
+/// Removes `a` or `a.b` from an object (and from each element of an array
+/// along the way).
+fn exclude(object: &mut Map<String, Value>, path: &str) {
+    match path.split_once('.') {
+        None => {
+            object.remove(path);
+        }
+        Some((head, rest)) => match object.get_mut(head) {
+            Some(Value::Object(child)) => exclude(child, rest),
+            Some(Value::Array(items)) => {
+                for item in items {
+                    if let Value::Object(child) = item {
+                        exclude(child, rest);
+                    }
+                }
+            }
+            _ => {}
+        },
+    }
+}

@@ -1,0 +1,187 @@
+//! The `UnifiedMapping` trait of a provider: one method per conversion the
+//! hand-written glue must write, derived from the operations'
+//! `x-unified-operation` bindings and typed with the provider's and the
+//! unified API's generated types. The methods have no default bodies, so a
+//! conversion the glue lacks is a compile error that names it, and a type
+//! that changes in either spec breaks the glue that must follow.
+
+use super::{doc_attrs, ident, type_tokens};
+use crate::model::{Api, Operation, ResponseContent, Type};
+use crate::names::snake_name;
+use proc_macro2::TokenStream;
+use quote::quote;
+use std::collections::BTreeMap;
+
+/// The vendor extension that binds an operation to a unified operation.
+pub const BINDING_EXTENSION: &str = "x-unified-operation";
+
+/// Where the unified API's module is, seen from a provider module, and the
+/// types of its operations.
+#[derive(Clone, Debug, Default)]
+pub struct UnifiedLink {
+    /// Path segments from the provider module (`super`, `super`,
+    /// `unified`, `crm`).
+    pub module: Vec<String>,
+    /// Binding name (`opportunities.create`) to its unified types.
+    pub operations: BTreeMap<String, UnifiedOperation>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct UnifiedOperation {
+    pub body: Option<Type>,
+    pub record: Option<Type>,
+}
+
+impl UnifiedLink {
+    /// The unified operations of an API: those with a binding.
+    pub fn operations_of(api: &Api) -> BTreeMap<String, UnifiedOperation> {
+        api.operations
+            .iter()
+            .filter_map(|operation| {
+                let binding = binding(operation)?;
+                let body = operation.body.as_ref().map(|body| body.ty.clone());
+                Some((
+                    binding.to_owned(),
+                    UnifiedOperation {
+                        body,
+                        record: success_type(operation),
+                    },
+                ))
+            })
+            .collect()
+    }
+}
+
+pub fn binding(operation: &Operation) -> Option<&str> {
+    operation
+        .extensions
+        .get(BINDING_EXTENSION)
+        .and_then(|value| value.as_str())
+}
+
+fn success_type(operation: &Operation) -> Option<Type> {
+    if let Some(name) = &operation.success.enum_name {
+        return Some(Type::Named(name.clone()));
+    }
+    match operation.success.cases.as_slice() {
+        [only] => match &only.content {
+            ResponseContent::Json(ty) => Some(ty.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn qualified(ty: &Type, module: &[String]) -> TokenStream {
+    match ty {
+        Type::Named(name) => {
+            let segments = module.iter().map(|segment| match segment.as_str() {
+                "super" => quote! { super },
+                other => {
+                    let segment = ident(other);
+                    quote! { #segment }
+                }
+            });
+            let name = ident(name);
+            quote! { #(#segments::)* #name }
+        }
+        Type::Vec(inner) => {
+            let inner = qualified(inner, module);
+            quote! { Vec<#inner> }
+        }
+        Type::Map(inner) => {
+            let inner = qualified(inner, module);
+            quote! { ::std::collections::BTreeMap<String, #inner> }
+        }
+        Type::Option(inner) => {
+            let inner = qualified(inner, module);
+            quote! { Option<#inner> }
+        }
+        other => type_tokens(other),
+    }
+}
+
+/// The trait, when the API has bound operations.
+pub(super) fn mapping_trait(api: &Api, link: &UnifiedLink) -> Option<TokenStream> {
+    let methods: Vec<TokenStream> = api
+        .operations
+        .iter()
+        .filter_map(|operation| method(operation, link))
+        .collect();
+    if methods.is_empty() {
+        return None;
+    }
+    let doc = doc_attrs(Some(&format!(
+        "The conversions between the unified API and {}: one method per operation bound with \
+         `x-unified-operation`. Hand-written glue implements it; a missing conversion is a \
+         compile error that names it.",
+        api.title.trim()
+    )));
+    Some(quote! {
+        #doc
+        pub trait UnifiedMapping {
+            /// What the conversions need besides the value itself (custom
+            /// field definitions, stages, the account).
+            type Context;
+
+            #(#methods)*
+        }
+    })
+}
+
+fn method(operation: &Operation, link: &UnifiedLink) -> Option<TokenStream> {
+    let binding = binding(operation)?;
+    let (_, verb) = binding.split_once('.')?;
+    let name = ident(&snake_name(binding));
+    let unified = link.operations.get(binding);
+    let provider_op = format!(
+        "`{}` (`{} {}`)",
+        operation.operation_id, operation.method, operation.path
+    );
+    let error = quote! { ::crm_runtime::mapping::MappingError };
+    let signature = match (binding, verb) {
+        ("custom_fields.list", _) => {
+            let response = type_tokens(&success_type(operation)?);
+            let doc = doc_attrs(Some(&format!(
+                "The custom field definitions in the response of {provider_op}."
+            )));
+            quote! { #doc fn #name(&self, response: &#response) -> Result<Vec<::crm_runtime::mapping::CustomFieldDefinition>, #error>; }
+        }
+        ("stages.list", _) => {
+            let response = type_tokens(&success_type(operation)?);
+            let doc = doc_attrs(Some(&format!(
+                "The stages in the response of {provider_op}."
+            )));
+            quote! { #doc fn #name(&self, response: &#response) -> Result<Vec<::crm_runtime::mapping::Stage>, #error>; }
+        }
+        (_, "list") => {
+            let input = match (&operation.body, &operation.options_struct) {
+                (Some(body), _) => type_tokens(&body.ty),
+                (None, Some(options)) => type_tokens(&Type::Named(options.clone())),
+                (None, None) => return None,
+            };
+            let doc = doc_attrs(Some(&format!(
+                "`{binding}`: the unified list query as the input of {provider_op}."
+            )));
+            quote! { #doc fn #name(&self, query: &::crm_runtime::mapping::ListQuery, context: &Self::Context) -> Result<#input, #error>; }
+        }
+        (_, "get") => {
+            let record = type_tokens(&success_type(operation)?);
+            let unified_record = qualified(unified?.record.as_ref()?, &link.module);
+            let doc = doc_attrs(Some(&format!(
+                "`{binding}`: a record of {provider_op} as the unified record."
+            )));
+            quote! { #doc fn #name(&self, record: &#record, context: &Self::Context) -> Result<#unified_record, #error>; }
+        }
+        (_, "create" | "update") => {
+            let body = type_tokens(&operation.body.as_ref()?.ty);
+            let unified_body = qualified(unified?.body.as_ref()?, &link.module);
+            let doc = doc_attrs(Some(&format!(
+                "`{binding}`: the unified body as the body of {provider_op}."
+            )));
+            quote! { #doc fn #name(&self, body: &#unified_body, context: &Self::Context) -> Result<#body, #error>; }
+        }
+        _ => return None,
+    };
+    Some(signature)
+}
