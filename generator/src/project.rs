@@ -30,6 +30,7 @@ const GENERATED_LINT_ALLOWS: &str = "#[allow(
     clippy::enum_variant_names,
     clippy::large_enum_variant,
     clippy::module_inception,
+    clippy::ptr_arg,
     clippy::result_large_err,
     clippy::tabs_in_doc_comments,
     clippy::too_many_arguments,
