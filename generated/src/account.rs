@@ -40,7 +40,10 @@ impl FromStr for Provider {
             .find(|provider| provider.key() == text)
             .ok_or_else(|| {
                 let known: Vec<&str> = Provider::ALL.iter().map(|p| p.key()).collect();
-                format!("unknown provider `{text}`; known providers: {}", known.join(", "))
+                format!(
+                    "unknown provider `{text}`; known providers: {}",
+                    known.join(", ")
+                )
             })
     }
 }
@@ -51,7 +54,10 @@ pub enum Credentials {
     /// Close: HTTP basic with the API key as user name and an empty password.
     Close { api_key: Secret },
     /// Copper: `X-PW-AccessToken` and `X-PW-UserEmail` headers.
-    Copper { access_token: Secret, user_email: Secret },
+    Copper {
+        access_token: Secret,
+        user_email: Secret,
+    },
 }
 
 impl Credentials {
@@ -73,7 +79,11 @@ pub struct IntegratedAccount {
 
 impl IntegratedAccount {
     pub fn new(id: Uuid, credentials: Credentials) -> Self {
-        IntegratedAccount { id, credentials, base_url: None }
+        IntegratedAccount {
+            id,
+            credentials,
+            base_url: None,
+        }
     }
 
     pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {

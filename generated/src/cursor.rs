@@ -13,11 +13,19 @@ pub(crate) fn encode(provider: Provider, state: &Value) -> String {
 }
 
 pub(crate) fn decode(provider: Provider, cursor: &str) -> Result<Value, UnifiedError> {
-    let invalid = || UnifiedError::invalid("next_cursor", "is not a cursor this API returned; pass `next_cursor` from the previous page as is");
+    let invalid = || {
+        UnifiedError::invalid(
+            "next_cursor",
+            "is not a cursor this API returned; pass `next_cursor` from the previous page as is",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     if value.get("p").and_then(Value::as_str) != Some(provider.key()) {
-        return Err(UnifiedError::invalid("next_cursor", format!("belongs to another provider than {provider}")));
+        return Err(UnifiedError::invalid(
+            "next_cursor",
+            format!("belongs to another provider than {provider}"),
+        ));
     }
     value.get("s").cloned().ok_or_else(invalid)
 }
@@ -29,7 +37,10 @@ mod tests {
     #[test]
     fn round_trips_and_refuses_foreign_cursors() {
         let cursor = encode(Provider::Close, &json!({"skip": 100}));
-        assert_eq!(decode(Provider::Close, &cursor).unwrap(), json!({"skip": 100}));
+        assert_eq!(
+            decode(Provider::Close, &cursor).unwrap(),
+            json!({"skip": 100})
+        );
         assert!(decode(Provider::Copper, &cursor).is_err());
         assert!(decode(Provider::Close, "garbage!").is_err());
     }

@@ -5,7 +5,13 @@ use crm_runtime::mapping::MappingError;
 use crm_runtime::reexports::http::HeaderMap;
 
 /// Header names of rate-limit information worth passing back.
-const RATE_LIMIT_HEADERS: &[&str] = &["retry-after", "ratelimit", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"];
+const RATE_LIMIT_HEADERS: &[&str] = &[
+    "retry-after",
+    "ratelimit",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum UnifiedError {
@@ -43,7 +49,10 @@ pub enum UnifiedError {
 
 impl UnifiedError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        UnifiedError::InvalidInput { field: field.into(), message: message.into() }
+        UnifiedError::InvalidInput {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The `Retry-After` the provider sent, if any.
@@ -68,10 +77,20 @@ impl UnifiedError {
             },
             crm_runtime::Error::Decode(decode) => UnifiedError::Transport {
                 provider,
-                message: format!("answered {} with a body of an unexpected shape ({}): {}", decode.status, decode.message, excerpt(&decode.body)),
+                message: format!(
+                    "answered {} with a body of an unexpected shape ({}): {}",
+                    decode.status,
+                    decode.message,
+                    excerpt(&decode.body)
+                ),
             },
-            crm_runtime::Error::Transport(error) => UnifiedError::Transport { provider, message: error.to_string() },
-            crm_runtime::Error::InvalidRequest(message) => UnifiedError::invalid("request", message),
+            crm_runtime::Error::Transport(error) => UnifiedError::Transport {
+                provider,
+                message: error.to_string(),
+            },
+            crm_runtime::Error::InvalidRequest(message) => {
+                UnifiedError::invalid("request", message)
+            }
         }
     }
 }

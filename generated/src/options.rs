@@ -75,20 +75,26 @@ impl UnifiedQuery {
     /// `truto_ignore_remote_data`, `truto_exclude_fields[]`,
     /// `remote_query[key]`, `limit`, `next_cursor`. Other keys are refused,
     /// so a typo is not silently ignored.
-    pub fn parse<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, UnifiedError> {
+    pub fn parse<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, UnifiedError> {
         let mut account = None;
         let mut options = ListOptions::default();
         for (key, value) in pairs {
             match key {
                 "integrated_account_id" => {
                     let id = Uuid::parse_str(value).map_err(|_| {
-                        UnifiedError::invalid("integrated_account_id", format!("`{value}` is not a UUID"))
+                        UnifiedError::invalid(
+                            "integrated_account_id",
+                            format!("`{value}` is not a UUID"),
+                        )
                     })?;
                     account = Some(id);
                 }
                 "truto_response_format" => options.request.format = value.parse()?,
                 "truto_ignore_remote_data" => {
-                    options.request.ignore_remote_data = parse_bool("truto_ignore_remote_data", value)?
+                    options.request.ignore_remote_data =
+                        parse_bool("truto_ignore_remote_data", value)?
                 }
                 "truto_exclude_fields[]" | "truto_exclude_fields" => {
                     options.request.exclude_fields.push(value.to_owned())
@@ -98,21 +104,40 @@ impl UnifiedQuery {
                         .parse::<u32>()
                         .ok()
                         .filter(|limit| (1..=100).contains(limit))
-                        .ok_or_else(|| UnifiedError::invalid("limit", format!("`{value}` is not a whole number from 1 to 100")))?;
+                        .ok_or_else(|| {
+                            UnifiedError::invalid(
+                                "limit",
+                                format!("`{value}` is not a whole number from 1 to 100"),
+                            )
+                        })?;
                     options.limit = Some(limit);
                 }
                 "next_cursor" => options.next_cursor = Some(value.to_owned()),
-                other => match other.strip_prefix("remote_query[").and_then(|rest| rest.strip_suffix(']')) {
+                other => match other
+                    .strip_prefix("remote_query[")
+                    .and_then(|rest| rest.strip_suffix(']'))
+                {
                     Some(name) if !name.is_empty() => {
-                        options.request.remote_query.insert(name.to_owned(), value.to_owned());
+                        options
+                            .request
+                            .remote_query
+                            .insert(name.to_owned(), value.to_owned());
                     }
-                    _ => return Err(UnifiedError::invalid(other, "is not a parameter of the unified API")),
+                    _ => {
+                        return Err(UnifiedError::invalid(
+                            other,
+                            "is not a parameter of the unified API",
+                        ));
+                    }
                 },
             }
         }
         let integrated_account_id =
             account.ok_or_else(|| UnifiedError::invalid("integrated_account_id", "is required"))?;
-        Ok(UnifiedQuery { integrated_account_id, options })
+        Ok(UnifiedQuery {
+            integrated_account_id,
+            options,
+        })
     }
 }
 
@@ -120,7 +145,10 @@ fn parse_bool(field: &str, value: &str) -> Result<bool, UnifiedError> {
     match value {
         "true" | "1" | "" => Ok(true),
         "false" | "0" => Ok(false),
-        other => Err(UnifiedError::invalid(field, format!("`{other}` is not true or false"))),
+        other => Err(UnifiedError::invalid(
+            field,
+            format!("`{other}` is not true or false"),
+        )),
     }
 }
 
@@ -131,7 +159,10 @@ mod tests {
     #[test]
     fn parses_the_seed_parameters() {
         let query = UnifiedQuery::parse([
-            ("integrated_account_id", "62f44730-dd91-461e-bd6a-aedd9e0ad79d"),
+            (
+                "integrated_account_id",
+                "62f44730-dd91-461e-bd6a-aedd9e0ad79d",
+            ),
             ("truto_response_format", "normalized"),
             ("truto_exclude_fields[]", "id"),
             ("truto_exclude_fields[]", "name"),
@@ -150,14 +181,32 @@ mod tests {
     #[test]
     fn bad_input_is_named() {
         let error = UnifiedQuery::parse([("integrated_account_id", "nope")]).unwrap_err();
-        assert_eq!(error.to_string(), "invalid `integrated_account_id`: `nope` is not a UUID");
+        assert_eq!(
+            error.to_string(),
+            "invalid `integrated_account_id`: `nope` is not a UUID"
+        );
         let error = UnifiedQuery::parse([
-            ("integrated_account_id", "62f44730-dd91-461e-bd6a-aedd9e0ad79d"),
+            (
+                "integrated_account_id",
+                "62f44730-dd91-461e-bd6a-aedd9e0ad79d",
+            ),
             ("truto_response_format", "xml"),
         ])
         .unwrap_err();
-        assert!(error.to_string().contains("`xml` is not a format"), "{error}");
+        assert!(
+            error.to_string().contains("`xml` is not a format"),
+            "{error}"
+        );
         assert!(UnifiedQuery::parse([]).is_err());
-        assert!(UnifiedQuery::parse([("integrated_account_id", "62f44730-dd91-461e-bd6a-aedd9e0ad79d"), ("limit", "0")]).is_err());
+        assert!(
+            UnifiedQuery::parse([
+                (
+                    "integrated_account_id",
+                    "62f44730-dd91-461e-bd6a-aedd9e0ad79d"
+                ),
+                ("limit", "0")
+            ])
+            .is_err()
+        );
     }
 }

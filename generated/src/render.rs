@@ -44,7 +44,10 @@ fn to_object(record: &Opportunity) -> Map<String, Value> {
 fn normalized(record: &Opportunity) -> Map<String, Value> {
     let mut present = to_object(record);
     let mut out = Map::new();
-    for field in Opportunity::PROVIDER_SUPPORT.iter().map(|support| support.field) {
+    for field in Opportunity::PROVIDER_SUPPORT
+        .iter()
+        .map(|support| support.field)
+    {
         if field == "remote_data" {
             continue;
         }
@@ -57,7 +60,10 @@ fn normalized(record: &Opportunity) -> Map<String, Value> {
 fn to_utc(value: Value) -> Value {
     match &value {
         Value::String(text) => match chrono::DateTime::parse_from_rfc3339(text) {
-            Ok(at) => Value::String(at.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+            Ok(at) => Value::String(
+                at.with_timezone(&chrono::Utc)
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            ),
             Err(_) => value,
         },
         _ => value,

@@ -1,0 +1,430 @@
+//! Close: `value` in integer cents, `status_type` for the status and
+//! `status_id`/`status_label` for the stage, `lead_id` the account,
+//! `user_id` the owner, one `contact_id`, `date_won` the close date, and
+//! custom fields as top-level `custom.cf_...` keys (`null` unsets one).
+
+use super::{Page, in_record, raw_json, raw_records};
+use crate::account::{Credentials, IntegratedAccount, Provider};
+use crate::error::UnifiedError;
+use crate::providers::close::{
+    Client, CustomFieldList, ListOpportunitiesParams, ListOpportunityCustomFieldsParams,
+    Opportunity, OpportunityCreate, OpportunityStatusList, OpportunityUpdate, StatusType,
+    UnifiedMapping,
+};
+use crate::render::UnifiedRecord;
+use crate::unified::crm as unified;
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
+use crm_runtime::Patch;
+use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+const PROVIDER: &str = "close";
+const CUSTOM_PREFIX: &str = "custom.";
+/// Close's largest page.
+const MAX_PAGE: u32 = 100;
+
+/// What mapping needs: the account's custom field definitions.
+#[derive(Debug, Default)]
+pub(crate) struct Context {
+    pub custom_fields: Vec<CustomFieldDefinition>,
+}
+
+pub(crate) struct Glue;
+
+pub(crate) fn client(
+    account: &IntegratedAccount,
+    http: &crm_runtime::reexports::reqwest::Client,
+) -> Client {
+    let base_url = account
+        .base_url
+        .clone()
+        .unwrap_or_else(|| Client::DEFAULT_BASE_URL.to_owned());
+    let client = Client::with_http_client(base_url, http.clone());
+    match &account.credentials {
+        Credentials::Close { api_key } => client.with_basic_auth(api_key.clone(), ""),
+        Credentials::Copper { .. } => client,
+    }
+}
+
+fn failed<E>(error: crm_runtime::Error<E>) -> UnifiedError {
+    UnifiedError::from_client(Provider::Close, error)
+}
+
+pub(crate) async fn context(client: &Client) -> Result<Context, UnifiedError> {
+    let response = client
+        .list_opportunity_custom_fields(&ListOpportunityCustomFieldsParams::default())
+        .await
+        .map_err(failed)?;
+    Ok(Context {
+        custom_fields: Glue.custom_fields_list(&response.body)?,
+    })
+}
+
+pub(crate) async fn list(
+    client: &Client,
+    context: &Context,
+    query: &ListQuery,
+) -> Result<Page, UnifiedError> {
+    let params = Glue.opportunities_list(query, context)?;
+    let response = client.list_opportunities(&params).await.map_err(failed)?;
+    let raw = raw_json(Provider::Close, &response)?;
+    let raw_list = raw_records(Provider::Close, &raw, "/data", response.body.data.len())?;
+    let mut records = Vec::with_capacity(raw_list.len());
+    for (record, remote_data) in response.body.data.iter().zip(raw_list) {
+        let mapped = Glue
+            .opportunities_get(record, context)
+            .map_err(|error| in_record(error, &record.id))?;
+        records.push(UnifiedRecord {
+            record: mapped,
+            remote_data,
+        });
+    }
+    let next = response
+        .body
+        .has_more
+        .then(|| json!({"skip": params.skip.unwrap_or(0) + response.body.data.len() as i64}));
+    Ok(Page { records, raw, next })
+}
+
+async fn one(
+    response: crm_runtime::ResponseValue<Opportunity>,
+    context: &Context,
+) -> Result<UnifiedRecord, UnifiedError> {
+    let remote_data = raw_json(Provider::Close, &response)?;
+    let record = Glue.opportunities_get(&response.body, context)?;
+    Ok(UnifiedRecord {
+        record,
+        remote_data,
+    })
+}
+
+pub(crate) async fn get(
+    client: &Client,
+    context: &Context,
+    id: &str,
+) -> Result<UnifiedRecord, UnifiedError> {
+    let response = client
+        .get_opportunity(id, &Default::default())
+        .await
+        .map_err(failed)?;
+    one(response, context).await
+}
+
+pub(crate) async fn create(
+    client: &Client,
+    context: &Context,
+    body: &unified::OpportunityCreate,
+) -> Result<UnifiedRecord, UnifiedError> {
+    let body = Glue.opportunities_create(body, context)?;
+    let response = client
+        .create_opportunity(&Default::default(), &body)
+        .await
+        .map_err(failed)?;
+    one(response, context).await
+}
+
+pub(crate) async fn update(
+    client: &Client,
+    context: &Context,
+    id: &str,
+    body: &unified::OpportunityUpdate,
+) -> Result<UnifiedRecord, UnifiedError> {
+    let body = Glue.opportunities_update(body, context)?;
+    let response = client
+        .update_opportunity(id, &Default::default(), &body)
+        .await
+        .map_err(failed)?;
+    one(response, context).await
+}
+
+pub(crate) async fn delete(client: &Client, id: &str) -> Result<UnifiedRecord, UnifiedError> {
+    let response = client.delete_opportunity(id).await.map_err(failed)?;
+    let remote_data = raw_json(Provider::Close, &response)?;
+    Ok(UnifiedRecord {
+        record: unified::Opportunity {
+            id: id.to_owned(),
+            ..empty_opportunity()
+        },
+        remote_data,
+    })
+}
+
+pub(crate) fn empty_opportunity() -> unified::Opportunity {
+    unified::Opportunity {
+        id: String::new(),
+        name: None,
+        description: None,
+        amount: None,
+        currency: None,
+        owner: None,
+        account: None,
+        contact: None,
+        stage: None,
+        status: None,
+        tags: None,
+        custom_fields: None,
+        last_activity_at: None,
+        close_date: None,
+        created_at: None,
+        updated_at: None,
+        urls: None,
+        remote_data: None,
+    }
+}
+
+/// `500.00` is `50000` cents; a fraction of a cent cannot be stored.
+fn cents(field: &str, amount: f64) -> Result<i64, MappingError> {
+    let cents = (amount * 100.0).round();
+    if !amount.is_finite() || (amount * 100.0 - cents).abs() > 1e-6 || cents.abs() > 9.0e15 {
+        return Err(MappingError::new(
+            PROVIDER,
+            field,
+            amount,
+            "Close stores amounts in whole cents",
+        ));
+    }
+    Ok(cents as i64)
+}
+
+fn midnight_utc(date: NaiveDate) -> DateTime<FixedOffset> {
+    date.and_time(NaiveTime::MIN).and_utc().fixed_offset()
+}
+
+/// The one contact Close stores.
+fn single_contact(
+    contacts: &[unified::OpportunityContact],
+) -> Result<Option<String>, MappingError> {
+    match contacts {
+        [] => Ok(None),
+        [only] => Ok(Some(only.id.clone())),
+        more => Err(MappingError::new(
+            PROVIDER,
+            "contact",
+            more.len(),
+            "Close stores one contact per opportunity",
+        )),
+    }
+}
+
+/// Unified custom fields (by name) as Close keys (`custom.<id>`).
+fn custom_keys(
+    fields: &BTreeMap<String, Value>,
+    context: &Context,
+) -> Result<BTreeMap<String, Value>, MappingError> {
+    let mut keys = BTreeMap::new();
+    for (name, value) in fields {
+        let definition = context
+            .custom_fields
+            .iter()
+            .find(|definition| &definition.name == name || &definition.id == name)
+            .ok_or_else(|| {
+                MappingError::new(
+                    PROVIDER,
+                    format!("custom_fields.{name}"),
+                    value,
+                    "no opportunity custom field has this name",
+                )
+            })?;
+        keys.insert(format!("{CUSTOM_PREFIX}{}", definition.id), value.clone());
+    }
+    Ok(keys)
+}
+
+impl UnifiedMapping for Glue {
+    type Context = Context;
+
+    fn opportunities_list(
+        &self,
+        query: &ListQuery,
+        _context: &Context,
+    ) -> Result<ListOpportunitiesParams, MappingError> {
+        let skip = match &query.cursor {
+            None => 0,
+            Some(state) => state.get("skip").and_then(Value::as_i64).ok_or_else(|| {
+                MappingError::new(PROVIDER, "next_cursor", state, "not a Close cursor")
+            })?,
+        };
+        Ok(ListOpportunitiesParams {
+            skip: Some(skip),
+            limit: Some(i64::from(query.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE))),
+            ..Default::default()
+        })
+    }
+
+    fn opportunities_get(
+        &self,
+        record: &Opportunity,
+        context: &Context,
+    ) -> Result<unified::Opportunity, MappingError> {
+        let mut custom_fields = BTreeMap::new();
+        for (key, value) in &record.additional_properties {
+            if let Some(id) = key.strip_prefix(CUSTOM_PREFIX) {
+                let name = context
+                    .custom_fields
+                    .iter()
+                    .find(|definition| definition.id == id)
+                    .map_or_else(|| id.to_owned(), |definition| definition.name.clone());
+                custom_fields.insert(name, value.clone());
+            }
+        }
+        let status = match &record.status_type {
+            StatusType::Active => unified::UnifiedOpportunityStatus::Open,
+            StatusType::Won => unified::UnifiedOpportunityStatus::Won,
+            StatusType::Lost => unified::UnifiedOpportunityStatus::Lost,
+            StatusType::Unknown(other) => {
+                return Err(MappingError::new(
+                    PROVIDER,
+                    "status_type",
+                    other,
+                    "is not active, won or lost",
+                ));
+            }
+        };
+        Ok(unified::Opportunity {
+            id: record.id.clone(),
+            description: record.note.clone(),
+            amount: record.value.map(|cents| cents as f64 / 100.0),
+            currency: record.value_currency.clone(),
+            owner: record
+                .user_id
+                .clone()
+                .map(|id| unified::OpportunityOwner { id }),
+            account: Some(unified::OpportunityAccount {
+                id: record.lead_id.clone(),
+            }),
+            contact: record
+                .contact_id
+                .clone()
+                .map(|id| vec![unified::OpportunityContact { id }]),
+            stage: Some(unified::OpportunityStage {
+                id: Some(record.status_id.clone()),
+                name: Some(record.status_label.clone()),
+            }),
+            status: Some(status),
+            custom_fields: Some(custom_fields),
+            close_date: record.date_won.map(midnight_utc),
+            created_at: Some(record.date_created),
+            updated_at: Some(record.date_updated),
+            ..empty_opportunity()
+        })
+    }
+
+    fn opportunities_create(
+        &self,
+        body: &unified::OpportunityCreate,
+        context: &Context,
+    ) -> Result<OpportunityCreate, MappingError> {
+        let lead_id = body
+            .account
+            .as_ref()
+            .map(|account| account.id.clone())
+            .ok_or_else(|| {
+                MappingError::new(
+                    PROVIDER,
+                    "account",
+                    "null",
+                    "Close needs the lead (account) of an opportunity",
+                )
+            })?;
+        Ok(OpportunityCreate {
+            lead_id,
+            contact_id: single_contact(body.contact.as_deref().unwrap_or_default())?,
+            user_id: body.owner.as_ref().map(|owner| owner.id.clone()),
+            status_id: body.stage.as_ref().and_then(|stage| stage.id.clone()),
+            pipeline_id: None,
+            value: body
+                .amount
+                .map(|amount| cents("amount", amount))
+                .transpose()?,
+            value_currency: body.currency.clone(),
+            value_period: None,
+            confidence: None,
+            note: body.description.clone(),
+            date_won: body.close_date.map(|at| at.date_naive()),
+            additional_properties: body
+                .custom_fields
+                .as_ref()
+                .map(|fields| custom_keys(fields, context))
+                .transpose()?
+                .unwrap_or_default(),
+        })
+    }
+
+    fn opportunities_update(
+        &self,
+        body: &unified::OpportunityUpdate,
+        context: &Context,
+    ) -> Result<OpportunityUpdate, MappingError> {
+        let contact_id = match &body.contact {
+            Patch::Absent => Patch::Absent,
+            Patch::Null => Patch::Null,
+            Patch::Value(contacts) => single_contact(contacts)?.into(),
+        };
+        let additional_properties = match &body.custom_fields {
+            Patch::Absent => BTreeMap::new(),
+            Patch::Value(fields) => custom_keys(fields, context)?,
+            Patch::Null => {
+                return Err(MappingError::new(
+                    PROVIDER,
+                    "custom_fields",
+                    "null",
+                    "set a custom field to null to clear it; the map itself cannot be null",
+                ));
+            }
+        };
+        Ok(OpportunityUpdate {
+            lead_id: body.account.clone().map(|account| account.id),
+            contact_id,
+            user_id: body.owner.clone().map(|owner| owner.id),
+            status_id: match &body.stage {
+                Patch::Value(stage) => stage.id.clone().into(),
+                Patch::Null => Patch::Null,
+                Patch::Absent => Patch::Absent,
+            },
+            value: match body.amount {
+                Patch::Value(amount) => Patch::Value(cents("amount", amount)?),
+                Patch::Null => Patch::Null,
+                Patch::Absent => Patch::Absent,
+            },
+            value_currency: body.currency.clone(),
+            value_period: Patch::Absent,
+            confidence: Patch::Absent,
+            note: body.description.clone(),
+            date_won: body.close_date.clone().map(|at| at.date_naive()),
+            additional_properties,
+        })
+    }
+
+    fn custom_fields_list(
+        &self,
+        response: &CustomFieldList,
+    ) -> Result<Vec<CustomFieldDefinition>, MappingError> {
+        Ok(response
+            .data
+            .iter()
+            .map(|field| CustomFieldDefinition {
+                id: field.id.clone(),
+                name: field.name.clone(),
+                data_type: field.type_.clone(),
+                options: field
+                    .choices
+                    .iter()
+                    .flatten()
+                    .map(|choice| (choice.clone(), choice.clone()))
+                    .collect(),
+            })
+            .collect())
+    }
+
+    fn stages_list(&self, response: &OpportunityStatusList) -> Result<Vec<Stage>, MappingError> {
+        Ok(response
+            .data
+            .iter()
+            .map(|status| Stage {
+                id: status.id.clone(),
+                name: status.label.clone(),
+            })
+            .collect())
+    }
+}
