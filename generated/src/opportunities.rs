@@ -429,11 +429,13 @@ fn check_support(
 
 /// An id must be one path segment the provider can have made.
 fn check_id(provider: Provider, id: &str) -> Result<(), UnifiedError> {
+    // Only dots would be a `.`/`..` path segment, which URL parsers resolve.
     let plausible = !id.is_empty()
         && id.len() <= 128
         && id
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !id.chars().all(|c| c == '.');
     if !plausible {
         return Err(UnifiedError::invalid(
             "id",

@@ -13,6 +13,10 @@ pub struct UnifiedRecord {
     pub remote_data: Value,
 }
 
+/// The unified record's date-time fields (`format: date-time` in the
+/// unified spec), written in UTC by `normalized`.
+const DATE_TIME_FIELDS: &[&str] = &["last_activity_at", "close_date", "created_at", "updated_at"];
+
 /// One record as the options ask (`raw` shows the provider's record).
 pub fn render(record: &UnifiedRecord, options: &RequestOptions) -> Value {
     let mut value = match options.format {
@@ -52,7 +56,12 @@ fn normalized(record: &Opportunity) -> Map<String, Value> {
             continue;
         }
         let value = present.remove(field).unwrap_or(Value::Null);
-        out.insert(field.to_owned(), to_utc(value));
+        let value = if DATE_TIME_FIELDS.contains(&field) {
+            to_utc(value)
+        } else {
+            value
+        };
+        out.insert(field.to_owned(), value);
     }
     out
 }

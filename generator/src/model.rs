@@ -57,6 +57,9 @@ pub struct Field {
     /// Without the `Option`/`Patch` that `presence` adds.
     pub ty: Type,
     pub presence: Presence,
+    /// Whether `null` is a value the spec allows (for `Patch` fields, a
+    /// `null` the spec does not allow is refused when reading).
+    pub nullable: bool,
     pub doc: Option<String>,
     /// Set when the field's type contains the struct itself.
     pub boxed: bool,

@@ -34,6 +34,13 @@ pub enum QueryStyle {
 /// A path parameter, percent-encoded as one segment.
 pub fn path_segment<T: Serialize + ?Sized>(name: &str, value: &T) -> Result<String, EncodeError> {
     let text = scalar(name, &to_value(name, value)?)?.unwrap_or_default();
+    // `.` and `..` would be resolved away by the URL parser, even encoded.
+    if text.is_empty() || text == "." || text == ".." {
+        return Err(EncodeError::Invalid {
+            name: name.to_owned(),
+            reason: format!("`{text}` cannot be a path segment"),
+        });
+    }
     Ok(utf8_percent_encode(&text, PATH_SEGMENT).to_string())
 }
 
@@ -200,6 +207,8 @@ mod tests {
     fn path_segments_cannot_escape_the_path() {
         assert_eq!(path_segment("id", "a/b?c d").unwrap(), "a%2Fb%3Fc%20d");
         assert_eq!(path_segment("id", &42).unwrap(), "42");
+        assert!(path_segment("id", "..").is_err());
+        assert!(path_segment("id", "").is_err());
     }
 
     #[test]

@@ -36,6 +36,16 @@ impl<T> Patch<T> {
         }
     }
 
+    /// For fields the spec does not let be `null`: a present field must
+    /// hold a value (`#[serde(default, deserialize_with = ...)]` keeps a
+    /// missing one `Absent`).
+    pub fn deserialize_value<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error>
+    where
+        T: Deserialize<'de>,
+    {
+        T::deserialize(deserializer).map(Patch::Value)
+    }
+
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Patch<U> {
         match self {
             Patch::Absent => Patch::Absent,

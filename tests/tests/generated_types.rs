@@ -58,6 +58,8 @@ fn partial_updates_have_three_states() {
     );
     let read: RecordUpdate = serde_json::from_value(json!({"note": null})).unwrap();
     assert_eq!((read.note, read.amount), (Patch::Null, Patch::Absent));
+    // `status` is not nullable in the spec: a null is refused, not sent on.
+    assert!(serde_json::from_value::<RecordUpdate>(json!({"status": null})).is_err());
     // The PUT marked `x-partial-update` gets a three-state companion of a
     // type that is used elsewhere too.
     let patch = NamesPatch {

@@ -51,14 +51,26 @@ fn failed<E>(error: crm_runtime::Error<E>) -> UnifiedError {
     UnifiedError::from_client(Provider::Close, error)
 }
 
+/// Every page of the account's opportunity custom field definitions.
 pub(crate) async fn context(client: &Client) -> Result<Context, UnifiedError> {
-    let response = client
-        .list_opportunity_custom_fields(&ListOpportunityCustomFieldsParams::default())
-        .await
-        .map_err(failed)?;
-    Ok(Context {
-        custom_fields: Glue.custom_fields_list(&response.body)?,
-    })
+    let mut custom_fields = Vec::new();
+    loop {
+        let params = ListOpportunityCustomFieldsParams {
+            skip: Some(custom_fields.len() as i64),
+            limit: Some(i64::from(MAX_PAGE)),
+            ..Default::default()
+        };
+        let response = client
+            .list_opportunity_custom_fields(&params)
+            .await
+            .map_err(failed)?;
+        let page = Glue.custom_fields_list(&response.body)?;
+        let done = !response.body.has_more || page.is_empty();
+        custom_fields.extend(page);
+        if done {
+            return Ok(Context { custom_fields });
+        }
+    }
 }
 
 pub(crate) async fn list(
@@ -374,12 +386,40 @@ impl UnifiedMapping for Glue {
             }
         };
         Ok(OpportunityUpdate {
-            lead_id: body.account.clone().map(|account| account.id),
+            lead_id: match &body.account {
+                Patch::Null => {
+                    return Err(MappingError::new(
+                        PROVIDER,
+                        "account",
+                        "null",
+                        "an opportunity's lead cannot be cleared in Close",
+                    ));
+                }
+                other => other.clone().map(|account| account.id),
+            },
             contact_id,
             user_id: body.owner.clone().map(|owner| owner.id),
+            // Close moves an opportunity between stages by status id.
             status_id: match &body.stage {
-                Patch::Value(stage) => stage.id.clone().into(),
-                Patch::Null => Patch::Null,
+                Patch::Value(stage) => match &stage.id {
+                    Some(id) => Patch::Value(id.clone()),
+                    None => {
+                        return Err(MappingError::new(
+                            PROVIDER,
+                            "stage",
+                            stage.name.as_deref().unwrap_or("{}"),
+                            "Close sets a stage by its id",
+                        ));
+                    }
+                },
+                Patch::Null => {
+                    return Err(MappingError::new(
+                        PROVIDER,
+                        "stage",
+                        "null",
+                        "every Close opportunity has a status; set another stage id",
+                    ));
+                }
                 Patch::Absent => Patch::Absent,
             },
             value: match body.amount {

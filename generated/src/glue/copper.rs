@@ -280,7 +280,8 @@ fn custom_values(
                     "custom_field_definition_id",
                     &definition.id,
                 )?,
-                value: (!value.is_null()).then(|| value.clone()),
+                // `null` is sent: it clears the field.
+                value: Some(value.clone()),
             })
         })
         .collect()
@@ -462,12 +463,18 @@ impl UnifiedMapping for Glue {
         let pipeline_stage_id = match &body.stage {
             Patch::Absent => Patch::Absent,
             Patch::Null => Patch::Null,
-            Patch::Value(stage) => stage
-                .id
-                .as_deref()
-                .map(|id| copper_id("stage.id", id))
-                .transpose()?
-                .into(),
+            // Copper moves an opportunity between stages by stage id.
+            Patch::Value(stage) => match stage.id.as_deref() {
+                Some(id) => Patch::Value(copper_id("stage.id", id)?),
+                None => {
+                    return Err(MappingError::new(
+                        PROVIDER,
+                        "stage",
+                        stage.name.as_deref().unwrap_or("{}"),
+                        "Copper sets a stage by its id",
+                    ));
+                }
+            },
         };
         Ok(OpportunityUpdate {
             name: body.name.clone(),

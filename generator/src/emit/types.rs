@@ -138,6 +138,10 @@ fn field(field: &Field) -> TokenStream {
         Presence::Patch => {
             serde_args
                 .push(quote! { default, skip_serializing_if = "::crm_runtime::Patch::is_absent" });
+            if !field.nullable {
+                serde_args
+                    .push(quote! { deserialize_with = "::crm_runtime::Patch::deserialize_value" });
+            }
             quote! { ::crm_runtime::Patch<#ty> }
         }
     };

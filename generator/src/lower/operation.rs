@@ -319,6 +319,7 @@ impl<'a> Lowerer<'a> {
                 wire_name: param.wire_name.clone(),
                 ty: param.ty.clone(),
                 presence: Presence::Optional,
+                nullable: false,
                 doc: param.doc.clone(),
                 boxed: false,
                 extensions: IndexMap::new(),

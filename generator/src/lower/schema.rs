@@ -346,6 +346,7 @@ impl<'a> Lowerer<'a> {
                 wire_name: wire_name.clone(),
                 ty,
                 presence,
+                nullable,
                 doc,
                 boxed: false,
                 extensions,

@@ -305,24 +305,44 @@ pub struct OpportunityCreate {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpportunityUpdate {
     /// Move the opportunity to another lead.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub lead_id: ::crm_runtime::Patch<String>,
     /// `null` detaches the contact.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub contact_id: ::crm_runtime::Patch<String>,
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub user_id: ::crm_runtime::Patch<String>,
     /// New status. A `won` status fills `date_won` if it is empty and not sent.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub status_id: ::crm_runtime::Patch<String>,
     /// Value in **integer cents**. `null` clears the value.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub value: ::crm_runtime::Patch<i64>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub value_currency: ::crm_runtime::Patch<String>,
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub value_period: ::crm_runtime::Patch<ValuePeriod>,
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub confidence: ::crm_runtime::Patch<i64>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub note: ::crm_runtime::Patch<String>,

@@ -299,7 +299,11 @@ pub struct OpportunityCreate {
 /// to clear a field that allows it. Send `tags: []` to remove all tags.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpportunityUpdate {
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub name: ::crm_runtime::Patch<String>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub primary_contact_id: ::crm_runtime::Patch<i64>,
@@ -321,20 +325,44 @@ pub struct OpportunityUpdate {
     pub monetary_value: ::crm_runtime::Patch<f64>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub monetary_unit: ::crm_runtime::Patch<String>,
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub pipeline_id: ::crm_runtime::Patch<i64>,
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub pipeline_stage_id: ::crm_runtime::Patch<i64>,
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub priority: ::crm_runtime::Patch<OpportunityPriority>,
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub status: ::crm_runtime::Patch<OpportunityStatus>,
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub tags: ::crm_runtime::Patch<Vec<String>>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub win_probability: ::crm_runtime::Patch<i64>,
     /// Only the definitions listed here change; set `value` to null to clear one.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub custom_fields: ::crm_runtime::Patch<Vec<CustomFieldValue>>,
 }
 /// Body of `POST /opportunities/search`. Every property is optional, and

@@ -428,9 +428,11 @@ pub struct OpportunityCreate {
     /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
-    /// The opportunity's owner.
+    /// The opportunity's owner (Close `user_id`, Copper `assignee_id`). Required in Close, as the seeds say.
     ///
     /// Supported in: close, copper.
+    ///
+    /// Required in: close.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<OpportunityOwner>,
     /// The opportunity's account.
@@ -510,7 +512,7 @@ impl OpportunityCreate {
         ::crm_runtime::support::FieldSupport {
             field: "owner",
             supported_in: &["close", "copper"],
-            required_in: &[],
+            required_in: &["close"],
         },
         ::crm_runtime::support::FieldSupport {
             field: "account",
@@ -613,7 +615,11 @@ pub struct OpportunityUpdate {
     /// The opportunity's name. Close opportunities have no name.
     ///
     /// Supported in: copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub name: ::crm_runtime::Patch<String>,
     /// The opportunity's description (Close `note`, Copper `details`); null clears it.
     ///
@@ -628,7 +634,11 @@ pub struct OpportunityUpdate {
     /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
     ///
     /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub currency: ::crm_runtime::Patch<String>,
     /// The opportunity's owner; null clears it.
     ///
@@ -643,7 +653,11 @@ pub struct OpportunityUpdate {
     /// The opportunity's contacts, replacing the current ones. Close and Copper take at most one: a list with more than one element is rejected, not truncated.
     ///
     /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub contact: ::crm_runtime::Patch<Vec<OpportunityContact>>,
     /// The opportunity's pipeline stage, selected by `id`; null clears it.
     ///
@@ -653,12 +667,20 @@ pub struct OpportunityUpdate {
     /// The opportunity's status. Close derives it from the stage, so write `stage` there instead.
     ///
     /// Supported in: copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub status: ::crm_runtime::Patch<UnifiedOpportunityStatus>,
     /// The opportunity's tags, replacing the current ones (Copper takes tag names).
     ///
     /// Supported in: copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub tags: ::crm_runtime::Patch<Vec<OpportunityTag>>,
     /// The EXPECTED close date; null clears it. Close stores it as `date_won`, Copper as `close_date`; both keep the date part only.
     ///
@@ -668,19 +690,31 @@ pub struct OpportunityUpdate {
     /// The date and time of the opportunity's creation. Not writable in Close or Copper.
     ///
     /// Supported in: none.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub created_at: ::crm_runtime::Patch<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Custom field values keyed by the custom field's name; values are any JSON value. A null value unsets that custom field; custom fields not named are left unchanged.
     ///
     /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub custom_fields: ::crm_runtime::Patch<
         ::std::collections::BTreeMap<String, ::serde_json::Value>,
     >,
     /// Merged as is into the provider's request body, untransformed.
     ///
     /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
+    #[serde(
+        default,
+        skip_serializing_if = "::crm_runtime::Patch::is_absent",
+        deserialize_with = "::crm_runtime::Patch::deserialize_value"
+    )]
     pub remote_data: ::crm_runtime::Patch<
         ::std::collections::BTreeMap<String, ::serde_json::Value>,
     >,
