@@ -84,10 +84,24 @@ impl UnifiedError {
                     excerpt(&decode.body)
                 ),
             },
-            crm_runtime::Error::Transport(error) => UnifiedError::Transport {
-                provider,
-                message: error.to_string(),
-            },
+            crm_runtime::Error::Transport(error) => {
+                let kind = if error.is_timeout() {
+                    "timed out"
+                } else if error.is_connect() {
+                    "could not connect"
+                } else {
+                    "the request failed"
+                };
+                // The causes say what happened; the URL was removed from
+                // the error (it can carry query credentials).
+                let mut message = format!("{kind}: {error}");
+                let mut cause = std::error::Error::source(&error);
+                while let Some(inner) = cause {
+                    message.push_str(&format!(": {inner}"));
+                    cause = inner.source();
+                }
+                UnifiedError::Transport { provider, message }
+            }
             crm_runtime::Error::InvalidRequest(message) => {
                 UnifiedError::invalid("request", message)
             }

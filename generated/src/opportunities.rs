@@ -13,6 +13,7 @@ use crate::glue::{self, Page};
 use crate::options::{ListOptions, RequestOptions, ResponseFormat};
 use crate::render::{UnifiedRecord, render};
 use crate::unified::crm::{OpportunityCreate, OpportunityUpdate, UnifiedOpportunityStatus};
+use crm_runtime::RetryPolicy;
 use crm_runtime::mapping::ListQuery;
 use crm_runtime::reexports::reqwest;
 use crm_runtime::support::{self, FieldProblem, FieldSupport};
@@ -32,11 +33,31 @@ enum AccountContext {
 
 type ContextCell = Arc<OnceCell<Arc<AccountContext>>>;
 
-/// The entry point: holds the HTTP client and the per-account caches.
-#[derive(Default)]
+/// The entry point: holds the HTTP client, the retry policy and the
+/// per-account caches.
 pub struct UnifiedClient {
     http: reqwest::Client,
+    retry: RetryPolicy,
     contexts: Mutex<HashMap<Uuid, ContextCell>>,
+}
+
+impl Default for UnifiedClient {
+    fn default() -> Self {
+        Self::with_http_client(crm_runtime::http_client(
+            crm_runtime::DEFAULT_CONNECT_TIMEOUT,
+            crm_runtime::DEFAULT_REQUEST_TIMEOUT,
+        ))
+    }
+}
+
+impl std::fmt::Debug for UnifiedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let accounts = self.contexts.lock().map_or(0, |contexts| contexts.len());
+        f.debug_struct("UnifiedClient")
+            .field("retry", &self.retry)
+            .field("cached_accounts", &accounts)
+            .finish()
+    }
 }
 
 /// One page of a list, mapped.
@@ -60,15 +81,25 @@ impl UnifiedClient {
         Self::default()
     }
 
-    /// Uses a `reqwest::Client` you configured (timeouts, proxies).
+    /// Uses a `reqwest::Client` you configured (timeouts, proxies);
+    /// `crm_runtime::http_client(connect, request)` makes one with timeouts.
     pub fn with_http_client(http: reqwest::Client) -> Self {
         UnifiedClient {
             http,
+            retry: RetryPolicy::default(),
             contexts: Mutex::default(),
         }
     }
 
+    /// How failed idempotent provider calls are retried.
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// One page, mapped (`next_cursor` is opaque).
+    // Spans carry the provider and operation; never credentials or bodies.
+    #[tracing::instrument(skip_all, fields(provider = %account.provider(), operation = "list"))]
     pub async fn list_page(
         &self,
         account: &IntegratedAccount,
@@ -173,6 +204,8 @@ impl UnifiedClient {
     }
 
     /// One record, mapped.
+    // Spans carry the provider and operation; never credentials or bodies.
+    #[tracing::instrument(skip_all, fields(provider = %account.provider(), operation = "get"))]
     pub async fn get_record(
         &self,
         account: &IntegratedAccount,
@@ -211,6 +244,8 @@ impl UnifiedClient {
     /// `POST /unified/crm/opportunities` with a JSON body: checked against
     /// the unified schema and the provider's required and supported fields
     /// before anything is sent.
+    // Spans carry the provider and operation; never credentials or bodies.
+    #[tracing::instrument(skip_all, fields(provider = %account.provider(), operation = "create"))]
     pub async fn create(
         &self,
         account: &IntegratedAccount,
@@ -249,6 +284,8 @@ impl UnifiedClient {
 
     /// `PATCH /unified/crm/opportunities/{id}`: sends only the fields the
     /// body sets (`null` clears one).
+    // Spans carry the provider and operation; never credentials or bodies.
+    #[tracing::instrument(skip_all, fields(provider = %account.provider(), operation = "update"))]
     pub async fn update(
         &self,
         account: &IntegratedAccount,
@@ -290,6 +327,8 @@ impl UnifiedClient {
 
     /// `DELETE /unified/crm/opportunities/{id}`: the deleted record's id,
     /// with the provider's answer as `remote_data`.
+    // Spans carry the provider and operation; never credentials or bodies.
+    #[tracing::instrument(skip_all, fields(provider = %account.provider(), operation = "delete"))]
     pub async fn delete(
         &self,
         account: &IntegratedAccount,
@@ -315,6 +354,7 @@ impl UnifiedClient {
         extras: Extras,
     ) -> crate::providers::close::Client {
         glue::close::client(account, &self.http)
+            .with_retry_policy(self.retry.clone())
             .with_extra_query(extras.query)
             .with_extra_body(extras.body)
     }
@@ -325,6 +365,7 @@ impl UnifiedClient {
         extras: Extras,
     ) -> crate::providers::copper::Client {
         glue::copper::client(account, &self.http)
+            .with_retry_policy(self.retry.clone())
             .with_extra_query(extras.query)
             .with_extra_body(extras.body)
     }

@@ -646,7 +646,7 @@ async fn stream_ends_with_the_error_of_a_failing_page() {
         .and(query_param("_skip", "3"))
         .respond_with(
             ResponseTemplate::new(429)
-                .insert_header("Retry-After", "7")
+                .insert_header("Retry-After", "60")
                 .set_body_raw(ERROR_429, "application/json"),
         )
         .mount(&close.server)
@@ -673,7 +673,7 @@ async fn stream_ends_with_the_error_of_a_failing_page() {
     assert_eq!(ids(&records), page_ids(LIST_PAGE1));
     let error = items[3].as_ref().unwrap_err();
     assert_eq!(provider_error(error), (429, ERROR_429));
-    assert_eq!(error.retry_after(), Some("7"));
+    assert_eq!(error.retry_after(), Some("60"));
 }
 
 // ---------------------------------------------------------------- create
@@ -1184,12 +1184,13 @@ async fn a_401_on_the_first_call_comes_back_and_nothing_else_is_sent() {
 
 #[tokio::test]
 async fn a_429_keeps_retry_after_and_the_rate_limit_headers() {
+    // Longer than the retry policy waits: the error comes back at once.
     let close = Close::start().await;
     Mock::given(method("GET"))
         .and(path(OPP_PATH))
         .respond_with(
             ResponseTemplate::new(429)
-                .insert_header("Retry-After", "7")
+                .insert_header("Retry-After", "60")
                 .insert_header("RateLimit", "limit=40, remaining=0, reset=6.2")
                 .set_body_raw(ERROR_429, "application/json"),
         )
@@ -1201,7 +1202,7 @@ async fn a_429_keeps_retry_after_and_the_rate_limit_headers() {
         .await
         .unwrap_err();
 
-    assert_eq!(error.retry_after(), Some("7"));
+    assert_eq!(error.retry_after(), Some("60"));
     match &error {
         UnifiedError::Provider {
             provider: Provider::Close,

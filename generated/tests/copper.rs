@@ -1585,9 +1585,10 @@ async fn a_422_is_a_provider_error_with_the_whole_body() {
 
 #[tokio::test]
 async fn a_429_passes_retry_after_back() {
+    // Longer than the retry policy waits: the error comes back at once.
     let copper = Copper::start().await;
     mock("POST", "/opportunities/search")
-        .respond_with(answer(429, ERROR_429).insert_header("Retry-After", "7"))
+        .respond_with(answer(429, ERROR_429).insert_header("Retry-After", "60"))
         .expect(2)
         .mount(&copper.server)
         .await;
@@ -1597,10 +1598,10 @@ async fn a_429_passes_retry_after_back() {
         .list(&copper.account, &page(2, None))
         .await
         .expect_err("rate limited");
-    assert_eq!(error.retry_after(), Some("7"));
+    assert_eq!(error.retry_after(), Some("60"));
     let (status, body, rate_limit) = provider_error(&error);
     assert_eq!((status, body), (429, ERROR_429));
-    assert_eq!(rate_limit, [("retry-after".to_owned(), "7".to_owned())]);
+    assert_eq!(rate_limit, [("retry-after".to_owned(), "60".to_owned())]);
 
     // A stream ends with the error.
     let items: Vec<Result<Value, UnifiedError>> = copper
@@ -1611,7 +1612,7 @@ async fn a_429_passes_retry_after_back() {
     assert_eq!(items.len(), 1);
     assert_eq!(
         items[0].as_ref().expect_err("rate limited").retry_after(),
-        Some("7")
+        Some("60")
     );
     copper.finish().await;
 }

@@ -168,7 +168,19 @@ pub struct Operation {
     pub errors: Responses,
     /// Security schemes whose credentials this operation sends.
     pub security: Vec<String>,
+    pub idempotency: Idempotency,
     pub extensions: IndexMap<String, Value>,
+}
+
+/// Whether an operation may be sent again after a failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Idempotency {
+    /// GET, HEAD, OPTIONS, PUT, DELETE, or `x-idempotent: true`.
+    Idempotent,
+    /// POST and PATCH, or `x-idempotent: false`.
+    NotIdempotent,
+    /// Retried with a fresh key in this header (`x-idempotency-key`).
+    WithKey(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]

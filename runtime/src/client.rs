@@ -1,8 +1,10 @@
+use crate::retry::{Idempotency, RetryPolicy, idempotency_key, is_retryable_status};
 use crate::{Auth, Credential, DecodeError, Error, ErrorResponse};
 use bytes::Bytes;
 use http::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
+use std::time::{Duration, Instant};
 
 /// What every generated client holds: where the API lives, the HTTP
 /// client, and the credentials.
@@ -15,12 +17,30 @@ pub struct ClientCore {
     extra_query: Vec<(String, String)>,
     /// Fields merged into every JSON object body, untouched.
     extra_body: serde_json::Map<String, serde_json::Value>,
+    retry: RetryPolicy,
+}
+
+/// Timeouts of the HTTP client `ClientCore::new` builds.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An HTTP client with the given timeouts (connect, whole request).
+pub fn http_client(connect: Duration, request: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(connect)
+        .timeout(request)
+        .build()
+        .unwrap_or_default()
 }
 
 impl ClientCore {
-    /// A client for the API at `base_url` (any trailing `/` is ignored).
+    /// A client for the API at `base_url` (any trailing `/` is ignored),
+    /// with the default timeouts and retry policy.
     pub fn new(base_url: impl Into<String>) -> Self {
-        Self::with_http_client(base_url, reqwest::Client::new())
+        Self::with_http_client(
+            base_url,
+            http_client(DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT),
+        )
     }
 
     /// Like [`ClientCore::new`], with a `reqwest::Client` configured by the
@@ -36,6 +56,7 @@ impl ClientCore {
             auth: Auth::default(),
             extra_query: Vec::new(),
             extra_body: serde_json::Map::new(),
+            retry: RetryPolicy::default(),
         }
     }
 
@@ -46,6 +67,10 @@ impl ClientCore {
     /// Sets the credential for a security scheme of the spec.
     pub fn set_credential(&mut self, scheme: &'static str, credential: Credential) {
         self.auth.set(scheme, credential);
+    }
+
+    pub fn set_retry_policy(&mut self, policy: RetryPolicy) {
+        self.retry = policy;
     }
 
     /// Query parameters to add to every request as they are (a caller's
@@ -97,10 +122,73 @@ impl ClientCore {
         Ok(request.json(&value))
     }
 
-    /// Sends a request and reads the whole response.
-    pub async fn send<E>(&self, request: RequestBuilder) -> Result<RawResponse, Error<E>> {
-        let response = request.send().await?;
+    /// Sends a request and reads the whole response, retrying as the
+    /// policy allows when the operation is safe to send again: on 429, 502,
+    /// 503, 504, connection failures and timeouts, honouring `Retry-After`.
+    /// Only the operation, method, status and attempt are traced; never
+    /// headers or bodies.
+    pub async fn send<E>(
+        &self,
+        request: RequestBuilder,
+        idempotency: Idempotency,
+        operation: &'static str,
+    ) -> Result<RawResponse, Error<E>> {
+        let request = match idempotency {
+            Idempotency::WithKey(header) => request.header(header, idempotency_key()),
+            Idempotency::Idempotent | Idempotency::NotIdempotent => request,
+        };
+        let retryable = idempotency != Idempotency::NotIdempotent;
+        let started = Instant::now();
+        let mut attempt = 1;
+        loop {
+            // A body that cannot be cloned (a stream) is sent once.
+            let spare = if retryable { request.try_clone() } else { None };
+            let this_try = match spare {
+                Some(copy) => copy,
+                None => return self.send_once(request, operation, attempt).await,
+            };
+            let outcome = self.send_once::<E>(this_try, operation, attempt).await;
+            let wait = match &outcome {
+                Ok(response) if is_retryable_status(response.status.as_u16()) => {
+                    self.retry
+                        .delay(attempt, started.elapsed(), Some(&response.headers))
+                }
+                Err(Error::Transport(error)) if error.is_connect() || error.is_timeout() => {
+                    self.retry.delay(attempt, started.elapsed(), None)
+                }
+                _ => None,
+            };
+            match wait {
+                Some(wait) => {
+                    tracing::debug!(
+                        operation,
+                        attempt,
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                None => return outcome,
+            }
+        }
+    }
+
+    async fn send_once<E>(
+        &self,
+        request: RequestBuilder,
+        operation: &'static str,
+        attempt: u32,
+    ) -> Result<RawResponse, Error<E>> {
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::debug!(operation, attempt, "no response");
+                return Err(error.into());
+            }
+        };
         let status = response.status();
+        tracing::debug!(operation, attempt, status = status.as_u16(), "response");
         let headers = response.headers().clone();
         let body = response.bytes().await?;
         Ok(RawResponse {

@@ -7,8 +7,10 @@
 //! - [`Patch`]: the three states of a field in a partial update (absent,
 //!   explicit `null`, value), so an update sends only what the caller set.
 //! - [`Secret`]: credentials whose `Debug` output is redacted.
-//! - [`ClientCore`]: base URL, `reqwest` client and credentials, and the one
-//!   place a request is sent ([`ClientCore::send`]).
+//! - [`ClientCore`]: base URL, `reqwest` client (with timeouts) and
+//!   credentials, and the one place a request is sent
+//!   ([`ClientCore::send`], which retries idempotent operations as the
+//!   [`RetryPolicy`] allows).
 //! - [`encode`]: path, query and form encoding of any `Serialize` value
 //!   (OpenAPI `form` and `deepObject` styles).
 //! - [`Error`], [`ErrorResponse`], [`ResponseValue`]: what a call returns.
@@ -23,13 +25,18 @@ pub mod encode;
 mod error;
 pub mod mapping;
 mod patch;
+mod retry;
 mod secret;
 pub mod support;
 
 pub use auth::{Auth, Credential};
-pub use client::{ClientCore, RawResponse, ResponseValue};
+pub use client::{
+    ClientCore, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, RawResponse, ResponseValue,
+    http_client,
+};
 pub use error::{DecodeError, Error, ErrorResponse};
 pub use patch::Patch;
+pub use retry::{Idempotency, RetryPolicy, retry_after};
 pub use secret::Secret;
 
 /// Re-exports used by generated code, so a generated crate needs no direct

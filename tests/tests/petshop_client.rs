@@ -275,6 +275,73 @@ async fn an_api_key_can_travel_in_the_query() {
 }
 
 #[tokio::test]
+async fn a_create_with_an_idempotency_key_is_retried_with_the_same_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/orders"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/orders"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"order_id": "o1"})))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let fast = crm_runtime::RetryPolicy {
+        base_delay: std::time::Duration::from_millis(5),
+        ..Default::default()
+    };
+    let client = Client::new(server.uri()).with_retry_policy(fast);
+    let body = integration_tests::petshop::PlaceOrderBody {
+        pet_id: "p1".into(),
+    };
+    let placed = client
+        .place_order(&body)
+        .await
+        .expect("placed on the second attempt");
+    assert_eq!(placed.body.order_id.as_deref(), Some("o1"));
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 2);
+    let key = |index: usize| {
+        requests[index]
+            .headers
+            .get("idempotency-key")
+            .map(|v| v.as_bytes().to_vec())
+    };
+    assert!(key(0).is_some_and(|key| key.len() >= 16));
+    assert_eq!(key(0), key(1), "one key for every attempt");
+}
+
+#[tokio::test]
+async fn a_create_without_a_key_is_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/pets"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let client = Client::new(server.uri());
+    let error = client
+        .create_pet(
+            "k",
+            &NewPet {
+                name: "Rex".into(),
+                tag: None,
+            },
+        )
+        .await
+        .expect_err("503");
+    assert_eq!(error.status(), Some(503));
+    assert_eq!(
+        server.received_requests().await.unwrap_or_default().len(),
+        1
+    );
+}
+
+#[tokio::test]
 async fn a_connection_failure_is_a_transport_error() {
     // Nothing listens on port 9 of the loopback address.
     let error = Client::new("http://127.0.0.1:9")

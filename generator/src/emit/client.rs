@@ -3,8 +3,8 @@
 
 use super::{doc_attrs, ident, type_tokens};
 use crate::model::{
-    Api, BodyEncoding, Operation, Param, ParamLocation, QueryStyle, ResponseCase, ResponseContent,
-    Responses, SchemeKind, StatusMatch, Type,
+    Api, BodyEncoding, Idempotency, Operation, Param, ParamLocation, QueryStyle, ResponseCase,
+    ResponseContent, Responses, SchemeKind, StatusMatch, Type,
 };
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
@@ -47,6 +47,13 @@ pub(super) fn client_constructors(api: &Api) -> TokenStream {
 
             pub fn base_url(&self) -> &str {
                 self.core.base_url()
+            }
+
+            /// How failed idempotent calls are retried (the default retries
+            /// 429, 502, 503, 504 and connection failures a few times).
+            pub fn with_retry_policy(mut self, policy: ::crm_runtime::RetryPolicy) -> Self {
+                self.core.set_retry_policy(policy);
+                self
             }
 
             /// Adds these query parameters, as they are, to every request.
@@ -288,6 +295,12 @@ fn method(operation: &Operation) -> TokenStream {
     let error = error_type(&operation.errors);
     let arms = success_arms(&operation.success);
     let decode_error = decode_error(&operation.errors);
+    let operation_id = &operation.operation_id;
+    let idempotency = match &operation.idempotency {
+        Idempotency::Idempotent => quote! { ::crm_runtime::Idempotency::Idempotent },
+        Idempotency::NotIdempotent => quote! { ::crm_runtime::Idempotency::NotIdempotent },
+        Idempotency::WithKey(header) => quote! { ::crm_runtime::Idempotency::WithKey(#header) },
+    };
     let allow = (args.len() > 6).then(|| quote! { #[allow(clippy::too_many_arguments)] });
     quote! {
         #doc
@@ -298,7 +311,7 @@ fn method(operation: &Operation) -> TokenStream {
             #query
             #headers
             #body
-            let response = self.core.send(request).await?;
+            let response = self.core.send(request, #idempotency, #operation_id).await?;
             match response.status.as_u16() {
                 #arms
                 _ => Err(response.into_error(#decode_error)),

@@ -127,8 +127,12 @@ impl<'a> Lowerer<'a> {
         let Some(components) = &self.doc.components else {
             return Vec::new();
         };
-        let mut setters =
-            Namespace::with_reserved(&["with_http_client", "with_extra_query", "with_extra_body"]);
+        let mut setters = Namespace::with_reserved(&[
+            "with_http_client",
+            "with_extra_query",
+            "with_extra_body",
+            "with_retry_policy",
+        ]);
         let mut schemes = Vec::new();
         for (key, scheme) in &components.security_schemes {
             let pointer = push_pointer("/components/securitySchemes", key);

@@ -3,8 +3,9 @@
 use super::{Lowerer, is_partial_update};
 use crate::diagnostic::push_pointer;
 use crate::model::{
-    BodyEncoding, Field, Operation, Param, ParamLocation, Presence, QueryStyle, RequestBody,
-    ResponseCase, ResponseContent, Responses, StatusMatch, Struct, Type, TypeDef, TypeKind,
+    BodyEncoding, Field, Idempotency, Operation, Param, ParamLocation, Presence, QueryStyle,
+    RequestBody, ResponseCase, ResponseContent, Responses, StatusMatch, Struct, Type, TypeDef,
+    TypeKind,
 };
 use crate::names::{Namespace, snake_name, type_name};
 use indexmap::IndexMap;
@@ -16,6 +17,7 @@ use std::borrow::Cow;
 
 /// Client methods that are not operations.
 const RESERVED_METHODS: &[&str] = &[
+    "with_retry_policy",
     "new",
     "with_http_client",
     "base_url",
@@ -163,6 +165,7 @@ impl<'a> Lowerer<'a> {
             &push_pointer(pointer, "responses"),
         );
         let security = self.operation_security(operation);
+        let idempotency = idempotency(method, &operation.extensions);
         let doc = [
             operation.summary.as_deref(),
             operation.description.as_deref(),
@@ -184,6 +187,7 @@ impl<'a> Lowerer<'a> {
             success,
             errors,
             security,
+            idempotency,
             extensions: operation.extensions.clone(),
         })
     }
@@ -526,6 +530,31 @@ impl<'a> Lowerer<'a> {
             }
         }
         schemes
+    }
+}
+
+/// An operation marks itself with `x-idempotency-key: <header>` (the
+/// provider deduplicates by that key) or `x-idempotent: true|false`;
+/// otherwise HTTP's own semantics decide.
+fn idempotency(method: &str, extensions: &IndexMap<String, serde_json::Value>) -> Idempotency {
+    if let Some(header) = extensions
+        .get("x-idempotency-key")
+        .and_then(|value| value.as_str())
+    {
+        return Idempotency::WithKey(header.to_owned());
+    }
+    match extensions
+        .get("x-idempotent")
+        .and_then(|value| value.as_bool())
+    {
+        Some(true) => Idempotency::Idempotent,
+        Some(false) => Idempotency::NotIdempotent,
+        None if ["get", "head", "options", "put", "delete", "trace"]
+            .contains(&method.to_ascii_lowercase().as_str()) =>
+        {
+            Idempotency::Idempotent
+        }
+        None => Idempotency::NotIdempotent,
     }
 }
 

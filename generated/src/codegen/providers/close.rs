@@ -973,6 +973,12 @@ impl Client {
     pub fn base_url(&self) -> &str {
         self.core.base_url()
     }
+    /// How failed idempotent calls are retried (the default retries
+    /// 429, 502, 503, 504 and connection failures a few times).
+    pub fn with_retry_policy(mut self, policy: ::crm_runtime::RetryPolicy) -> Self {
+        self.core.set_retry_policy(policy);
+        self
+    }
     /// Adds these query parameters, as they are, to every request.
     pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
         self.core.set_extra_query(pairs);
@@ -1244,7 +1250,10 @@ impl Client {
             true,
         )?;
         let request = request.query(&query);
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listOpportunities")
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<OpportunityList, _>(),
             _ => {
@@ -1320,7 +1329,14 @@ impl Client {
             None => request,
         };
         let request = self.core.json_body(request, body)?;
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(
+                request,
+                ::crm_runtime::Idempotency::NotIdempotent,
+                "createOpportunity",
+            )
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
@@ -1383,7 +1399,10 @@ impl Client {
             true,
         )?;
         let request = request.query(&query);
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "getOpportunity")
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
@@ -1462,7 +1481,10 @@ impl Client {
             None => request,
         };
         let request = self.core.json_body(request, body)?;
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "updateOpportunity")
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
@@ -1517,7 +1539,10 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "deleteOpportunity")
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<EmptyObject, _>(),
             _ => {
@@ -1595,7 +1620,14 @@ impl Client {
             true,
         )?;
         let request = request.query(&query);
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(
+                request,
+                ::crm_runtime::Idempotency::Idempotent,
+                "listOpportunityCustomFields",
+            )
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<CustomFieldList, _>(),
             _ => {
@@ -1659,7 +1691,14 @@ impl Client {
             true,
         )?;
         let request = request.query(&query);
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(
+                request,
+                ::crm_runtime::Idempotency::Idempotent,
+                "listOpportunityStatuses",
+            )
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<OpportunityStatusList, _>(),
             _ => {

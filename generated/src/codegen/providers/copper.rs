@@ -674,6 +674,12 @@ impl Client {
     pub fn base_url(&self) -> &str {
         self.core.base_url()
     }
+    /// How failed idempotent calls are retried (the default retries
+    /// 429, 502, 503, 504 and connection failures a few times).
+    pub fn with_retry_policy(mut self, policy: ::crm_runtime::RetryPolicy) -> Self {
+        self.core.set_retry_policy(policy);
+        self
+    }
     /// Adds these query parameters, as they are, to every request.
     pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
         self.core.set_extra_query(pairs);
@@ -760,7 +766,10 @@ impl Client {
             Some(body) => self.core.json_body(request, body)?,
             None => request,
         };
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listOpportunities")
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<Vec<Opportunity>, _>(),
             _ => {
@@ -795,7 +804,14 @@ impl Client {
                 &["accessToken", "userEmail", "application"],
             );
         let request = self.core.json_body(request, body)?;
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(
+                request,
+                ::crm_runtime::Idempotency::NotIdempotent,
+                "createOpportunity",
+            )
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
@@ -825,7 +841,10 @@ impl Client {
                 &path,
                 &["accessToken", "userEmail", "application"],
             );
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "getOpportunity")
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
@@ -863,7 +882,10 @@ impl Client {
                 &["accessToken", "userEmail", "application"],
             );
         let request = self.core.json_body(request, body)?;
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "updateOpportunity")
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
@@ -898,7 +920,10 @@ impl Client {
                 &path,
                 &["accessToken", "userEmail", "application"],
             );
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "deleteOpportunity")
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<DeleteResult, _>(),
             _ => {
@@ -933,7 +958,14 @@ impl Client {
                 path,
                 &["accessToken", "userEmail", "application"],
             );
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(
+                request,
+                ::crm_runtime::Idempotency::Idempotent,
+                "listCustomFieldDefinitions",
+            )
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<Vec<CustomFieldDefinition>, _>(),
             _ => {
@@ -968,7 +1000,10 @@ impl Client {
                 path,
                 &["accessToken", "userEmail", "application"],
             );
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listPipelines")
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<Vec<Pipeline>, _>(),
             _ => {

@@ -1064,6 +1064,12 @@ impl Client {
     pub fn base_url(&self) -> &str {
         self.core.base_url()
     }
+    /// How failed idempotent calls are retried (the default retries
+    /// 429, 502, 503, 504 and connection failures a few times).
+    pub fn with_retry_policy(mut self, policy: ::crm_runtime::RetryPolicy) -> Self {
+        self.core.set_retry_policy(policy);
+        self
+    }
     /// Adds these query parameters, as they are, to every request.
     pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
         self.core.set_extra_query(pairs);
@@ -1160,7 +1166,10 @@ impl Client {
             true,
         )?;
         let request = request.query(&query);
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listOpportunities")
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<OpportunityList, _>(),
             _ => {
@@ -1228,7 +1237,14 @@ impl Client {
         )?;
         let request = request.query(&query);
         let request = self.core.json_body(request, body)?;
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(
+                request,
+                ::crm_runtime::Idempotency::NotIdempotent,
+                "createOpportunity",
+            )
+            .await?;
         match response.status.as_u16() {
             201 => response.json::<Opportunity, _>(),
             _ => {
@@ -1298,7 +1314,10 @@ impl Client {
             true,
         )?;
         let request = request.query(&query);
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "getOpportunity")
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
@@ -1368,7 +1387,10 @@ impl Client {
             true,
         )?;
         let request = request.query(&query);
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "deleteOpportunity")
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
@@ -1442,7 +1464,14 @@ impl Client {
         )?;
         let request = request.query(&query);
         let request = self.core.json_body(request, body)?;
-        let response = self.core.send(request).await?;
+        let response = self
+            .core
+            .send(
+                request,
+                ::crm_runtime::Idempotency::NotIdempotent,
+                "updateOpportunity",
+            )
+            .await?;
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
