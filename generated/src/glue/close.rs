@@ -3,7 +3,7 @@
 //! `user_id` the owner, one `contact_id`, `date_won` the close date, and
 //! custom fields as top-level `custom.cf_...` keys (`null` unsets one).
 
-use super::{Page, in_record, raw_json, raw_records};
+use super::{Page, map_one, map_records, raw_json};
 use crate::account::{Credentials, IntegratedAccount, Provider};
 use crate::error::UnifiedError;
 use crate::providers::close::{
@@ -81,34 +81,19 @@ pub(crate) async fn list(
     let params = Glue.opportunities_list(query, context)?;
     let response = client.list_opportunities(&params).await.map_err(failed)?;
     let raw = raw_json(Provider::Close, &response)?;
-    let raw_list = raw_records(Provider::Close, &raw, "/data", response.body.data.len())?;
-    let mut records = Vec::with_capacity(raw_list.len());
-    for (record, remote_data) in response.body.data.iter().zip(raw_list) {
-        let mapped = Glue
-            .opportunities_get(record, context)
-            .map_err(|error| in_record(error, &record.id))?;
-        records.push(UnifiedRecord {
-            record: mapped,
-            remote_data,
-        });
-    }
+    let records = map_records(
+        Provider::Close,
+        &raw,
+        "/data",
+        &response.body.data,
+        |record| record.id.clone(),
+        |record| Glue.opportunities_get(record, context),
+    )?;
     let next = response
         .body
         .has_more
         .then(|| json!({"skip": params.skip.unwrap_or(0) + response.body.data.len() as i64}));
     Ok(Page { records, raw, next })
-}
-
-async fn one(
-    response: crm_runtime::ResponseValue<Opportunity>,
-    context: &Context,
-) -> Result<UnifiedRecord, UnifiedError> {
-    let remote_data = raw_json(Provider::Close, &response)?;
-    let record = Glue.opportunities_get(&response.body, context)?;
-    Ok(UnifiedRecord {
-        record,
-        remote_data,
-    })
 }
 
 pub(crate) async fn get(
@@ -120,7 +105,9 @@ pub(crate) async fn get(
         .get_opportunity(id, &Default::default())
         .await
         .map_err(failed)?;
-    one(response, context).await
+    map_one(Provider::Close, &response, |record| {
+        Glue.opportunities_get(record, context)
+    })
 }
 
 pub(crate) async fn create(
@@ -133,7 +120,9 @@ pub(crate) async fn create(
         .create_opportunity(&Default::default(), &body)
         .await
         .map_err(failed)?;
-    one(response, context).await
+    map_one(Provider::Close, &response, |record| {
+        Glue.opportunities_get(record, context)
+    })
 }
 
 pub(crate) async fn update(
@@ -147,7 +136,9 @@ pub(crate) async fn update(
         .update_opportunity(id, &Default::default(), &body)
         .await
         .map_err(failed)?;
-    one(response, context).await
+    map_one(Provider::Close, &response, |record| {
+        Glue.opportunities_get(record, context)
+    })
 }
 
 pub(crate) async fn delete(client: &Client, id: &str) -> Result<UnifiedRecord, UnifiedError> {

@@ -7,7 +7,7 @@
 //! /opportunities/search` with `page_number`/`page_size`.
 
 use super::close::empty_opportunity;
-use super::{Page, in_record, raw_json, raw_records};
+use super::{Page, map_one, map_records, raw_json};
 use crate::account::{Credentials, IntegratedAccount, Provider};
 use crate::error::UnifiedError;
 use crate::providers::copper::{
@@ -83,17 +83,14 @@ pub(crate) async fn list(
         .await
         .map_err(failed)?;
     let raw = raw_json(Provider::Copper, &response)?;
-    let raw_list = raw_records(Provider::Copper, &raw, "", response.body.len())?;
-    let mut records = Vec::with_capacity(raw_list.len());
-    for (record, remote_data) in response.body.iter().zip(raw_list) {
-        let mapped = Glue
-            .opportunities_get(record, context)
-            .map_err(|error| in_record(error, &record.id.to_string()))?;
-        records.push(UnifiedRecord {
-            record: mapped,
-            remote_data,
-        });
-    }
+    let records = map_records(
+        Provider::Copper,
+        &raw,
+        "",
+        &response.body,
+        |record| record.id.to_string(),
+        |record| Glue.opportunities_get(record, context),
+    )?;
     let page = search.page_number.unwrap_or(1);
     let size = search.page_size.unwrap_or(i64::from(MAX_PAGE));
     let total = response
@@ -118,18 +115,6 @@ pub(crate) fn record_id(id: &str) -> Result<i64, UnifiedError> {
     copper_id("id", id).map_err(|error| UnifiedError::invalid("id", error.to_string()))
 }
 
-async fn one(
-    response: crm_runtime::ResponseValue<Opportunity>,
-    context: &Context,
-) -> Result<UnifiedRecord, UnifiedError> {
-    let remote_data = raw_json(Provider::Copper, &response)?;
-    let record = Glue.opportunities_get(&response.body, context)?;
-    Ok(UnifiedRecord {
-        record,
-        remote_data,
-    })
-}
-
 pub(crate) async fn get(
     client: &Client,
     context: &Context,
@@ -139,7 +124,9 @@ pub(crate) async fn get(
         .get_opportunity(&record_id(id)?)
         .await
         .map_err(failed)?;
-    one(response, context).await
+    map_one(Provider::Copper, &response, |record| {
+        Glue.opportunities_get(record, context)
+    })
 }
 
 pub(crate) async fn create(
@@ -149,7 +136,9 @@ pub(crate) async fn create(
 ) -> Result<UnifiedRecord, UnifiedError> {
     let body = Glue.opportunities_create(body, context)?;
     let response = client.create_opportunity(&body).await.map_err(failed)?;
-    one(response, context).await
+    map_one(Provider::Copper, &response, |record| {
+        Glue.opportunities_get(record, context)
+    })
 }
 
 pub(crate) async fn update(
@@ -164,7 +153,9 @@ pub(crate) async fn update(
         .update_opportunity(&id, &body)
         .await
         .map_err(failed)?;
-    one(response, context).await
+    map_one(Provider::Copper, &response, |record| {
+        Glue.opportunities_get(record, context)
+    })
 }
 
 pub(crate) async fn delete(client: &Client, id: &str) -> Result<UnifiedRecord, UnifiedError> {

@@ -14,6 +14,7 @@ pub(crate) mod copper;
 use crate::account::Provider;
 use crate::error::UnifiedError;
 use crate::render::UnifiedRecord;
+use crate::unified::crm::Opportunity;
 use crm_runtime::ResponseValue;
 use serde_json::Value;
 
@@ -44,7 +45,7 @@ pub(crate) fn raw_json<T>(
 }
 
 /// The raw records of a page, one per typed record, in the same order.
-pub(crate) fn raw_records(
+fn raw_records(
     provider: Provider,
     raw: &Value,
     pointer: &str,
@@ -68,7 +69,7 @@ pub(crate) fn raw_records(
 }
 
 /// A mapping error for one record of a list: says which record.
-pub(crate) fn in_record(
+fn in_record(
     error: crm_runtime::mapping::MappingError,
     id: &str,
 ) -> crm_runtime::mapping::MappingError {
@@ -76,4 +77,42 @@ pub(crate) fn in_record(
         reason: format!("{} (record {id})", error.reason),
         ..error
     }
+}
+
+/// The records of a page, each mapped and paired with its raw JSON (the
+/// array at `pointer` in the page body). A record that fails to map fails
+/// the page, naming the record.
+pub(crate) fn map_records<R>(
+    provider: Provider,
+    raw: &Value,
+    pointer: &str,
+    records: &[R],
+    id: impl Fn(&R) -> String,
+    map: impl Fn(&R) -> Result<Opportunity, crm_runtime::mapping::MappingError>,
+) -> Result<Vec<UnifiedRecord>, UnifiedError> {
+    let raw_list = raw_records(provider, raw, pointer, records.len())?;
+    records
+        .iter()
+        .zip(raw_list)
+        .map(|(record, remote_data)| {
+            let mapped = map(record).map_err(|error| in_record(error, &id(record)))?;
+            Ok(UnifiedRecord {
+                record: mapped,
+                remote_data,
+            })
+        })
+        .collect()
+}
+
+/// A one-record response, mapped, with the body as `remote_data`.
+pub(crate) fn map_one<R>(
+    provider: Provider,
+    response: &ResponseValue<R>,
+    map: impl FnOnce(&R) -> Result<Opportunity, crm_runtime::mapping::MappingError>,
+) -> Result<UnifiedRecord, UnifiedError> {
+    let remote_data = raw_json(provider, response)?;
+    Ok(UnifiedRecord {
+        record: map(&response.body)?,
+        remote_data,
+    })
 }
