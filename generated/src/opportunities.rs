@@ -91,6 +91,17 @@ impl UnifiedClient {
         }
     }
 
+    /// Drops what is cached for an account (its custom field definitions
+    /// and stages): after the account is deleted, or when its provider's
+    /// definitions changed.
+    pub fn forget_account(&self, account_id: Uuid) {
+        let mut contexts = self
+            .contexts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        contexts.remove(&account_id);
+    }
+
     /// How failed idempotent provider calls are retried.
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;

@@ -97,6 +97,9 @@ impl UnifiedQuery {
                         parse_bool("truto_ignore_remote_data", value)?
                 }
                 "truto_exclude_fields[]" | "truto_exclude_fields" => {
+                    if value.is_empty() {
+                        return Err(UnifiedError::invalid(key, "names no field"));
+                    }
                     options.request.exclude_fields.push(value.to_owned())
                 }
                 "limit" => {
@@ -117,7 +120,12 @@ impl UnifiedQuery {
                     .strip_prefix("remote_query[")
                     .and_then(|rest| rest.strip_suffix(']'))
                 {
-                    Some(name) if !name.is_empty() => {
+                    // One level of brackets, each key once: anything else
+                    // has no single meaning to pass on.
+                    Some(name) if !name.is_empty() && !name.contains(['[', ']']) => {
+                        if options.request.remote_query.contains_key(name) {
+                            return Err(UnifiedError::invalid(other, "is given twice"));
+                        }
                         options
                             .request
                             .remote_query
@@ -143,7 +151,7 @@ impl UnifiedQuery {
 
 fn parse_bool(field: &str, value: &str) -> Result<bool, UnifiedError> {
     match value {
-        "true" | "1" | "" => Ok(true),
+        "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
         other => Err(UnifiedError::invalid(
             field,
@@ -198,6 +206,21 @@ mod tests {
             "{error}"
         );
         assert!(UnifiedQuery::parse([]).is_err());
+        let id = (
+            "integrated_account_id",
+            "62f44730-dd91-461e-bd6a-aedd9e0ad79d",
+        );
+        for bad in [
+            [id, ("truto_ignore_remote_data", "")],
+            [id, ("truto_exclude_fields[]", "")],
+            [id, ("remote_query[a][b]", "x")],
+            [id, ("remote_query", "x")],
+        ] {
+            assert!(UnifiedQuery::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(
+            UnifiedQuery::parse([id, ("remote_query[a]", "1"), ("remote_query[a]", "2")]).is_err()
+        );
         assert!(
             UnifiedQuery::parse([
                 (

@@ -6,9 +6,12 @@
 //! 1. [`load`]: YAML or JSON bytes to a `serde_json::Value`.
 //! 2. [`resolve`]: external `$ref`s bundled in, local ones checked
 //!    (dangling references and reference cycles are errors).
-//! 3. [`parse`]: version check (Swagger 2.0 gets one clear line) and
-//!    deserialization into `openapiv3` types, with the JSON pointer of any
-//!    failure.
+//! 3. [`parse`]: version check (Swagger 1.x and unknown versions get one
+//!    clear line), then [`normalize`]: OpenAPI 3.1 and Swagger 2.0 rewritten
+//!    as the 3.0 that `openapiv3` reads (type arrays, `const`, `$ref`
+//!    siblings, definitions, body and form parameters...), numbers beyond
+//!    64 bits tamed; then deserialization into `openapiv3` types, with the
+//!    JSON pointer of any failure.
 //! 4. [`validate`] then [`lower`]: the intermediate [`model`], with Rust
 //!    names ([`names`]) and recursion boxed. No `syn` or `quote` here.
 //! 5. [`emit`]: tokens with `quote`, text with `prettyplease`.
@@ -27,6 +30,7 @@ pub mod load;
 pub mod lower;
 pub mod model;
 pub mod names;
+pub mod normalize;
 pub mod parse;
 pub mod project;
 pub mod resolve;
@@ -145,6 +149,7 @@ fn model_of(
     if !parse::check_version(&raw, &mut diags) {
         return (None, diags);
     }
+    normalize::normalize(&mut raw, path, &mut diags);
     resolve::bundle(&mut raw, path, &mut diags);
     resolve::check_local_refs(&raw, &mut diags);
     if diags.has_errors() {

@@ -8,18 +8,32 @@ use openapiv3::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// Checks that the document is OpenAPI 3.x. Swagger 2.0 gets one clear line.
+/// Checks that the document is Swagger 2.0 (converted by
+/// [`crate::normalize`]) or OpenAPI 3.x. Anything else gets one clear line.
 pub fn check_version(raw: &Value, diags: &mut Diagnostics) -> bool {
     if !raw.is_object() {
         diags.error("", "this is not an OpenAPI document: the top level must be a mapping with an `openapi` field");
         return false;
     }
     if let Some(version) = raw.get("swagger") {
+        // `swagger: 2.0` unquoted in YAML is a number.
+        if version.as_str() == Some("2.0") || version.as_f64() == Some(2.0) {
+            return true;
+        }
         diags.error(
             "/swagger",
             format!(
-                "this is a Swagger {} document; the generator reads OpenAPI 3.0 and 3.1, so convert it first (for example `npx swagger2openapi`)",
-                version.as_str().unwrap_or("2.0")
+                "Swagger version {version} is not supported; the generator reads Swagger 2.0 and OpenAPI 3.0 and 3.1"
+            ),
+        );
+        return false;
+    }
+    if let Some(version) = raw.get("swaggerVersion") {
+        diags.error(
+            "/swaggerVersion",
+            format!(
+                "this is a Swagger {} document; the generator reads Swagger 2.0 and OpenAPI 3.0 and 3.1, so convert it first (for example with `api-spec-converter`)",
+                version.as_str().unwrap_or("1.x")
             ),
         );
         return false;
@@ -30,7 +44,7 @@ pub fn check_version(raw: &Value, diags: &mut Diagnostics) -> bool {
             diags.error(
                 "/openapi",
                 format!(
-                    "OpenAPI version {other} is not supported; the generator reads 3.0 and 3.1"
+                    "OpenAPI version {other} is not supported; the generator reads Swagger 2.0 and OpenAPI 3.0 and 3.1"
                 ),
             );
             false

@@ -99,12 +99,13 @@ fn a_ref_cycle_is_named() {
 }
 
 #[test]
-fn swagger_2_gets_one_clear_line() {
-    let diagnostics = diagnostics_for("bad/swagger2.json", "old.json");
+fn an_unsupported_swagger_version_gets_one_clear_line() {
+    // Swagger 2.0 is converted (see tests/normalize.rs); 1.x is not.
+    let diagnostics = diagnostics_for("bad/swagger12.json", "old.json");
     assert_eq!(
         diagnostics,
         [
-            "error: specs/old.json#/swagger: this is a Swagger 2.0 document; the generator reads OpenAPI 3.0 and 3.1, so convert it first (for example `npx swagger2openapi`)"
+            "error: specs/old.json#/swaggerVersion: this is a Swagger 1.2 document; the generator reads Swagger 2.0 and OpenAPI 3.0 and 3.1, so convert it first (for example with `api-spec-converter`)"
         ]
     );
 }
@@ -121,7 +122,7 @@ fn a_wrong_shape_names_the_spot() {
 
 #[test]
 fn problems_in_several_specs_are_all_reported() {
-    let dir = workspace_with("bad/swagger2.json", "old.json");
+    let dir = workspace_with("bad/swagger12.json", "old.json");
     fs::copy(
         fixture("bad/dangling-ref.yaml"),
         dir.path().join("specs/dangling.yaml"),

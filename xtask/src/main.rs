@@ -7,6 +7,11 @@
 //!   when the checked-in output is stale.
 //! - `cargo xtask generate SPEC [-o FILE]`: generate one spec's module
 //!   (to stdout by default), for trying the generator on any document.
+//! - `cargo xtask corpus DIR... [--jobs N] [--filter TEXT]`: generate and
+//!   `cargo check` every OpenAPI document in the directories (see
+//!   `corpus.rs`).
+
+mod corpus;
 
 use clap::{Parser, Subcommand};
 use crm_generator::project::{
@@ -37,6 +42,19 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Generate every OpenAPI document in DIR into a scratch crate and
+    /// `cargo check` it; print a table and `N passed, M failed`.
+    Corpus {
+        /// Directories of documents (not searched recursively), or files.
+        #[arg(required = true, value_name = "DIR")]
+        inputs: Vec<PathBuf>,
+        /// Generator threads (and cargo jobs); the number of CPUs by default.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Only documents whose name contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -44,6 +62,18 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Codegen { check } => codegen(check),
         Command::Generate { spec, output } => generate(&spec, output.as_deref()),
+        Command::Corpus {
+            inputs,
+            jobs,
+            filter,
+        } => corpus::run(
+            corpus::Options {
+                inputs: &inputs,
+                jobs,
+                filter: filter.as_deref(),
+            },
+            &workspace_root(),
+        ),
     }
 }
 
