@@ -9,6 +9,9 @@
 mod boxing;
 mod operation;
 mod schema;
+mod selection;
+
+pub use selection::SELECTION_EXTENSION;
 
 use crate::diagnostic::{Diagnostics, push_pointer};
 use crate::model::{Api, SchemeKind, SecurityScheme, TypeDef};
@@ -28,7 +31,8 @@ const RESERVED_TYPE_NAMES: &[&str] = &[
 pub const PARTIAL_UPDATE_EXTENSION: &str = "x-partial-update";
 
 pub fn lower(doc: &OpenAPI, raw: &Value, diags: &mut Diagnostics) -> Api {
-    let mut lowerer = Lowerer::new(doc, raw, diags);
+    let selection = selection::select(doc, raw, diags);
+    let mut lowerer = Lowerer::new(doc, raw, diags, selection);
     lowerer.components();
     let operations = lowerer.operations();
     let security_schemes = lowerer.security_schemes();
@@ -66,10 +70,16 @@ pub(crate) struct Lowerer<'a> {
     /// `{Name}Patch` companions of components also used elsewhere.
     patch_companions: HashMap<String, String>,
     depth: usize,
+    selection: selection::Selection,
 }
 
 impl<'a> Lowerer<'a> {
-    fn new(doc: &'a OpenAPI, raw: &'a Value, diags: &'a mut Diagnostics) -> Self {
+    fn new(
+        doc: &'a OpenAPI,
+        raw: &'a Value,
+        diags: &'a mut Diagnostics,
+        selection: selection::Selection,
+    ) -> Self {
         Lowerer {
             doc,
             raw,
@@ -81,6 +91,7 @@ impl<'a> Lowerer<'a> {
             patch_only: patch_only_components(doc, raw),
             patch_companions: HashMap::new(),
             depth: 0,
+            selection,
         }
     }
 
@@ -101,7 +112,11 @@ impl<'a> Lowerer<'a> {
         let Some(components) = &self.doc.components else {
             return;
         };
-        for (key, schema) in &components.schemas {
+        for (key, schema) in components
+            .schemas
+            .iter()
+            .filter(|(key, _)| self.selection.has_schema(key))
+        {
             let nullable = matches!(schema, ReferenceOr::Item(item) if item.schema_data.nullable);
             let rust_name = self.type_names.claim(type_name(key));
             self.components.insert(

@@ -48,7 +48,11 @@ impl<'a> Lowerer<'a> {
                     }
                 }
             };
-            for (method, operation) in item.iter() {
+            let selected: Vec<_> = item
+                .iter()
+                .filter(|(method, _)| self.selection.has_operation(path, method))
+                .collect();
+            for (method, operation) in selected {
                 let pointer = push_pointer(&item_pointer, method);
                 if let Some(lowered) = self.operation(
                     path,
