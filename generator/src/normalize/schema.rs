@@ -99,8 +99,18 @@ impl Normalizer<'_> {
             *value = boolean_schema(*accept);
             return;
         }
-        // Any other shape is reported by the parser, with this pointer.
+        // Reported here rather than by the parser: `openapiv3` retries its
+        // schema variants at every level, so a bad leaf deep in a schema
+        // costs time exponential in its depth (found by fuzzing).
         let Value::Object(object) = value else {
+            self.diags.error(
+                self.pointer.as_str(),
+                format!(
+                    "a schema must be an object (or true/false in OpenAPI 3.1), not {}",
+                    kind_of(value)
+                ),
+            );
+            *value = Value::Object(Map::new());
             return;
         };
         if self.dialect == Dialect::Swagger2 {
