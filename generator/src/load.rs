@@ -6,10 +6,28 @@ use std::path::Path;
 
 /// Reads and parses a spec or fragment file.
 pub fn load_file(path: &Path) -> Result<Value, String> {
+    // A `$ref` can name any path: a device or a FIFO would never end, and a
+    // huge file would exhaust memory, so only regular files of a spec's
+    // size are read.
+    let metadata = std::fs::metadata(path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    if !metadata.is_file() {
+        return Err(format!("{} is not a regular file", path.display()));
+    }
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "{} is {} bytes; specs larger than {MAX_FILE_BYTES} bytes are not read",
+            path.display(),
+            metadata.len()
+        ));
+    }
     let text = std::fs::read_to_string(path)
         .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
     parse_text(&text)
 }
+
+/// 64 MiB: ten times the largest real-world document seen (Kubernetes, 4.4 MB).
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Parses YAML or JSON text. JSON goes through `serde_json` (faster, and
 /// exact for large documents); anything else through `serde_yaml`.
@@ -175,6 +193,12 @@ fn float(value: f64) -> Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_regular_files_are_read() {
+        let error = super::load_file(std::path::Path::new("/dev/zero")).unwrap_err();
+        assert!(error.contains("not a regular file"), "{error}");
+    }
+
     use super::parse_text;
     use serde_json::json;
 
