@@ -30,35 +30,6 @@ async fn prepare(
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .map(|(key, value)| (key.into_owned(), value.into_owned()))
         .collect();
-    // Stricter than `UnifiedQuery::parse` where the spec's types say so: a
-    // boolean parameter needs a value, an excluded field a name, a
-    // `remote_query` key one string.
-    let mut remote_keys = std::collections::BTreeSet::new();
-    for (key, value) in &pairs {
-        if let Some(name) = key.strip_prefix("remote_query[") {
-            // `remote_query` is a map of strings: one value per key, no
-            // nested objects.
-            let name = name.strip_suffix(']').unwrap_or(name);
-            if name.contains(['[', ']']) {
-                return Err(ApiError::bad_request(
-                    key,
-                    "values must be strings, not objects",
-                ));
-            }
-            if !remote_keys.insert(name) {
-                return Err(ApiError::bad_request(key, "is given more than once"));
-            }
-        }
-        match key.as_str() {
-            "truto_ignore_remote_data" if value.is_empty() => {
-                return Err(ApiError::bad_request(key, "must be true or false"));
-            }
-            "truto_exclude_fields[]" | "truto_exclude_fields" if value.is_empty() => {
-                return Err(ApiError::bad_request(key, "must name a field"));
-            }
-            _ => {}
-        }
-    }
     let mut parsed = UnifiedQuery::parse(
         pairs
             .iter()
