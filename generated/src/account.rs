@@ -1,94 +1,76 @@
-//! An integrated account: one customer's connection to one CRM.
+//! An integrated account: one customer's connection to one CRM. The
+//! providers and their credentials types are generated (`registry`); an
+//! account holds one provider's credentials, an optional API root and its
+//! settings.
 
-use crm_runtime::Secret;
-use std::fmt;
-use std::str::FromStr;
+use crate::registry::{Credentials, Provider};
+use crm_runtime::connection::{ConnectionError, Settings, read_settings};
+use serde_json::{Map, Value};
 use uuid::Uuid;
-
-/// The CRMs this crate implements.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Provider {
-    Close,
-    Copper,
-}
-
-impl Provider {
-    pub const ALL: &'static [Provider] = &[Provider::Close, Provider::Copper];
-
-    /// The key the unified spec uses (`x-supported-in: [close, copper]`).
-    pub fn key(self) -> &'static str {
-        match self {
-            Provider::Close => "close",
-            Provider::Copper => "copper",
-        }
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
-    }
-}
-
-impl FromStr for Provider {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        Provider::ALL
-            .iter()
-            .copied()
-            .find(|provider| provider.key() == text)
-            .ok_or_else(|| {
-                let known: Vec<&str> = Provider::ALL.iter().map(|p| p.key()).collect();
-                format!(
-                    "unknown provider `{text}`; known providers: {}",
-                    known.join(", ")
-                )
-            })
-    }
-}
-
-/// What each provider needs to authenticate. `Debug` shows no secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Credentials {
-    /// Close: HTTP basic with the API key as user name and an empty password.
-    Close { api_key: Secret },
-    /// Copper: `X-PW-AccessToken` and `X-PW-UserEmail` headers.
-    Copper {
-        access_token: Secret,
-        user_email: Secret,
-    },
-}
-
-impl Credentials {
-    pub fn provider(&self) -> Provider {
-        match self {
-            Credentials::Close { .. } => Provider::Close,
-            Credentials::Copper { .. } => Provider::Copper,
-        }
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct IntegratedAccount {
     pub id: Uuid,
     pub credentials: Credentials,
-    /// Overrides the provider's public host (regional hosts, tests).
+    /// Replaces the provider's public API root (regional hosts, sandboxes,
+    /// tests); required by providers without one.
     pub base_url: Option<String>,
+    /// The provider's per-account settings, defaults filled in.
+    pub settings: Settings,
 }
 
 impl IntegratedAccount {
     pub fn new(id: Uuid, credentials: Credentials) -> Self {
+        let provider = credentials.provider();
         IntegratedAccount {
             id,
             credentials,
             base_url: None,
+            // No setting given: every declared default.
+            settings: read_settings(provider.key(), provider.settings(), &Map::new())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// An account from its parts as JSON (what the server stores and
+    /// receives): every credential and setting key checked against what
+    /// the provider declares, each problem named.
+    pub fn from_json(
+        id: Uuid,
+        provider: Provider,
+        credentials: &Map<String, Value>,
+        settings: &Map<String, Value>,
+    ) -> Result<Self, ConnectionError> {
+        let credentials = Credentials::from_map(provider, credentials);
+        let settings = read_settings(provider.key(), provider.settings(), settings);
+        match (credentials, settings) {
+            (Ok(credentials), Ok(settings)) => Ok(IntegratedAccount {
+                id,
+                credentials,
+                base_url: None,
+                settings,
+            }),
+            (credentials, settings) => {
+                let mut problems = Vec::new();
+                for error in [credentials.err(), settings.err()].into_iter().flatten() {
+                    problems.extend(error.problems);
+                }
+                Err(ConnectionError { problems })
+            }
         }
     }
 
     pub fn with_base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = Some(base_url.into());
         self
+    }
+
+    /// Sets the provider's settings from JSON (unknown keys and values
+    /// outside a setting's set are refused).
+    pub fn with_settings(mut self, settings: &Map<String, Value>) -> Result<Self, ConnectionError> {
+        let provider = self.provider();
+        self.settings = read_settings(provider.key(), provider.settings(), settings)?;
+        Ok(self)
     }
 
     pub fn provider(&self) -> Provider {

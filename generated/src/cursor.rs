@@ -1,18 +1,19 @@
-//! Opaque list cursors: whatever a provider needs to fetch the next page
-//! (an offset, a page number, a provider token), tagged with the provider
-//! so a cursor of one account type cannot be replayed on another.
+//! Opaque list cursors: where the next page starts (a record offset, a
+//! provider token, the last id seen), tagged with the provider so a cursor
+//! of one account type cannot be replayed on another.
 
-use crate::account::Provider;
 use crate::error::UnifiedError;
+use crate::registry::Provider;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crm_runtime::paging::Position;
 use serde_json::{Value, json};
 
-pub(crate) fn encode(provider: Provider, state: &Value) -> String {
-    URL_SAFE_NO_PAD.encode(json!({"p": provider.key(), "s": state}).to_string())
+pub(crate) fn encode(provider: Provider, position: &Position) -> String {
+    URL_SAFE_NO_PAD.encode(json!({"p": provider.key(), "s": position}).to_string())
 }
 
-pub(crate) fn decode(provider: Provider, cursor: &str) -> Result<Value, UnifiedError> {
+pub(crate) fn decode(provider: Provider, cursor: &str) -> Result<Position, UnifiedError> {
     let invalid = || {
         UnifiedError::invalid(
             "next_cursor",
@@ -27,19 +28,23 @@ pub(crate) fn decode(provider: Provider, cursor: &str) -> Result<Value, UnifiedE
             format!("belongs to another provider than {provider}"),
         ));
     }
-    value.get("s").cloned().ok_or_else(invalid)
+    value
+        .get("s")
+        .and_then(|state| serde_json::from_value(state.clone()).ok())
+        .ok_or_else(invalid)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[cfg(all(feature = "close", feature = "copper"))]
     #[test]
     fn round_trips_and_refuses_foreign_cursors() {
-        let cursor = encode(Provider::Close, &json!({"skip": 100}));
+        let cursor = encode(Provider::Close, &Position::Offset(100));
         assert_eq!(
             decode(Provider::Close, &cursor).unwrap(),
-            json!({"skip": 100})
+            Position::Offset(100)
         );
         assert!(decode(Provider::Copper, &cursor).is_err());
         assert!(decode(Provider::Close, "garbage!").is_err());

@@ -1,6 +1,6 @@
 //! The one error type of the unified API.
 
-use crate::account::Provider;
+use crate::registry::Provider;
 use crm_runtime::mapping::MappingError;
 use crm_runtime::reexports::http::HeaderMap;
 
@@ -45,6 +45,9 @@ pub enum UnifiedError {
     /// provider's shape.
     #[error("{0}")]
     Mapping(#[from] MappingError),
+    /// A bug of this crate, not of the caller or the provider.
+    #[error("internal error: {message}")]
+    Internal { message: String },
 }
 
 impl UnifiedError {

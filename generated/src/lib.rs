@@ -1,28 +1,39 @@
 //! One typed API for every CRM.
 //!
-//! - `codegen/` is written by `cargo xtask codegen` from `specs/` and never
-//!   edited by hand: the unified models (`unified::crm`), one typed HTTP
-//!   client per provider (`providers::close`, `providers::copper`), and each
-//!   provider's `UnifiedMapping` trait (the conversions glue must write).
-//! - `glue/` implements those traits by hand, one module per provider.
-//! - [`UnifiedClient`] is the unified API itself: list, stream, get,
-//!   create, update, delete opportunities of any [`IntegratedAccount`], in
-//!   the `unified`, `raw` or `normalized` format.
+//! **Generated or hand-written: the path says.** Everything under
+//! `src/codegen/` is written by `cargo xtask codegen` from `specs/` and is
+//! never edited by hand: the unified models (`unified::crm`), one typed
+//! client per provider (`providers::<key>`, with its credentials type,
+//! paging and uniform calls), the provider registry (`registry`: the only
+//! code that names every provider) and the declarations of the glue
+//! modules (`glue`). Everything else under `src/` is hand-written:
+//!
+//! - `glue/<key>.rs`: one provider's conversions (its
+//!   [`connector::OpportunityMapping`]), and nothing else.
+//! - `connector/`: the flow every provider shares, written once.
+//! - [`UnifiedClient`] (`opportunities.rs`): the unified API itself: list,
+//!   stream, get, create, update, delete opportunities of any
+//!   [`IntegratedAccount`], in the `unified`, `raw` or `normalized` format.
+//! - `account.rs`, `options.rs`, `render.rs`, `cursor.rs`, `error.rs`.
+//!
+//! Each provider is a cargo feature named by its key (all on by default):
+//! `--no-default-features --features close` builds Close alone.
 
 #[rustfmt::skip] // prettyplease formats it; `cargo xtask codegen --check` guards it.
 mod codegen;
 
 pub mod account;
+pub mod connector;
 mod cursor;
 pub mod error;
-mod glue;
 pub mod opportunities;
 pub mod options;
 pub mod render;
 
-pub use account::{Credentials, IntegratedAccount, Provider};
+pub use account::IntegratedAccount;
 pub use codegen::*;
 pub use error::UnifiedError;
 pub use opportunities::{UnifiedClient, UnifiedPage};
 pub use options::{ListOptions, RequestOptions, ResponseFormat, UnifiedQuery};
+pub use registry::{Credentials, Provider};
 pub use render::UnifiedRecord;

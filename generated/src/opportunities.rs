@@ -6,39 +6,34 @@
 //! format asked for. Custom field definitions are fetched once per account
 //! and cached.
 
-use crate::account::{IntegratedAccount, Provider};
+use crate::account::IntegratedAccount;
+use crate::connector::{ContextCache, DynOpportunities, Env};
 use crate::cursor;
 use crate::error::UnifiedError;
-use crate::glue::{self, Page};
 use crate::options::{ListOptions, RequestOptions, ResponseFormat};
+use crate::registry::{Provider, opportunities};
 use crate::render::{UnifiedRecord, render};
 use crate::unified::crm::{OpportunityCreate, OpportunityUpdate, UnifiedOpportunityStatus};
 use crm_runtime::RetryPolicy;
 use crm_runtime::mapping::ListQuery;
 use crm_runtime::reexports::reqwest;
-use crm_runtime::support::{self, FieldProblem, FieldSupport};
+use crm_runtime::support::{self, FieldProblem, OperationSupport};
 use futures::Stream;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
-use tokio::sync::OnceCell;
+use std::collections::VecDeque;
+use std::time::Duration;
 use uuid::Uuid;
 
-/// The per-account data mapping needs, fetched once.
-enum AccountContext {
-    Close(glue::close::Context),
-    Copper(glue::copper::Context),
-}
-
-type ContextCell = Arc<OnceCell<Arc<AccountContext>>>;
+pub use crate::connector::DEFAULT_CONTEXT_TTL;
 
 /// The entry point: holds the HTTP client, the retry policy and the
-/// per-account caches.
+/// per-account caches. It names no provider: every call goes through the
+/// generated registry to the provider's glue.
 pub struct UnifiedClient {
     http: reqwest::Client,
     retry: RetryPolicy,
-    contexts: Mutex<HashMap<Uuid, ContextCell>>,
+    contexts: ContextCache,
 }
 
 impl Default for UnifiedClient {
@@ -52,10 +47,10 @@ impl Default for UnifiedClient {
 
 impl std::fmt::Debug for UnifiedClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let accounts = self.contexts.lock().map_or(0, |contexts| contexts.len());
         f.debug_struct("UnifiedClient")
             .field("retry", &self.retry)
-            .field("cached_accounts", &accounts)
+            .field("cached_accounts", &self.contexts.len())
+            .field("context_ttl", &self.contexts.ttl())
             .finish()
     }
 }
@@ -70,12 +65,6 @@ pub struct UnifiedPage {
     pub next_cursor: Option<String>,
 }
 
-/// What a write sends besides its mapped body.
-struct Extras {
-    query: Vec<(String, String)>,
-    body: Map<String, Value>,
-}
-
 impl UnifiedClient {
     pub fn new() -> Self {
         Self::default()
@@ -87,25 +76,48 @@ impl UnifiedClient {
         UnifiedClient {
             http,
             retry: RetryPolicy::default(),
-            contexts: Mutex::default(),
+            contexts: ContextCache::new(DEFAULT_CONTEXT_TTL),
         }
     }
 
+    /// How long an account's custom field definitions and stages are used
+    /// before they are fetched again (default 10 minutes).
+    pub fn with_context_ttl(mut self, ttl: Duration) -> Self {
+        self.contexts = ContextCache::new(ttl);
+        self
+    }
+
     /// Drops what is cached for an account (its custom field definitions
-    /// and stages): after the account is deleted, or when its provider's
-    /// definitions changed.
+    /// and stages): after the account is deleted or changed, or when its
+    /// provider's definitions changed.
     pub fn forget_account(&self, account_id: Uuid) {
-        let mut contexts = self
-            .contexts
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        contexts.remove(&account_id);
+        self.contexts.forget(account_id);
     }
 
     /// How failed idempotent provider calls are retried.
     pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
+    }
+
+    fn env<'a>(
+        &'a self,
+        account: &'a IntegratedAccount,
+        options: &RequestOptions,
+        body: Map<String, Value>,
+    ) -> Env<'a> {
+        Env {
+            account,
+            http: &self.http,
+            retry: &self.retry,
+            contexts: &self.contexts,
+            extra_query: options
+                .remote_query
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+            extra_body: body,
+        }
     }
 
     /// One page, mapped (`next_cursor` is opaque).
@@ -119,31 +131,23 @@ impl UnifiedClient {
         let provider = account.provider();
         let query = ListQuery {
             limit: options.limit,
-            cursor: options
+            position: options
                 .next_cursor
                 .as_deref()
                 .map(|text| cursor::decode(provider, text))
                 .transpose()?,
             remote_query: options.request.remote_query.clone(),
         };
-        let extras = Extras {
-            query: pairs(&options.request.remote_query),
-            body: Map::new(),
-        };
-        let context = self.context(account).await?;
-        let page: Page = match (&*context, provider) {
-            (AccountContext::Close(context), Provider::Close) => {
-                glue::close::list(&self.close(account, extras), context, &query).await?
-            }
-            (AccountContext::Copper(context), Provider::Copper) => {
-                glue::copper::list(&self.copper(account, extras), context, &query).await?
-            }
-            _ => return Err(mismatch(provider)),
-        };
+        let map = options.request.format != ResponseFormat::Raw;
+        let page = opportunities(provider)
+            .list(self.env(account, &options.request, Map::new()), query, map)
+            .await?;
         Ok(UnifiedPage {
             records: page.records,
             raw: page.raw,
-            next_cursor: page.next.map(|state| cursor::encode(provider, &state)),
+            next_cursor: page
+                .next
+                .map(|position| cursor::encode(provider, &position)),
         })
     }
 
@@ -223,22 +227,10 @@ impl UnifiedClient {
         id: &str,
         options: &RequestOptions,
     ) -> Result<UnifiedRecord, UnifiedError> {
-        let provider = account.provider();
-        check_id(provider, id)?;
-        let extras = Extras {
-            query: pairs(&options.remote_query),
-            body: Map::new(),
-        };
-        let context = self.context(account).await?;
-        match (&*context, provider) {
-            (AccountContext::Close(context), Provider::Close) => {
-                glue::close::get(&self.close(account, extras), context, id).await
-            }
-            (AccountContext::Copper(context), Provider::Copper) => {
-                glue::copper::get(&self.copper(account, extras), context, id).await
-            }
-            _ => Err(mismatch(provider)),
-        }
+        let connector = connector_for(account, id)?;
+        connector
+            .get(self.env(account, options, Map::new()), id)
+            .await
     }
 
     /// `GET /unified/crm/opportunities/{id}`.
@@ -263,33 +255,23 @@ impl UnifiedClient {
         body: Value,
         options: &RequestOptions,
     ) -> Result<Value, UnifiedError> {
-        let provider = account.provider();
+        let connector = opportunities(account.provider());
         let body: OpportunityCreate = parse_body(body)?;
         check_status(body.status.as_ref())?;
         check_support(
-            provider,
+            account.provider(),
             "create",
-            OpportunityCreate::PROVIDER_SUPPORT,
+            &connector.support().create,
             &body.fields_set(),
         )?;
-        let extras = Extras {
-            query: pairs(&options.remote_query),
-            body: body
-                .remote_data
-                .clone()
-                .map(Map::from_iter)
-                .unwrap_or_default(),
-        };
-        let context = self.context(account).await?;
-        let record = match (&*context, provider) {
-            (AccountContext::Close(context), Provider::Close) => {
-                glue::close::create(&self.close(account, extras), context, &body).await?
-            }
-            (AccountContext::Copper(context), Provider::Copper) => {
-                glue::copper::create(&self.copper(account, extras), context, &body).await?
-            }
-            _ => return Err(mismatch(provider)),
-        };
+        let extra_body = body
+            .remote_data
+            .clone()
+            .map(Map::from_iter)
+            .unwrap_or_default();
+        let record = connector
+            .create(self.env(account, options, extra_body), &body)
+            .await?;
         Ok(render(&record, options))
     }
 
@@ -304,35 +286,24 @@ impl UnifiedClient {
         body: Value,
         options: &RequestOptions,
     ) -> Result<Value, UnifiedError> {
-        let provider = account.provider();
-        check_id(provider, id)?;
+        let connector = connector_for(account, id)?;
         let body: OpportunityUpdate = parse_body(body)?;
         check_status(body.status.value())?;
         check_support(
-            provider,
+            account.provider(),
             "update",
-            OpportunityUpdate::PROVIDER_SUPPORT,
+            &connector.support().update,
             &body.fields_set(),
         )?;
-        let extras = Extras {
-            query: pairs(&options.remote_query),
-            body: body
-                .remote_data
-                .value()
-                .cloned()
-                .map(Map::from_iter)
-                .unwrap_or_default(),
-        };
-        let context = self.context(account).await?;
-        let record = match (&*context, provider) {
-            (AccountContext::Close(context), Provider::Close) => {
-                glue::close::update(&self.close(account, extras), context, id, &body).await?
-            }
-            (AccountContext::Copper(context), Provider::Copper) => {
-                glue::copper::update(&self.copper(account, extras), context, id, &body).await?
-            }
-            _ => return Err(mismatch(provider)),
-        };
+        let extra_body = body
+            .remote_data
+            .value()
+            .cloned()
+            .map(Map::from_iter)
+            .unwrap_or_default();
+        let record = connector
+            .update(self.env(account, options, extra_body), id, &body)
+            .await?;
         Ok(render(&record, options))
     }
 
@@ -346,86 +317,30 @@ impl UnifiedClient {
         id: &str,
         options: &RequestOptions,
     ) -> Result<Value, UnifiedError> {
-        let provider = account.provider();
-        check_id(provider, id)?;
-        let extras = Extras {
-            query: pairs(&options.remote_query),
-            body: Map::new(),
-        };
-        let record = match provider {
-            Provider::Close => glue::close::delete(&self.close(account, extras), id).await?,
-            Provider::Copper => glue::copper::delete(&self.copper(account, extras), id).await?,
-        };
+        let connector = connector_for(account, id)?;
+        let record = connector
+            .delete(self.env(account, options, Map::new()), id)
+            .await?;
         Ok(render(&record, options))
     }
-
-    fn close(
-        &self,
-        account: &IntegratedAccount,
-        extras: Extras,
-    ) -> crate::providers::close::Client {
-        glue::close::client(account, &self.http)
-            .with_retry_policy(self.retry.clone())
-            .with_extra_query(extras.query)
-            .with_extra_body(extras.body)
-    }
-
-    fn copper(
-        &self,
-        account: &IntegratedAccount,
-        extras: Extras,
-    ) -> crate::providers::copper::Client {
-        glue::copper::client(account, &self.http)
-            .with_retry_policy(self.retry.clone())
-            .with_extra_query(extras.query)
-            .with_extra_body(extras.body)
-    }
-
-    /// The account's mapping context, fetched on first use and cached.
-    async fn context(
-        &self,
-        account: &IntegratedAccount,
-    ) -> Result<Arc<AccountContext>, UnifiedError> {
-        let cell = {
-            let mut contexts = self
-                .contexts
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            contexts.entry(account.id).or_default().clone()
-        };
-        let context = cell
-            .get_or_try_init(|| async {
-                let no_extras = || Extras {
-                    query: Vec::new(),
-                    body: Map::new(),
-                };
-                let context = match account.provider() {
-                    Provider::Close => AccountContext::Close(
-                        glue::close::context(&self.close(account, no_extras())).await?,
-                    ),
-                    Provider::Copper => AccountContext::Copper(
-                        glue::copper::context(&self.copper(account, no_extras())).await?,
-                    ),
-                };
-                Ok::<_, UnifiedError>(Arc::new(context))
-            })
-            .await?;
-        Ok(context.clone())
-    }
 }
 
-fn mismatch(provider: Provider) -> UnifiedError {
-    UnifiedError::Transport {
-        provider,
-        message: "the account's cached context belongs to another provider".into(),
+/// The account's provider, once `id` is known to be one of its ids.
+fn connector_for(
+    account: &IntegratedAccount,
+    id: &str,
+) -> Result<&'static dyn DynOpportunities, UnifiedError> {
+    let connector = opportunities(account.provider());
+    if !connector.is_id(id) {
+        return Err(UnifiedError::invalid(
+            "id",
+            format!(
+                "`{id}` is not a {} opportunity id",
+                account.provider().name()
+            ),
+        ));
     }
-}
-
-fn pairs(query: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
-    query
-        .iter()
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect()
+    Ok(connector)
 }
 
 /// A body of the unified schema; a wrong type names the field.
@@ -457,10 +372,10 @@ fn check_status(status: Option<&UnifiedOpportunityStatus>) -> Result<(), Unified
 fn check_support(
     provider: Provider,
     operation: &'static str,
-    table: &[FieldSupport],
+    support: &OperationSupport,
     fields_set: &[&str],
 ) -> Result<(), UnifiedError> {
-    let problems = support::check(provider.key(), table, fields_set);
+    let problems = support::check(support, fields_set);
     if problems.is_empty() {
         return Ok(());
     }
@@ -477,28 +392,4 @@ fn check_support(
         missing: names(|problem| matches!(problem, FieldProblem::Missing(_))),
         unsupported: names(|problem| matches!(problem, FieldProblem::Unsupported(_))),
     })
-}
-
-/// An id must be one path segment the provider can have made.
-fn check_id(provider: Provider, id: &str) -> Result<(), UnifiedError> {
-    // Only dots would be a `.`/`..` path segment, which URL parsers resolve.
-    let plausible = !id.is_empty()
-        && id.len() <= 128
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        && !id.chars().all(|c| c == '.');
-    if !plausible {
-        return Err(UnifiedError::invalid(
-            "id",
-            format!("`{id}` is not an opportunity id"),
-        ));
-    }
-    if provider == Provider::Copper && id.parse::<i64>().is_err() {
-        return Err(UnifiedError::invalid(
-            "id",
-            format!("`{id}` is not a Copper id (Copper ids are integers)"),
-        ));
-    }
-    Ok(())
 }

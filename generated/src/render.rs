@@ -13,10 +13,6 @@ pub struct UnifiedRecord {
     pub remote_data: Value,
 }
 
-/// The unified record's date-time fields (`format: date-time` in the
-/// unified spec), written in UTC by `normalized`.
-const DATE_TIME_FIELDS: &[&str] = &["last_activity_at", "close_date", "created_at", "updated_at"];
-
 /// One record as the options ask (`raw` shows the provider's record).
 pub fn render(record: &UnifiedRecord, options: &RequestOptions) -> Value {
     let mut value = match options.format {
@@ -48,20 +44,17 @@ fn to_object(record: &Opportunity) -> Map<String, Value> {
 fn normalized(record: &Opportunity) -> Map<String, Value> {
     let mut present = to_object(record);
     let mut out = Map::new();
-    for field in Opportunity::PROVIDER_SUPPORT
-        .iter()
-        .map(|support| support.field)
-    {
-        if field == "remote_data" {
+    for field in Opportunity::FIELDS {
+        if field.name == "remote_data" {
             continue;
         }
-        let value = present.remove(field).unwrap_or(Value::Null);
-        let value = if DATE_TIME_FIELDS.contains(&field) {
+        let value = present.remove(field.name).unwrap_or(Value::Null);
+        let value = if field.date_time {
             to_utc(value)
         } else {
             value
         };
-        out.insert(field.to_owned(), value);
+        out.insert(field.name.to_owned(), value);
     }
     out
 }

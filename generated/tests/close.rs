@@ -164,9 +164,9 @@ fn account(server: &MockServer) -> IntegratedAccount {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     IntegratedAccount::new(
         Uuid::from_u128(u128::from(NEXT.fetch_add(1, Ordering::Relaxed))),
-        Credentials::Close {
+        Credentials::Close(unified_crm::providers::close::AccountCredentials {
             api_key: "key".into(),
-        },
+        }),
     )
     .with_base_url(server.uri())
 }

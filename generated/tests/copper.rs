@@ -58,10 +58,10 @@ fn answer(status: u16, body: &str) -> ResponseTemplate {
 fn account(id: u128, server: &MockServer) -> IntegratedAccount {
     IntegratedAccount::new(
         Uuid::from_u128(id),
-        Credentials::Copper {
+        Credentials::Copper(unified_crm::providers::copper::AccountCredentials {
             access_token: "tok".into(),
             user_email: "me@example.com".into(),
-        },
+        }),
     )
     .with_base_url(server.uri())
 }

@@ -55,9 +55,9 @@ async fn close_server() -> (MockServer, IntegratedAccount) {
         .await;
     let account = IntegratedAccount::new(
         new_id(),
-        Credentials::Close {
+        Credentials::Close(unified_crm::providers::close::AccountCredentials {
             api_key: SECRET.into(),
-        },
+        }),
     )
     .with_base_url(server.uri());
     (server, account)
@@ -75,10 +75,10 @@ async fn copper_server() -> (MockServer, IntegratedAccount) {
         .respond_with(json_body(200, COPPER_PIPELINES))
         .mount(&server)
         .await;
-    let credentials = Credentials::Copper {
+    let credentials = Credentials::Copper(unified_crm::providers::copper::AccountCredentials {
         access_token: SECRET.into(),
         user_email: "me@example.com".into(),
-    };
+    });
     let account = IntegratedAccount::new(new_id(), credentials).with_base_url(server.uri());
     (server, account)
 }
@@ -334,9 +334,9 @@ async fn a_timeout_is_retried_then_reported() {
 async fn a_refused_connection_is_a_transport_error() {
     let account = IntegratedAccount::new(
         new_id(),
-        Credentials::Close {
+        Credentials::Close(unified_crm::providers::close::AccountCredentials {
             api_key: SECRET.into(),
-        },
+        }),
     )
     .with_base_url("http://127.0.0.1:9");
     let client = UnifiedClient::new().with_retry_policy(fast());
@@ -354,16 +354,11 @@ async fn unreadable_success_bodies_are_errors_with_the_status_and_a_truncated_bo
         "<html><body>{}</body></html>",
         "Service unavailable. ".repeat(100)
     );
-    let mut wrong_type: Value = serde_json::from_str(CLOSE_OPPORTUNITY).unwrap();
-    wrong_type["value"] = json!("a lot");
-    let mut missing: Value = serde_json::from_str(CLOSE_OPPORTUNITY).unwrap();
-    missing.as_object_mut().unwrap().remove("lead_id");
     let cases = [
         ("invalid JSON", "{\"id\": ".to_owned()),
         ("an HTML page", long_html),
-        ("a wrong type", wrong_type.to_string()),
-        ("a missing required field", missing.to_string()),
         ("an empty body", String::new()),
+        ("a JSON body without a record", "{}".to_owned()),
     ];
     for (what, body) in cases {
         let (server, account) = close_server().await;
@@ -395,31 +390,64 @@ async fn unreadable_success_bodies_are_errors_with_the_status_and_a_truncated_bo
     }
 }
 
+/// A record whose values do not fit their documented types is still
+/// returned: the unreadable values are left empty, `remote_data` keeps
+/// them as sent.
 #[tokio::test]
-async fn a_record_that_fails_to_map_names_the_record_and_field() {
+async fn a_record_with_unreadable_values_keeps_the_rest() {
+    let mut wrong_type: Value = serde_json::from_str(CLOSE_OPPORTUNITY).unwrap();
+    wrong_type["value"] = json!("a lot");
+    let mut missing: Value = serde_json::from_str(CLOSE_OPPORTUNITY).unwrap();
+    missing.as_object_mut().unwrap().remove("lead_id");
+    let (server, account) = close_server().await;
+    Mock::given(method("GET"))
+        .and(path(OPP_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&wrong_type))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(OPP_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&missing))
+        .mount(&server)
+        .await;
+    let client = UnifiedClient::new();
+    let record = client
+        .get(&account, OPP, &RequestOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(record["amount"], Value::Null);
+    assert_eq!(record["currency"], wrong_type["value_currency"]);
+    assert_eq!(record["remote_data"]["value"], json!("a lot"));
+    // A required field missing: the record keeps its id and remote_data.
+    let record = client
+        .get(&account, OPP, &RequestOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(record["id"], missing["id"]);
+    assert_eq!(record["remote_data"], missing);
+    assert_eq!(record.get("amount"), None);
+}
+
+#[tokio::test]
+async fn an_unknown_status_is_kept_lowercased_and_the_page_goes_on() {
     let (server, account) = close_server().await;
     let mut page: Value = serde_json::from_str(CLOSE_PAGE).unwrap();
-    page["data"][1]["status_type"] = json!("archived");
-    let broken_id = page["data"][1]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    page["data"][1]["status_type"] = json!("Archived");
     Mock::given(method("GET"))
         .and(path("/opportunity/"))
         .respond_with(ResponseTemplate::new(200).set_body_json(&page))
         .mount(&server)
         .await;
-    let error = UnifiedClient::new()
+    let list = UnifiedClient::new()
         .list(&account, &ListOptions::default())
         .await
-        .unwrap_err();
-    let UnifiedError::Mapping(mapping) = &error else {
-        panic!("expected a mapping error, got {error:?}")
-    };
-    assert_eq!(mapping.provider, "close");
-    assert_eq!(mapping.field, "status_type");
-    assert_eq!(mapping.value, "archived");
-    assert!(error.to_string().contains(&broken_id), "{error}");
+        .unwrap();
+    let records = list["result"].as_array().unwrap();
+    assert_eq!(records.len(), page["data"].as_array().unwrap().len());
+    assert_eq!(records[1]["status"], json!("archived"));
+    assert_eq!(records[1]["remote_data"]["status_type"], json!("Archived"));
+    assert_eq!(records[0]["id"], page["data"][0]["id"]);
 }
 
 #[tokio::test]
@@ -535,6 +563,7 @@ async fn credentials_never_appear_in_debug_or_display() {
             UnifiedError::Provider { .. } => "provider",
             UnifiedError::Transport { .. } => "transport",
             UnifiedError::Mapping(_) => "mapping",
+            UnifiedError::Internal { .. } => "internal",
         })
         .collect();
     for kind in ["input", "validation", "provider", "transport", "mapping"] {

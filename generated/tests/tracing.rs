@@ -39,9 +39,9 @@ async fn close_server() -> (MockServer, IntegratedAccount) {
         .await;
     let account = IntegratedAccount::new(
         Uuid::from_u128(7),
-        Credentials::Close {
+        Credentials::Close(unified_crm::providers::close::AccountCredentials {
             api_key: SECRET.into(),
-        },
+        }),
     )
     .with_base_url(server.uri());
     (server, account)

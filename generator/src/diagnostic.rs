@@ -63,6 +63,13 @@ impl Diagnostics {
         self.push(Severity::Warning, pointer.into(), message.into());
     }
 
+    pub fn error_count(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|item| item.severity == Severity::Error)
+            .count()
+    }
+
     fn push(&mut self, severity: Severity, pointer: String, message: String) {
         let diagnostic = Diagnostic {
             severity,

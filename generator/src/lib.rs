@@ -24,6 +24,7 @@
 //! [`Diagnostic`] with the file, a JSON pointer and a sentence saying what
 //! to do, and all of them are collected before it gives up.
 
+pub mod connector;
 pub mod diagnostic;
 pub mod emit;
 pub mod load;
@@ -96,8 +97,9 @@ pub fn lower_file(path: &Path, display: &str) -> Result<Lowered, Vec<Diagnostic>
 pub fn emit_lowered(
     lowered: Lowered,
     unified: Option<&emit::UnifiedLink>,
+    connector: Option<&connector::ConnectorSpec>,
 ) -> Result<Generated, Vec<Diagnostic>> {
-    match emit::render(&lowered.api, &lowered.source, unified) {
+    match emit::render(&lowered.api, &lowered.source, unified, connector) {
         Ok(code) => Ok(Generated {
             code,
             warnings: lowered.warnings,
@@ -175,7 +177,7 @@ fn generate_value(
     let Some(api) = api.filter(|_| !diags.has_errors()) else {
         return Err(diags.into_vec());
     };
-    match emit::render(&api, diags.file(), None) {
+    match emit::render(&api, diags.file(), None, None) {
         Ok(code) => Ok(Generated {
             code,
             warnings: diags.into_vec(),

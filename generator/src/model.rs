@@ -18,6 +18,10 @@ pub struct Api {
     pub security_schemes: Vec<SecurityScheme>,
     /// The document's `info` extensions (`x-...`), for glue that reads them.
     pub extensions: IndexMap<String, Value>,
+    /// The document's top-level extensions (`x-unified-connection`...).
+    pub root_extensions: IndexMap<String, Value>,
+    /// Every `servers` URL, as written (templates kept).
+    pub servers: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -7,8 +7,10 @@
 //! name starts with `_` are fragments that specs reference with `$ref`,
 //! not specs.
 
+use crate::connector::UnifiedFields;
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::emit::{GENERATED_MARKER, UnifiedLink, header};
+use crate::emit::registry::RegistryEntry;
+use crate::emit::{CONNECTION_TYPE, CREDENTIALS_TYPE, GENERATED_MARKER, UnifiedLink, header};
 use crate::names::snake_name;
 use std::collections::BTreeMap;
 use std::fs;
@@ -175,26 +177,88 @@ pub fn plan(root: &Path, specs_dir: &str) -> Result<Plan, Vec<Diagnostic>> {
     let unified = lowered
         .iter()
         .find(|(_, spec)| spec.api.extensions.contains_key(UNIFIED_MARKER))
-        .map(|(path, spec)| (path.clone(), UnifiedLink::operations_of(&spec.api)));
+        .map(|(path, spec)| {
+            (
+                path.clone(),
+                UnifiedLink::operations_of(&spec.api),
+                unified_fields(&spec.api),
+            )
+        });
     // Module path (as snake_case segments) to (spec, generated code).
     let mut modules: BTreeMap<Vec<String>, (String, String)> = BTreeMap::new();
+    let mut registry: Vec<RegistryEntry> = Vec::new();
     for (module_path, spec) in lowered {
         let link = match &unified {
-            Some((unified_path, operations)) if *unified_path != module_path => Some(UnifiedLink {
-                module: std::iter::repeat_n("super".to_owned(), module_path.len())
-                    .chain(unified_path.iter().cloned())
-                    .collect(),
-                operations: operations.clone(),
-            }),
+            Some((unified_path, operations, _)) if *unified_path != module_path => {
+                Some(UnifiedLink {
+                    module: std::iter::repeat_n("super".to_owned(), module_path.len())
+                        .chain(unified_path.iter().cloned())
+                        .collect(),
+                    operations: operations.clone(),
+                })
+            }
             _ => None,
         };
         let display = spec.source.clone();
-        match crate::emit_lowered(spec, link.as_ref()) {
+        let mut diags = crate::diagnostic::Diagnostics::new(&display);
+        let connector = match (&link, &unified) {
+            (Some(_), Some((_, _, fields))) => {
+                crate::connector::read(&spec.api, fields, &mut diags)
+            }
+            _ => None,
+        };
+        if let Some(connector) = &connector {
+            for name in [CREDENTIALS_TYPE, CONNECTION_TYPE] {
+                if spec.api.types.iter().any(|def| def.name == name) {
+                    diags.error(
+                        "/components/schemas",
+                        format!("a provider spec cannot have a schema that becomes `{name}`: the connector code uses that name; rename the schema"),
+                    );
+                }
+            }
+            if registry.iter().any(|entry| entry.key == connector.key) {
+                diags.error(
+                    "/info/x-provider",
+                    format!("another spec already is provider `{}`", connector.key),
+                );
+            }
+            registry.push(RegistryEntry {
+                key: connector.key.clone(),
+                module: module_path.clone(),
+            });
+        }
+        let problems = diags.into_vec();
+        let failed = problems
+            .iter()
+            .any(|diagnostic| diagnostic.severity == Severity::Error);
+        split(problems, &mut errors, &mut warnings);
+        if failed {
+            continue;
+        }
+        match crate::emit_lowered(spec, link.as_ref(), connector.as_ref()) {
             Ok(generated) => {
                 warnings.extend(generated.warnings);
                 modules.insert(module_path, (display, generated.code));
             }
             Err(diagnostics) => split(diagnostics, &mut errors, &mut warnings),
+        }
+    }
+    let features: BTreeMap<Vec<String>, String> = registry
+        .iter()
+        .map(|entry| (entry.module.clone(), entry.key.clone()))
+        .collect();
+    if !registry.is_empty() {
+        for (name, tokens) in [
+            ("registry", crate::emit::registry::registry(&registry)),
+            ("glue", crate::emit::registry::glue_modules(&registry)),
+        ] {
+            let source = format!("the provider specs in {specs_dir}/");
+            match crate::emit::format_file(tokens, &source) {
+                Ok(code) => {
+                    modules.insert(vec![name.to_owned()], (source, code));
+                }
+                Err(message) => errors.push(project_error(specs_dir, message)),
+            }
         }
     }
     if let Some(clash) = module_clash(&modules) {
@@ -204,14 +268,52 @@ pub fn plan(root: &Path, specs_dir: &str) -> Result<Plan, Vec<Diagnostic>> {
         return Err(errors);
     }
     Ok(Plan {
-        files: layout(&modules, specs_dir),
+        files: layout(&modules, &features, specs_dir),
         warnings,
     })
 }
 
 /// The `info` extension that marks the unified API among the specs: its
 /// `x-unified-operation`s are what provider operations bind to.
-pub const UNIFIED_MARKER: &str = "x-providers";
+pub const UNIFIED_MARKER: &str = "x-unified-api";
+
+/// The wire names of the unified opportunity schemas' fields.
+fn unified_fields(api: &crate::model::Api) -> UnifiedFields {
+    let names = |binding: &str, body: bool| -> Vec<String> {
+        let operation = api
+            .operations
+            .iter()
+            .find(|operation| crate::emit::binding(operation) == Some(binding));
+        let ty = operation.and_then(|operation| {
+            if body {
+                operation.body.as_ref().map(|body| body.ty.clone())
+            } else {
+                crate::emit::success_type(operation)
+            }
+        });
+        let Some(crate::model::Type::Named(name)) = ty else {
+            return Vec::new();
+        };
+        api.types
+            .iter()
+            .find(|def| def.name == name)
+            .and_then(|def| match &def.kind {
+                crate::model::TypeKind::Struct(body) => Some(
+                    body.fields
+                        .iter()
+                        .map(|field| field.wire_name.clone())
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .unwrap_or_default()
+    };
+    UnifiedFields {
+        read: names("opportunities.get", false),
+        create: names("opportunities.create", true),
+        update: names("opportunities.update", true),
+    }
+}
 
 fn split(
     diagnostics: Vec<Diagnostic>,
@@ -290,7 +392,13 @@ fn module_clash(modules: &BTreeMap<Vec<String>, (String, String)>) -> Option<Str
     None
 }
 
-fn layout(modules: &BTreeMap<Vec<String>, (String, String)>, specs_dir: &str) -> Vec<OutputFile> {
+/// The files of the output: each module, and a `mod.rs` per directory
+/// declaring its children (a provider's module behind its feature).
+fn layout(
+    modules: &BTreeMap<Vec<String>, (String, String)>,
+    features: &BTreeMap<Vec<String>, String>,
+    specs_dir: &str,
+) -> Vec<OutputFile> {
     let mut files = Vec::new();
     // Directory (module path) to its children: (name, is_leaf).
     let mut children: BTreeMap<Vec<String>, BTreeMap<String, bool>> = BTreeMap::new();
@@ -317,6 +425,11 @@ fn layout(modules: &BTreeMap<Vec<String>, (String, String)>, specs_dir: &str) ->
     for (dir, entries) in children {
         let mut contents = header(&format!("the specs in {specs_dir}/"));
         for (name, is_leaf) in entries {
+            let mut path = dir.clone();
+            path.push(name.clone());
+            if let Some(feature) = features.get(&path) {
+                contents.push_str(&format!("#[cfg(feature = {feature:?})]\n"));
+            }
             if is_leaf {
                 contents.push_str(&module_declaration(&name));
             } else {

@@ -56,6 +56,24 @@ impl<E> Error<E> {
     }
 }
 
+impl<E> Error<E> {
+    /// The same error without its typed body (the raw body, status and
+    /// headers stay): how code generic over many operations holds it.
+    pub fn erase(self) -> Error<()> {
+        match self {
+            Error::InvalidRequest(message) => Error::InvalidRequest(message),
+            Error::Transport(error) => Error::Transport(error),
+            Error::Decode(error) => Error::Decode(error),
+            Error::Status(response) => Error::Status(Box::new(ErrorResponse {
+                status: response.status,
+                headers: response.headers,
+                body: None,
+                raw_body: response.raw_body,
+            })),
+        }
+    }
+}
+
 impl<E> From<reqwest::Error> for Error<E> {
     fn from(error: reqwest::Error) -> Self {
         Error::Transport(error.without_url())

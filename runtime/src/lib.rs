@@ -16,18 +16,24 @@
 //! - [`Error`], [`ErrorResponse`], [`ResponseValue`]: what a call returns.
 //!   An error response keeps its status, headers and whole body, typed when
 //!   the spec documents it.
-//! - [`mapping`], [`support`]: what the generated unified-mapping traits
-//!   and provider-support tables are written in terms of.
+//! - [`mapping`], [`support`], [`connection`], [`paging`], [`unified`]:
+//!   what the generated connector code is written in terms of: mapping
+//!   errors, field-support tables, credentials and settings read against
+//!   their declared keys, declarative paging, and the uniform
+//!   [`unified::OpportunityCalls`] every provider client implements.
 
 mod auth;
 mod client;
+pub mod connection;
 pub mod encode;
 mod error;
 pub mod mapping;
+pub mod paging;
 mod patch;
 mod retry;
 mod secret;
 pub mod support;
+pub mod unified;
 
 pub use auth::{Auth, Credential};
 pub use client::{

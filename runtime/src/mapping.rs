@@ -2,7 +2,7 @@
 //! query, mapping errors, and the provider-neutral shapes of custom field
 //! definitions and stages.
 
-use serde_json::Value;
+use crate::paging::Position;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -11,9 +11,10 @@ use std::fmt;
 pub struct ListQuery {
     /// Records per page the caller asked for, if any.
     pub limit: Option<u32>,
-    /// Where the previous page left off, in the provider's own terms (what
-    /// the provider's glue put in the cursor), or `None` for the first page.
-    pub cursor: Option<Value>,
+    /// Where the previous page left off, or `None` for the first page.
+    /// Generated code writes it into the provider's paging parameters;
+    /// glue reads it only for keyset paging.
+    pub position: Option<Position>,
     /// Query parameters passed to the provider untouched.
     pub remote_query: BTreeMap<String, String>,
 }
@@ -28,6 +29,9 @@ pub struct MappingError {
     /// The offending value, as text.
     pub value: String,
     pub reason: String,
+    /// The account's cached definitions (custom fields, stages) do not
+    /// know a name the caller used: worth fetching them again once.
+    pub stale_context: bool,
 }
 
 impl MappingError {
@@ -42,6 +46,21 @@ impl MappingError {
             field: field.into(),
             value: value.to_string(),
             reason: reason.into(),
+            stale_context: false,
+        }
+    }
+
+    /// A name (custom field, stage) the account's cached definitions do
+    /// not have: the unified layer refreshes them once before giving up.
+    pub fn unknown_name(
+        provider: &'static str,
+        field: impl Into<String>,
+        value: impl fmt::Display,
+        reason: impl Into<String>,
+    ) -> Self {
+        MappingError {
+            stale_context: true,
+            ..MappingError::new(provider, field, value, reason)
         }
     }
 }

@@ -1,15 +1,32 @@
-//! Which providers support which fields and operations, as the unified
-//! spec's `x-supported-in` / `x-required-in` extensions say. Generated
-//! write bodies carry these tables; [`check`] refuses a write before any
+//! Which unified fields a provider reads, takes and requires, as each
+//! provider spec's `x-unified-fields` declares them per operation.
+//! Generated code carries the tables; [`check`] refuses a write before any
 //! network call.
 
-/// The support of one field of a write body.
+/// The support of one operation: the unified fields it can carry, and
+/// those it cannot do without.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FieldSupport {
+pub struct OperationSupport {
+    pub supported: &'static [&'static str],
+    pub required: &'static [&'static str],
+}
+
+/// The support of a unified resource by one provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResourceSupport {
+    /// Fields a read (get, list) can return.
+    pub read: &'static [&'static str],
+    pub create: OperationSupport,
+    pub update: OperationSupport,
+}
+
+/// A field of a unified schema, as rendering needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldInfo {
     /// The wire name.
-    pub field: &'static str,
-    pub supported_in: &'static [&'static str],
-    pub required_in: &'static [&'static str],
+    pub name: &'static str,
+    /// `format: date-time`: written in UTC by the `normalized` format.
+    pub date_time: bool,
 }
 
 /// What is wrong with one field of a write.
@@ -18,28 +35,35 @@ pub enum FieldProblem {
     /// The provider requires it and it is not set.
     Missing(&'static str),
     /// It is set and the provider cannot store it.
-    Unsupported(&'static str),
+    Unsupported(String),
 }
 
 impl FieldProblem {
-    pub fn field(&self) -> &'static str {
+    pub fn field(&self) -> &str {
         match self {
-            FieldProblem::Missing(field) | FieldProblem::Unsupported(field) => field,
+            FieldProblem::Missing(field) => field,
+            FieldProblem::Unsupported(field) => field,
         }
     }
 }
 
-/// Every problem of a write to `provider` that sets `fields_set`.
-pub fn check(provider: &str, table: &[FieldSupport], fields_set: &[&str]) -> Vec<FieldProblem> {
-    let mut problems = Vec::new();
-    for support in table {
-        let is_set = fields_set.contains(&support.field);
-        if is_set && !support.supported_in.contains(&provider) {
-            problems.push(FieldProblem::Unsupported(support.field));
-        } else if !is_set && support.required_in.contains(&provider) {
-            problems.push(FieldProblem::Missing(support.field));
-        }
-    }
+/// Fields every provider carries whatever its table says.
+const ALWAYS: &[&str] = &["remote_data"];
+
+/// Every problem of a write that sets `fields_set`.
+pub fn check(support: &OperationSupport, fields_set: &[&str]) -> Vec<FieldProblem> {
+    let mut problems: Vec<FieldProblem> = fields_set
+        .iter()
+        .filter(|field| !support.supported.contains(field) && !ALWAYS.contains(field))
+        .map(|field| FieldProblem::Unsupported((*field).to_owned()))
+        .collect();
+    problems.extend(
+        support
+            .required
+            .iter()
+            .filter(|field| !fields_set.contains(field))
+            .map(|field| FieldProblem::Missing(field)),
+    );
     problems
 }
 
@@ -47,29 +71,20 @@ pub fn check(provider: &str, table: &[FieldSupport], fields_set: &[&str]) -> Vec
 mod tests {
     use super::*;
 
-    const TABLE: &[FieldSupport] = &[
-        FieldSupport {
-            field: "name",
-            supported_in: &["copper"],
-            required_in: &["copper"],
-        },
-        FieldSupport {
-            field: "account",
-            supported_in: &["close", "copper"],
-            required_in: &["close"],
-        },
-    ];
+    const CREATE: OperationSupport = OperationSupport {
+        supported: &["name", "account"],
+        required: &["account"],
+    };
 
     #[test]
     fn every_offending_field_is_named() {
         assert_eq!(
-            check("close", TABLE, &["name"]),
+            check(&CREATE, &["tags", "remote_data"]),
             [
-                FieldProblem::Unsupported("name"),
+                FieldProblem::Unsupported("tags".into()),
                 FieldProblem::Missing("account")
             ]
         );
-        assert_eq!(check("copper", TABLE, &["name"]), []);
-        assert_eq!(check("copper", TABLE, &[]), [FieldProblem::Missing("name")]);
+        assert_eq!(check(&CREATE, &["name", "account"]), []);
     }
 }

@@ -11,77 +11,36 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use crm_runtime::connection::{ConnectionError, CredentialField};
 use crm_runtime::reexports::reqwest::Url;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use unified_crm::{Credentials, IntegratedAccount, Provider};
 use uuid::Uuid;
 
-/// The credential fields each provider needs, all strings, all required.
-/// The served OpenAPI document is built from this too.
-pub fn credential_fields(provider: Provider) -> &'static [(&'static str, &'static str)] {
-    match provider {
-        Provider::Close => &[(
-            "api_key",
-            "Close API key (sent as the HTTP Basic user name).",
-        )],
-        Provider::Copper => &[
-            ("access_token", "Copper API key (`X-PW-AccessToken`)."),
-            (
-                "user_email",
-                "Email of the Copper user the key belongs to (`X-PW-UserEmail`).",
-            ),
-        ],
-    }
+/// The credential fields a provider needs, all strings, all required, as
+/// its spec declares them. The served OpenAPI document is built from this
+/// too.
+pub fn credential_fields(provider: Provider) -> &'static [CredentialField] {
+    provider.credential_fields()
+}
+
+/// A refused credentials or settings object: 400 naming every key.
+fn connection_error(error: ConnectionError) -> ApiError {
+    let mut api = ApiError::bad_request(error.first_key(), &error);
+    api.message = error.to_string();
+    api.fields = error.problems.into_iter().map(|(key, _)| key).collect();
+    api
 }
 
 fn credentials_from(provider: Provider, map: &Map<String, Value>) -> Result<Credentials, ApiError> {
-    let fields = credential_fields(provider);
-    for key in map.keys() {
-        if !fields.iter().any(|(name, _)| name == key) {
-            return Err(ApiError::bad_request(
-                &format!("credentials.{key}"),
-                format!("is not a credential of {provider}"),
-            ));
-        }
-    }
-    let get = |name: &str| -> Result<String, ApiError> {
-        match map.get(name) {
-            Some(Value::String(text)) if !text.trim().is_empty() => Ok(text.clone()),
-            Some(Value::String(_)) => Err(ApiError::bad_request(
-                &format!("credentials.{name}"),
-                "must not be empty",
-            )),
-            Some(_) => Err(ApiError::bad_request(
-                &format!("credentials.{name}"),
-                "must be a string",
-            )),
-            None => Err(ApiError::bad_request(
-                &format!("credentials.{name}"),
-                format!("is required by {provider}"),
-            )),
-        }
-    };
-    Ok(match provider {
-        Provider::Close => Credentials::Close {
-            api_key: get("api_key")?.into(),
-        },
-        Provider::Copper => Credentials::Copper {
-            access_token: get("access_token")?.into(),
-            user_email: get("user_email")?.into(),
-        },
-    })
+    Credentials::from_map(provider, map).map_err(connection_error)
 }
 
-/// The stored form of credentials (sealed afterwards).
-fn credentials_json(credentials: &Credentials) -> Value {
-    match credentials {
-        Credentials::Close { api_key } => json!({"api_key": api_key.expose()}),
-        Credentials::Copper {
-            access_token,
-            user_email,
-        } => json!({"access_token": access_token.expose(), "user_email": user_email.expose()}),
-    }
+/// The sealed form of an account's secrets and settings:
+/// `{"credentials": {...}, "settings": {...}}`.
+fn credentials_json(credentials: &Credentials, settings: &Map<String, Value>) -> Value {
+    json!({"credentials": credentials.to_map(), "settings": settings})
 }
 
 fn public(row: &AccountRow) -> Value {
@@ -128,7 +87,10 @@ pub async fn create(
         return Err(ApiError::bad_request("body", "must be a JSON object"));
     };
     for key in body.keys() {
-        if !matches!(key.as_str(), "provider" | "credentials" | "base_url") {
+        if !matches!(
+            key.as_str(),
+            "provider" | "credentials" | "base_url" | "settings"
+        ) {
             return Err(ApiError::bad_request(
                 key,
                 "is not a field of an integrated account",
@@ -147,13 +109,28 @@ pub async fn create(
         Some(_) => return Err(ApiError::bad_request("credentials", "must be an object")),
         None => return Err(ApiError::bad_request("credentials", "is required")),
     };
+    let settings = match body.get("settings") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map.clone(),
+        Some(_) => return Err(ApiError::bad_request("settings", "must be an object")),
+    };
+    let account = IntegratedAccount::new(Uuid::nil(), credentials.clone())
+        .with_settings(&settings)
+        .map_err(connection_error)?;
+    let settings = account.settings.to_map(provider.settings());
     let base_url = match body.get("base_url") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => Some(check_base_url(text)?),
         Some(_) => return Err(ApiError::bad_request("base_url", "must be a string")),
     };
+    if base_url.is_none() && provider.default_base_url().is_none() {
+        return Err(ApiError::bad_request(
+            "base_url",
+            format!("is required by {provider}: its API root is specific to each account"),
+        ));
+    }
     let id = Uuid::new_v4().to_string();
-    let plaintext = serde_json::to_vec(&credentials_json(&credentials))
+    let plaintext = serde_json::to_vec(&credentials_json(&credentials, &settings))
         .map_err(|error| ApiError::internal("credentials encoding failed", error))?;
     let sealed = state
         .cipher
@@ -259,7 +236,7 @@ pub async fn load(
         .cipher
         .decrypt(&row.credentials, row.id.as_bytes())
         .map_err(|error| ApiError::internal("credentials decryption failed", error))?;
-    let map = match serde_json::from_slice::<Value>(&plaintext) {
+    let sealed = match serde_json::from_slice::<Value>(&plaintext) {
         Ok(Value::Object(map)) => map,
         _ => {
             return Err(ApiError::internal(
@@ -268,9 +245,16 @@ pub async fn load(
             ));
         }
     };
-    let credentials = credentials_from(provider, &map)
-        .map_err(|error| ApiError::internal("stored credentials are incomplete", error.message))?;
-    let account = IntegratedAccount::new(id, credentials);
+    // `{credentials, settings}`; accounts stored before settings existed
+    // sealed the credentials object alone.
+    let (credentials, settings) = match (sealed.get("credentials"), sealed.get("settings")) {
+        (Some(Value::Object(credentials)), Some(Value::Object(settings))) => {
+            (credentials.clone(), settings.clone())
+        }
+        _ => (sealed, Map::new()),
+    };
+    let account = IntegratedAccount::from_json(id, provider, &credentials, &settings)
+        .map_err(|error| ApiError::internal("stored credentials are incomplete", error))?;
     Ok(match row.base_url {
         Some(base_url) => account.with_base_url(base_url),
         None => account,

@@ -180,6 +180,7 @@ impl From<UnifiedError> for ApiError {
             UnifiedError::Transport { .. } | UnifiedError::Mapping(_) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, message)
             }
+            UnifiedError::Internal { message } => ApiError::internal("unified layer", message),
         }
     }
 }

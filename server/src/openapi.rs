@@ -3,6 +3,7 @@
 //! endpoints and one credentials schema per provider.
 
 use crate::accounts::credential_fields;
+use crm_runtime::support::ResourceSupport;
 use serde_json::{Map, Value, json};
 use unified_crm::Provider;
 
@@ -23,10 +24,81 @@ pub fn document() -> Result<Value, String> {
     for (name, schema) in account_schemas() {
         schemas.insert(name, schema);
     }
+    annotate_support(schemas);
     if let Some(tags) = document.get_mut("tags").and_then(Value::as_array_mut) {
         tags.push(json!({"name": "Integrated accounts", "description": "A tenant's connections to its CRMs."}));
     }
     Ok(document)
+}
+
+/// The fields of one operation a provider supports, and requires.
+type SupportOf = fn(&ResourceSupport) -> (&'static [&'static str], &'static [&'static str]);
+
+/// Adds to each unified opportunity property the providers that support
+/// (and, for creates, require) it, from each provider's spec: as
+/// `x-supported-in` / `x-required-in` and as a line of its description,
+/// the way the seed documents show "Supported in" and "Required in".
+fn annotate_support(schemas: &mut Map<String, Value>) {
+    let tables: [(&str, SupportOf); 3] = [
+        ("Opportunity", |support| (support.read, &[])),
+        ("OpportunityCreate", |support| {
+            (support.create.supported, support.create.required)
+        }),
+        ("OpportunityUpdate", |support| {
+            (support.update.supported, support.update.required)
+        }),
+    ];
+    for (schema, table) in tables {
+        let Some(properties) = schemas
+            .get_mut(schema)
+            .and_then(|schema| schema.get_mut("properties"))
+            .and_then(Value::as_object_mut)
+        else {
+            continue;
+        };
+        for (field, property) in properties.iter_mut() {
+            let mut supported = Vec::new();
+            let mut required = Vec::new();
+            for &provider in Provider::ALL {
+                let support = provider.opportunities_support();
+                let (fields, needed) = table(&support);
+                if fields.contains(&field.as_str()) || field == "remote_data" || field == "id" {
+                    supported.push(provider.key());
+                }
+                if needed.contains(&field.as_str()) {
+                    required.push(provider.key());
+                }
+            }
+            let Some(property) = property.as_object_mut() else {
+                continue;
+            };
+            let names = |keys: &[&str]| -> String {
+                if keys.is_empty() {
+                    "none".into()
+                } else {
+                    keys.iter()
+                        .filter_map(|key| key.parse::<Provider>().ok())
+                        .map(|provider| provider.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            };
+            let mut description = property
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            description.push_str(&format!("\n\nSupported in: {}.", names(&supported)));
+            if !required.is_empty() {
+                description.push_str(&format!("\n\nRequired in: {}.", names(&required)));
+            }
+            property.insert("description".into(), json!(description.trim_start()));
+            property.insert("x-supported-in".into(), json!(supported));
+            if schema == "OpportunityCreate" {
+                property.insert("x-required-in".into(), json!(required));
+            }
+        }
+    }
 }
 
 fn object<'a>(value: &'a mut Value, key: &str) -> Result<&'a mut Map<String, Value>, String> {
@@ -36,13 +108,19 @@ fn object<'a>(value: &'a mut Value, key: &str) -> Result<&'a mut Map<String, Val
         .ok_or_else(|| format!("specs/unified/crm.yaml: `{key}` is not an object"))
 }
 
-/// `close` → `Close`.
+/// `zendesk_sell` → `ZendeskSell`: schema names.
 fn title(provider: Provider) -> String {
-    let mut chars = provider.key().chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    provider
+        .key()
+        .split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect()
 }
 
 fn credentials_schema_name(provider: Provider) -> String {
@@ -59,14 +137,36 @@ fn account_schemas() -> Vec<(String, Value)> {
         let fields = credential_fields(provider);
         let properties: Map<String, Value> = fields
             .iter()
-            .map(|(field, description)| {
+            .map(|field| {
                 (
-                    (*field).to_owned(),
-                    json!({"type": "string", "minLength": 1, "description": description}),
+                    field.name.to_owned(),
+                    json!({"type": "string", "minLength": 1, "description": field.description}),
                 )
             })
             .collect();
-        let required: Vec<&str> = fields.iter().map(|(field, _)| *field).collect();
+        let required: Vec<&str> = fields.iter().map(|field| field.name).collect();
+        let settings: Map<String, Value> = provider
+            .settings()
+            .iter()
+            .map(|setting| {
+                let mut schema = json!({"type": "string", "description": setting.description});
+                if !setting.allowed.is_empty() {
+                    schema["enum"] = json!(setting.allowed);
+                }
+                if let Some(default) = setting.default {
+                    schema["default"] = json!(default);
+                }
+                (setting.name.to_owned(), schema)
+            })
+            .collect();
+        let base_url_description = match provider.default_base_url() {
+            Some(root) => format!(
+                "Replaces {provider}'s public API root `{root}` (regional hosts, sandboxes)."
+            ),
+            None => format!(
+                "{provider}'s API root for this account (required: it is specific to each account)."
+            ),
+        };
         schemas.push((
             credentials.clone(),
             json!({
@@ -81,15 +181,26 @@ fn account_schemas() -> Vec<(String, Value)> {
             name.clone(),
             json!({
                 "type": "object",
-                "required": ["provider", "credentials"],
+                "required": if provider.default_base_url().is_some() {
+                    json!(["provider", "credentials"])
+                } else {
+                    json!(["provider", "credentials", "base_url"])
+                },
                 "properties": {
                     "provider": {"type": "string", "enum": [provider.key()]},
                     "credentials": {"$ref": format!("#/components/schemas/{credentials}")},
                     "base_url": {
                         "type": "string",
                         "format": "uri",
+                        "nullable": provider.default_base_url().is_some(),
+                        "description": base_url_description,
+                    },
+                    "settings": {
+                        "type": "object",
                         "nullable": true,
-                        "description": "The provider's API base URL; the provider's public host when absent.",
+                        "description": format!("{provider}'s per-account settings; each takes its default when absent."),
+                        "properties": settings,
+                        "additionalProperties": false,
                     },
                 },
                 "additionalProperties": false,
@@ -260,5 +371,14 @@ mod tests {
             json!(["access_token", "user_email"])
         );
         assert!(schemas["Opportunity"].is_object());
+        // Support comes from the provider specs, not the unified one.
+        assert_eq!(
+            schemas["OpportunityCreate"]["properties"]["name"]["x-supported-in"],
+            json!(["copper"])
+        );
+        assert_eq!(
+            schemas["OpportunityCreate"]["properties"]["account"]["x-required-in"],
+            json!(["close"])
+        );
     }
 }

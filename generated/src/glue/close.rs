@@ -3,178 +3,35 @@
 //! `user_id` the owner, one `contact_id`, `date_won` the close date, and
 //! custom fields as top-level `custom.cf_...` keys (`null` unsets one).
 
-use super::{Page, map_one, map_records, raw_json};
-use crate::account::{Credentials, IntegratedAccount, Provider};
+use crate::account::IntegratedAccount;
+use crate::connector::{OpportunityMapping, empty_opportunity};
 use crate::error::UnifiedError;
 use crate::providers::close::{
-    Client, CustomFieldList, ListOpportunitiesParams, ListOpportunityCustomFieldsParams,
-    Opportunity, OpportunityCreate, OpportunityStatusList, OpportunityUpdate, StatusType,
-    UnifiedMapping,
+    AccountConnection, CustomFieldList, ListOpportunitiesParams,
+    ListOpportunityCustomFieldsParams, Opportunity, OpportunityCreate, OpportunityStatusList,
+    OpportunityUpdate, StatusType, UnifiedMapping,
 };
-use crate::render::UnifiedRecord;
+use crate::registry::Provider;
 use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use crm_runtime::Patch;
 use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 const PROVIDER: &str = "close";
 const CUSTOM_PREFIX: &str = "custom.";
-/// Close's largest page.
-const MAX_PAGE: u32 = 100;
+/// Close's largest page of custom field definitions.
+const MAX_PAGE: i64 = 100;
 
 /// What mapping needs: the account's custom field definitions.
 #[derive(Debug, Default)]
-pub(crate) struct Context {
+pub struct Context {
     pub custom_fields: Vec<CustomFieldDefinition>,
 }
 
-pub(crate) struct Glue;
-
-pub(crate) fn client(
-    account: &IntegratedAccount,
-    http: &crm_runtime::reexports::reqwest::Client,
-) -> Client {
-    let base_url = account
-        .base_url
-        .clone()
-        .unwrap_or_else(|| Client::DEFAULT_BASE_URL.to_owned());
-    let client = Client::with_http_client(base_url, http.clone());
-    match &account.credentials {
-        Credentials::Close { api_key } => client.with_basic_auth(api_key.clone(), ""),
-        Credentials::Copper { .. } => client,
-    }
-}
-
-fn failed<E>(error: crm_runtime::Error<E>) -> UnifiedError {
-    UnifiedError::from_client(Provider::Close, error)
-}
-
-/// Every page of the account's opportunity custom field definitions.
-pub(crate) async fn context(client: &Client) -> Result<Context, UnifiedError> {
-    let mut custom_fields = Vec::new();
-    loop {
-        let params = ListOpportunityCustomFieldsParams {
-            skip: Some(custom_fields.len() as i64),
-            limit: Some(i64::from(MAX_PAGE)),
-            ..Default::default()
-        };
-        let response = client
-            .list_opportunity_custom_fields(&params)
-            .await
-            .map_err(failed)?;
-        let page = Glue.custom_fields_list(&response.body)?;
-        let done = !response.body.has_more || page.is_empty();
-        custom_fields.extend(page);
-        if done {
-            return Ok(Context { custom_fields });
-        }
-    }
-}
-
-pub(crate) async fn list(
-    client: &Client,
-    context: &Context,
-    query: &ListQuery,
-) -> Result<Page, UnifiedError> {
-    let params = Glue.opportunities_list(query, context)?;
-    let response = client.list_opportunities(&params).await.map_err(failed)?;
-    let raw = raw_json(Provider::Close, &response)?;
-    let records = map_records(
-        Provider::Close,
-        &raw,
-        "/data",
-        &response.body.data,
-        |record| record.id.clone(),
-        |record| Glue.opportunities_get(record, context),
-    )?;
-    let next = response
-        .body
-        .has_more
-        .then(|| json!({"skip": params.skip.unwrap_or(0) + response.body.data.len() as i64}));
-    Ok(Page { records, raw, next })
-}
-
-pub(crate) async fn get(
-    client: &Client,
-    context: &Context,
-    id: &str,
-) -> Result<UnifiedRecord, UnifiedError> {
-    let response = client
-        .get_opportunity(id, &Default::default())
-        .await
-        .map_err(failed)?;
-    map_one(Provider::Close, &response, |record| {
-        Glue.opportunities_get(record, context)
-    })
-}
-
-pub(crate) async fn create(
-    client: &Client,
-    context: &Context,
-    body: &unified::OpportunityCreate,
-) -> Result<UnifiedRecord, UnifiedError> {
-    let body = Glue.opportunities_create(body, context)?;
-    let response = client
-        .create_opportunity(&Default::default(), &body)
-        .await
-        .map_err(failed)?;
-    map_one(Provider::Close, &response, |record| {
-        Glue.opportunities_get(record, context)
-    })
-}
-
-pub(crate) async fn update(
-    client: &Client,
-    context: &Context,
-    id: &str,
-    body: &unified::OpportunityUpdate,
-) -> Result<UnifiedRecord, UnifiedError> {
-    let body = Glue.opportunities_update(body, context)?;
-    let response = client
-        .update_opportunity(id, &Default::default(), &body)
-        .await
-        .map_err(failed)?;
-    map_one(Provider::Close, &response, |record| {
-        Glue.opportunities_get(record, context)
-    })
-}
-
-pub(crate) async fn delete(client: &Client, id: &str) -> Result<UnifiedRecord, UnifiedError> {
-    let response = client.delete_opportunity(id).await.map_err(failed)?;
-    let remote_data = raw_json(Provider::Close, &response)?;
-    Ok(UnifiedRecord {
-        record: unified::Opportunity {
-            id: id.to_owned(),
-            ..empty_opportunity()
-        },
-        remote_data,
-    })
-}
-
-pub(crate) fn empty_opportunity() -> unified::Opportunity {
-    unified::Opportunity {
-        id: String::new(),
-        name: None,
-        description: None,
-        amount: None,
-        currency: None,
-        owner: None,
-        account: None,
-        contact: None,
-        stage: None,
-        status: None,
-        tags: None,
-        custom_fields: None,
-        last_activity_at: None,
-        close_date: None,
-        created_at: None,
-        updated_at: None,
-        urls: None,
-        remote_data: None,
-    }
-}
+/// Close's glue.
+pub struct Close;
 
 /// `500.00` is `50000` cents; a fraction of a cent cannot be stored.
 fn cents(field: &str, amount: f64) -> Result<i64, MappingError> {
@@ -234,32 +91,44 @@ fn custom_keys(
     Ok(keys)
 }
 
-impl UnifiedMapping for Glue {
+impl OpportunityMapping for Close {
+    type Calls = AccountConnection;
     type Context = Context;
 
-    fn opportunities_list(
-        &self,
-        query: &ListQuery,
-        _context: &Context,
-    ) -> Result<ListOpportunitiesParams, MappingError> {
-        let skip = match &query.cursor {
-            None => 0,
-            Some(state) => state.get("skip").and_then(Value::as_i64).ok_or_else(|| {
-                MappingError::new(PROVIDER, "next_cursor", state, "not a Close cursor")
-            })?,
-        };
-        Ok(ListOpportunitiesParams {
-            skip: Some(skip),
-            limit: Some(i64::from(query.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE))),
-            ..Default::default()
-        })
+    /// Every page of the account's opportunity custom field definitions.
+    async fn context(
+        calls: &AccountConnection,
+        _account: &IntegratedAccount,
+    ) -> Result<Context, UnifiedError> {
+        let mut custom_fields = Vec::new();
+        loop {
+            let params = ListOpportunityCustomFieldsParams {
+                skip: Some(custom_fields.len() as i64),
+                limit: Some(MAX_PAGE),
+                ..Default::default()
+            };
+            let response = calls
+                .client
+                .list_opportunity_custom_fields(&params)
+                .await
+                .map_err(|error| UnifiedError::from_client(Provider::Close, error))?;
+            let page = Close.custom_fields_list(&response.body)?;
+            let done = !response.body.has_more || page.is_empty();
+            custom_fields.extend(page);
+            if done {
+                return Ok(Context { custom_fields });
+            }
+        }
     }
 
-    fn opportunities_get(
-        &self,
-        record: &Opportunity,
-        context: &Context,
-    ) -> Result<unified::Opportunity, MappingError> {
+    fn list_input(
+        _query: &ListQuery,
+        _context: &Context,
+    ) -> Result<ListOpportunitiesParams, MappingError> {
+        Ok(ListOpportunitiesParams::default())
+    }
+
+    fn to_unified(record: &Opportunity, context: &Context) -> Result<unified::Opportunity, MappingError> {
         let mut custom_fields = BTreeMap::new();
         for (key, value) in &record.additional_properties {
             if let Some(id) = key.strip_prefix(CUSTOM_PREFIX) {
@@ -275,14 +144,8 @@ impl UnifiedMapping for Glue {
             StatusType::Active => unified::UnifiedOpportunityStatus::Open,
             StatusType::Won => unified::UnifiedOpportunityStatus::Won,
             StatusType::Lost => unified::UnifiedOpportunityStatus::Lost,
-            StatusType::Unknown(other) => {
-                return Err(MappingError::new(
-                    PROVIDER,
-                    "status_type",
-                    other,
-                    "is not active, won or lost",
-                ));
-            }
+            // Kept, lowercased: clients accept statuses the unified set lacks.
+            StatusType::Unknown(other) => unified::UnifiedOpportunityStatus::Unknown(other.to_lowercase()),
         };
         Ok(unified::Opportunity {
             id: record.id.clone(),
@@ -309,12 +172,11 @@ impl UnifiedMapping for Glue {
             close_date: record.date_won.map(midnight_utc),
             created_at: Some(record.date_created),
             updated_at: Some(record.date_updated),
-            ..empty_opportunity()
+            ..empty_opportunity(record.id.clone())
         })
     }
 
-    fn opportunities_create(
-        &self,
+    fn to_create(
         body: &unified::OpportunityCreate,
         context: &Context,
     ) -> Result<OpportunityCreate, MappingError> {
@@ -354,8 +216,7 @@ impl UnifiedMapping for Glue {
         })
     }
 
-    fn opportunities_update(
-        &self,
+    fn to_update(
         body: &unified::OpportunityUpdate,
         context: &Context,
     ) -> Result<OpportunityUpdate, MappingError> {
@@ -426,7 +287,9 @@ impl UnifiedMapping for Glue {
             additional_properties,
         })
     }
+}
 
+impl UnifiedMapping for Close {
     fn custom_fields_list(
         &self,
         response: &CustomFieldList,

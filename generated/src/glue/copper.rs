@@ -6,171 +6,59 @@
 //! `[{custom_field_definition_id, value}]`. Lists are `POST
 //! /opportunities/search` with `page_number`/`page_size`.
 
-use super::close::empty_opportunity;
-use super::{Page, map_one, map_records, raw_json};
-use crate::account::{Credentials, IntegratedAccount, Provider};
+use crate::account::IntegratedAccount;
+use crate::connector::{OpportunityMapping, empty_opportunity};
 use crate::error::UnifiedError;
 use crate::providers::copper::{
-    Client, CustomFieldDefinition as CopperField, CustomFieldValue, Opportunity, OpportunityCreate,
-    OpportunitySearch, OpportunityStatus, OpportunityUpdate, Pipeline, UnifiedMapping,
+    AccountConnection, CustomFieldDefinition as CopperField, CustomFieldValue, Opportunity,
+    OpportunityCreate, OpportunitySearch, OpportunityStatus, OpportunityUpdate, Pipeline,
+    UnifiedMapping,
 };
-use crate::render::UnifiedRecord;
+use crate::registry::Provider;
 use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use crm_runtime::Patch;
 use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 const PROVIDER: &str = "copper";
-/// Copper's largest page.
-const MAX_PAGE: u32 = 200;
-const CLOSE_DATE_FORMAT: &str = "%m/%d/%Y";
 
-/// What mapping needs: custom field definitions and stage names.
-#[derive(Debug, Default)]
-pub(crate) struct Context {
-    pub custom_fields: Vec<CustomFieldDefinition>,
-    pub stages: Vec<Stage>,
+/// The order of day and month in an account's `close_date` strings (the
+/// account setting `date_order`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DateOrder {
+    /// `1/15/2018`: Copper's default.
+    #[default]
+    MonthFirst,
+    /// `15/1/2018`: accounts with a day-first locale.
+    DayFirst,
 }
 
-pub(crate) struct Glue;
-
-pub(crate) fn client(
-    account: &IntegratedAccount,
-    http: &crm_runtime::reexports::reqwest::Client,
-) -> Client {
-    let base_url = account
-        .base_url
-        .clone()
-        .unwrap_or_else(|| Client::DEFAULT_BASE_URL.to_owned());
-    let client = Client::with_http_client(base_url, http.clone()).with_application("developer_api");
-    match &account.credentials {
-        Credentials::Copper {
-            access_token,
-            user_email,
-        } => client
-            .with_access_token(access_token.clone())
-            .with_user_email(user_email.clone()),
-        Credentials::Close { .. } => client,
+impl DateOrder {
+    fn format(self) -> &'static str {
+        match self {
+            DateOrder::MonthFirst => "%m/%d/%Y",
+            DateOrder::DayFirst => "%d/%m/%Y",
+        }
     }
 }
 
-fn failed<E>(error: crm_runtime::Error<E>) -> UnifiedError {
-    UnifiedError::from_client(Provider::Copper, error)
+/// What mapping needs: custom field definitions, stage names and the
+/// account's date order.
+#[derive(Debug, Default)]
+pub struct Context {
+    pub custom_fields: Vec<CustomFieldDefinition>,
+    pub stages: Vec<Stage>,
+    pub date_order: DateOrder,
 }
 
-pub(crate) async fn context(client: &Client) -> Result<Context, UnifiedError> {
-    let fields = client
-        .list_custom_field_definitions()
-        .await
-        .map_err(failed)?;
-    let pipelines = client.list_pipelines().await.map_err(failed)?;
-    Ok(Context {
-        custom_fields: Glue.custom_fields_list(&fields.body)?,
-        stages: Glue.stages_list(&pipelines.body)?,
-    })
-}
-
-pub(crate) async fn list(
-    client: &Client,
-    context: &Context,
-    query: &ListQuery,
-) -> Result<Page, UnifiedError> {
-    let search = Glue.opportunities_list(query, context)?;
-    let response = client
-        .list_opportunities(Some(&search))
-        .await
-        .map_err(failed)?;
-    let raw = raw_json(Provider::Copper, &response)?;
-    let records = map_records(
-        Provider::Copper,
-        &raw,
-        "",
-        &response.body,
-        |record| record.id.to_string(),
-        |record| Glue.opportunities_get(record, context),
-    )?;
-    let page = search.page_number.unwrap_or(1);
-    let size = search.page_size.unwrap_or(i64::from(MAX_PAGE));
-    let total = response
-        .headers
-        .get("x-pw-total")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<i64>().ok());
-    let more = match total {
-        Some(total) => page * size < total,
-        None => records.len() as i64 == size,
-    };
-    let next = (more && !records.is_empty()).then(|| json!({"page": page + 1}));
-    Ok(Page { records, raw, next })
-}
+/// Copper's glue.
+pub struct Copper;
 
 fn copper_id(field: &str, id: &str) -> Result<i64, MappingError> {
     id.parse()
         .map_err(|_| MappingError::new(PROVIDER, field, id, "Copper ids are integers"))
-}
-
-pub(crate) fn record_id(id: &str) -> Result<i64, UnifiedError> {
-    copper_id("id", id).map_err(|error| UnifiedError::invalid("id", error.to_string()))
-}
-
-pub(crate) async fn get(
-    client: &Client,
-    context: &Context,
-    id: &str,
-) -> Result<UnifiedRecord, UnifiedError> {
-    let response = client
-        .get_opportunity(&record_id(id)?)
-        .await
-        .map_err(failed)?;
-    map_one(Provider::Copper, &response, |record| {
-        Glue.opportunities_get(record, context)
-    })
-}
-
-pub(crate) async fn create(
-    client: &Client,
-    context: &Context,
-    body: &unified::OpportunityCreate,
-) -> Result<UnifiedRecord, UnifiedError> {
-    let body = Glue.opportunities_create(body, context)?;
-    let response = client.create_opportunity(&body).await.map_err(failed)?;
-    map_one(Provider::Copper, &response, |record| {
-        Glue.opportunities_get(record, context)
-    })
-}
-
-pub(crate) async fn update(
-    client: &Client,
-    context: &Context,
-    id: &str,
-    body: &unified::OpportunityUpdate,
-) -> Result<UnifiedRecord, UnifiedError> {
-    let id = record_id(id)?;
-    let body = Glue.opportunities_update(body, context)?;
-    let response = client
-        .update_opportunity(&id, &body)
-        .await
-        .map_err(failed)?;
-    map_one(Provider::Copper, &response, |record| {
-        Glue.opportunities_get(record, context)
-    })
-}
-
-pub(crate) async fn delete(client: &Client, id: &str) -> Result<UnifiedRecord, UnifiedError> {
-    let response = client
-        .delete_opportunity(&record_id(id)?)
-        .await
-        .map_err(failed)?;
-    let remote_data = raw_json(Provider::Copper, &response)?;
-    Ok(UnifiedRecord {
-        record: unified::Opportunity {
-            id: response.body.id.to_string(),
-            ..empty_opportunity()
-        },
-        remote_data,
-    })
 }
 
 fn unix(field: &str, seconds: i64) -> Result<DateTime<FixedOffset>, MappingError> {
@@ -179,15 +67,23 @@ fn unix(field: &str, seconds: i64) -> Result<DateTime<FixedOffset>, MappingError
         .ok_or_else(|| MappingError::new(PROVIDER, field, seconds, "is not a Unix time in seconds"))
 }
 
-/// `1/15/2018` (Copper's `MM/DD/YYYY`, leading zeros optional) as midnight UTC.
-fn parse_close_date(text: &str) -> Result<DateTime<FixedOffset>, MappingError> {
-    NaiveDate::parse_from_str(text, CLOSE_DATE_FORMAT)
+/// `1/15/2018` (`M/D/YYYY`, or `D/M/YYYY` on day-first accounts; leading
+/// zeros optional) as midnight UTC.
+fn parse_close_date(text: &str, order: DateOrder) -> Result<DateTime<FixedOffset>, MappingError> {
+    NaiveDate::parse_from_str(text, order.format())
         .map(|date| date.and_time(NaiveTime::MIN).and_utc().fixed_offset())
-        .map_err(|_| MappingError::new(PROVIDER, "close_date", text, "is not a MM/DD/YYYY date"))
+        .map_err(|_| {
+            MappingError::new(
+                PROVIDER,
+                "close_date",
+                text,
+                format!("is not a {} date", order.format()),
+            )
+        })
 }
 
-fn format_close_date(at: &DateTime<FixedOffset>) -> String {
-    at.date_naive().format(CLOSE_DATE_FORMAT).to_string()
+fn format_close_date(at: &DateTime<FixedOffset>, order: DateOrder) -> String {
+    at.date_naive().format(order.format()).to_string()
 }
 
 fn status_to_unified(
@@ -198,13 +94,9 @@ fn status_to_unified(
         OpportunityStatus::Won => unified::UnifiedOpportunityStatus::Won,
         OpportunityStatus::Lost => unified::UnifiedOpportunityStatus::Lost,
         OpportunityStatus::Abandoned => unified::UnifiedOpportunityStatus::Abandoned,
+        // Kept, lowercased: clients accept statuses the unified set lacks.
         OpportunityStatus::Unknown(other) => {
-            return Err(MappingError::new(
-                PROVIDER,
-                "status",
-                other,
-                "is not Open, Won, Lost or Abandoned",
-            ));
+            unified::UnifiedOpportunityStatus::Unknown(other.to_lowercase())
         }
     })
 }
@@ -289,32 +181,39 @@ fn patch<T, U>(
     })
 }
 
-impl UnifiedMapping for Glue {
+impl OpportunityMapping for Copper {
+    type Calls = AccountConnection;
     type Context = Context;
 
-    fn opportunities_list(
-        &self,
-        query: &ListQuery,
-        _context: &Context,
-    ) -> Result<OpportunitySearch, MappingError> {
-        let page = match &query.cursor {
-            None => 1,
-            Some(state) => state.get("page").and_then(Value::as_i64).ok_or_else(|| {
-                MappingError::new(PROVIDER, "next_cursor", state, "not a Copper cursor")
-            })?,
-        };
-        let mut search: OpportunitySearch = serde_json::from_value(json!({}))
-            .map_err(|error| MappingError::new(PROVIDER, "search", "{}", error.to_string()))?;
-        search.page_number = Some(page);
-        search.page_size = Some(i64::from(query.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE)));
-        Ok(search)
+    async fn context(
+        calls: &AccountConnection,
+        account: &IntegratedAccount,
+    ) -> Result<Context, UnifiedError> {
+        let failed = |error| UnifiedError::from_client(Provider::Copper, error);
+        let fields = calls
+            .client
+            .list_custom_field_definitions()
+            .await
+            .map_err(failed)?;
+        let pipelines = calls.client.list_pipelines().await.map_err(failed)?;
+        Ok(Context {
+            custom_fields: Copper.custom_fields_list(&fields.body)?,
+            stages: Copper.stages_list(&pipelines.body)?,
+            date_order: match account.settings.get("date_order") {
+                Some("DMY") => DateOrder::DayFirst,
+                _ => DateOrder::MonthFirst,
+            },
+        })
     }
 
-    fn opportunities_get(
-        &self,
-        record: &Opportunity,
-        context: &Context,
-    ) -> Result<unified::Opportunity, MappingError> {
+    fn list_input(
+        _query: &ListQuery,
+        _context: &Context,
+    ) -> Result<OpportunitySearch, MappingError> {
+        Ok(OpportunitySearch::default())
+    }
+
+    fn to_unified(record: &Opportunity, context: &Context) -> Result<unified::Opportunity, MappingError> {
         let custom_fields = record
             .custom_fields
             .iter()
@@ -371,7 +270,7 @@ impl UnifiedMapping for Glue {
             close_date: record
                 .close_date
                 .as_deref()
-                .map(parse_close_date)
+                .map(|text| parse_close_date(text, context.date_order))
                 .transpose()?,
             created_at: record
                 .date_created
@@ -381,12 +280,11 @@ impl UnifiedMapping for Glue {
                 .date_modified
                 .map(|at| unix("date_modified", at))
                 .transpose()?,
-            ..empty_opportunity()
+            ..empty_opportunity(record.id.to_string())
         })
     }
 
-    fn opportunities_create(
-        &self,
+    fn to_create(
         body: &unified::OpportunityCreate,
         context: &Context,
     ) -> Result<OpportunityCreate, MappingError> {
@@ -411,7 +309,10 @@ impl UnifiedMapping for Glue {
                 .as_ref()
                 .map(|owner| copper_id("owner.id", &owner.id))
                 .transpose()?,
-            close_date: body.close_date.as_ref().map(format_close_date),
+            close_date: body
+                .close_date
+                .as_ref()
+                .map(|at| format_close_date(at, context.date_order)),
             company_id: body
                 .account
                 .as_ref()
@@ -441,8 +342,7 @@ impl UnifiedMapping for Glue {
         })
     }
 
-    fn opportunities_update(
-        &self,
+    fn to_update(
         body: &unified::OpportunityUpdate,
         context: &Context,
     ) -> Result<OpportunityUpdate, MappingError> {
@@ -471,7 +371,9 @@ impl UnifiedMapping for Glue {
             name: body.name.clone(),
             primary_contact_id,
             assignee_id: patch(&body.owner, |owner| copper_id("owner.id", &owner.id))?,
-            close_date: patch(&body.close_date, |at| Ok(format_close_date(at)))?,
+            close_date: patch(&body.close_date, |at| {
+                Ok(format_close_date(at, context.date_order))
+            })?,
             company_id: patch(&body.account, |account| {
                 copper_id("account.id", &account.id)
             })?,
@@ -489,7 +391,9 @@ impl UnifiedMapping for Glue {
             custom_fields: patch(&body.custom_fields, |fields| custom_values(fields, context))?,
         })
     }
+}
 
+impl UnifiedMapping for Copper {
     fn custom_fields_list(
         &self,
         response: &Vec<CopperField>,

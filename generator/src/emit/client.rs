@@ -75,7 +75,15 @@ pub(super) fn client_constructors(api: &Api) -> TokenStream {
 
 /// One operation's method, inside `impl Client`.
 pub(super) fn operation_method(operation: &Operation) -> TokenStream {
-    let method = method(operation);
+    let method = method(operation, false);
+    quote! { impl Client { #method } }
+}
+
+/// The same call as `operation_method`, named `<name>_json`, its success
+/// body untyped JSON: what the unified layer calls, so a record that does
+/// not match its schema is decoded (and fails) alone.
+pub(super) fn json_method(operation: &Operation) -> TokenStream {
+    let method = method(operation, true);
     quote! { impl Client { #method } }
 }
 
@@ -238,9 +246,21 @@ fn status_text(status: StatusMatch) -> String {
     }
 }
 
-fn method(operation: &Operation) -> TokenStream {
-    let name = ident(&operation.name);
-    let mut doc = operation.doc.clone().unwrap_or_default();
+fn method(operation: &Operation, json_variant: bool) -> TokenStream {
+    let (name, mut doc) = if json_variant {
+        (
+            ident(&format!("{}_json", operation.name)),
+            format!(
+                "[`Self::{}`], with the success body as untyped JSON (`null` when empty).",
+                operation.name
+            ),
+        )
+    } else {
+        (
+            ident(&operation.name),
+            operation.doc.clone().unwrap_or_default(),
+        )
+    };
     if !doc.is_empty() {
         doc.push_str("\n\n");
     }
@@ -291,9 +311,18 @@ fn method(operation: &Operation) -> TokenStream {
     let query = query_statements(operation);
     let headers = header_statements(operation);
     let body = body_statement(operation);
-    let success = success_type(&operation.success);
+    let (success, arms) = if json_variant {
+        (
+            quote! { ::serde_json::Value },
+            quote! { 200..=299 => response.json_value(), },
+        )
+    } else {
+        (
+            success_type(&operation.success),
+            success_arms(&operation.success),
+        )
+    };
     let error = error_type(&operation.errors);
-    let arms = success_arms(&operation.success);
     let decode_error = decode_error(&operation.errors);
     let operation_id = &operation.operation_id;
     let idempotency = match &operation.idempotency {

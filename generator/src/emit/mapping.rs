@@ -59,7 +59,8 @@ pub fn binding(operation: &Operation) -> Option<&str> {
         .and_then(|value| value.as_str())
 }
 
-fn success_type(operation: &Operation) -> Option<Type> {
+/// The one JSON type an operation answers with on success, if it has one.
+pub fn success_type(operation: &Operation) -> Option<Type> {
     if let Some(name) = &operation.success.enum_name {
         return Some(Type::Named(name.clone()));
     }
@@ -102,13 +103,22 @@ fn qualified(ty: &Type, module: &[String]) -> TokenStream {
 }
 
 /// The trait, when the API has bound operations.
-pub(super) fn mapping_trait(api: &Api, link: &UnifiedLink) -> Option<TokenStream> {
+///
+/// With a connector (`always`), the five `opportunities.*` bindings are
+/// served by the generated `OpportunityCalls` and the shared glue trait,
+/// so only the other bindings become methods here, and the trait is
+/// emitted even without any: the registry requires the glue to
+/// implement it.
+pub(super) fn mapping_trait(api: &Api, link: &UnifiedLink, always: bool) -> Option<TokenStream> {
     let methods: Vec<TokenStream> = api
         .operations
         .iter()
+        .filter(|operation| {
+            !always || !binding(operation).is_some_and(|name| name.starts_with("opportunities."))
+        })
         .filter_map(|operation| method(operation, link))
         .collect();
-    if methods.is_empty() {
+    if methods.is_empty() && !always {
         return None;
     }
     let doc = doc_attrs(Some(&format!(
@@ -117,13 +127,17 @@ pub(super) fn mapping_trait(api: &Api, link: &UnifiedLink) -> Option<TokenStream
          compile error that names it.",
         api.title.trim()
     )));
-    Some(quote! {
-        #doc
-        pub trait UnifiedMapping {
+    let context = (!always).then(|| {
+        quote! {
             /// What the conversions need besides the value itself (custom
             /// field definitions, stages, the account).
             type Context;
-
+        }
+    });
+    Some(quote! {
+        #doc
+        pub trait UnifiedMapping {
+            #context
             #(#methods)*
         }
     })

@@ -4,11 +4,16 @@
 //! full path, so it compiles in any module.
 
 mod client;
+mod connector;
 mod mapping;
+pub mod registry;
 mod types;
 
-pub use mapping::{BINDING_EXTENSION, UnifiedLink, UnifiedOperation, binding};
+pub use connector::{CONNECTION_TYPE, CREDENTIALS_TYPE};
 
+pub use mapping::{BINDING_EXTENSION, UnifiedLink, UnifiedOperation, binding, success_type};
+
+use crate::connector::ConnectorSpec;
 use crate::model::{Api, Operation, Type, TypeDef};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::quote;
@@ -33,17 +38,35 @@ pub fn header(source: &str) -> String {
 ///
 /// With a link to the unified API, a provider's bound operations also get
 /// their `UnifiedMapping` trait.
-pub fn render(api: &Api, source: &str, unified: Option<&UnifiedLink>) -> Result<String, String> {
+pub fn render(
+    api: &Api,
+    source: &str,
+    unified: Option<&UnifiedLink>,
+    connector: Option<&ConnectorSpec>,
+) -> Result<String, String> {
+    let is_unified = api.extensions.contains_key(crate::project::UNIFIED_MARKER);
     let mut units: Vec<Unit<'_>> = Vec::new();
-    units.extend(api.types.iter().map(Unit::Type));
+    units.extend(api.types.iter().map(|def| Unit::Type(def, is_unified)));
     units.extend(api.operations.iter().map(Unit::ResponseTypes));
     if let Some(link) = unified {
-        units.push(Unit::Mapping(link));
+        units.push(Unit::Mapping(link, connector.is_some()));
+    }
+    if let Some(connector) = connector {
+        units.push(Unit::Connector(connector));
     }
     units.push(Unit::ClientStruct);
     let first_method = units.len();
     units.push(Unit::Constructors);
     units.extend(api.operations.iter().map(Unit::Method));
+    if let Some(connector) = connector {
+        units.extend(
+            connector
+                .opportunities
+                .operations
+                .values()
+                .map(|index| Unit::JsonMethod(&api.operations[*index])),
+        );
+    }
     let rendered = render_parallel(api, &units)?;
     let mut out = header(source);
     for text in &rendered[..first_method] {
@@ -57,30 +80,53 @@ pub fn render(api: &Api, source: &str, unified: Option<&UnifiedLink>) -> Result<
     Ok(out)
 }
 
+/// A whole generated file from tokens: header and formatting.
+pub fn format_file(tokens: TokenStream, source: &str) -> Result<String, String> {
+    let file = syn::parse2::<syn::File>(tokens).map_err(|error| {
+        format!("internal error: the generated code does not parse ({error}); please report it")
+    })?;
+    Ok(format!(
+        "{}{}",
+        header(source),
+        prettyplease::unparse(&file)
+    ))
+}
+
 #[derive(Clone, Copy)]
 enum Unit<'a> {
-    Type(&'a TypeDef),
+    /// A type, and whether it belongs to the unified API.
+    Type(&'a TypeDef, bool),
     ResponseTypes(&'a Operation),
-    Mapping(&'a UnifiedLink),
+    /// The mapping trait, and whether to emit it even without methods.
+    Mapping(&'a UnifiedLink, bool),
+    Connector(&'a ConnectorSpec),
     ClientStruct,
     Constructors,
     Method(&'a Operation),
+    JsonMethod(&'a Operation),
 }
 
 impl Unit<'_> {
     fn tokens(self, api: &Api) -> TokenStream {
         match self {
-            Unit::Type(def) => types::type_def(def),
+            Unit::Type(def, is_unified) => types::type_def(def, is_unified),
             Unit::ResponseTypes(operation) => client::response_enums(operation),
-            Unit::Mapping(link) => mapping::mapping_trait(api, link).unwrap_or_default(),
+            Unit::Mapping(link, always) => {
+                mapping::mapping_trait(api, link, always).unwrap_or_default()
+            }
+            Unit::Connector(spec) => connector::connector_items(api, spec),
             Unit::ClientStruct => client::client_struct(api),
             Unit::Constructors => client::client_constructors(api),
             Unit::Method(operation) => client::operation_method(operation),
+            Unit::JsonMethod(operation) => client::json_method(operation),
         }
     }
 
     fn is_impl_member(self) -> bool {
-        matches!(self, Unit::Constructors | Unit::Method(_))
+        matches!(
+            self,
+            Unit::Constructors | Unit::Method(_) | Unit::JsonMethod(_)
+        )
     }
 }
 

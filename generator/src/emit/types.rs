@@ -13,11 +13,11 @@ const SUPPORT_EXTENSIONS: &[(&str, &str)] = &[
     ("x-required-in", "Required in"),
 ];
 
-pub(super) fn type_def(def: &TypeDef) -> TokenStream {
+pub(super) fn type_def(def: &TypeDef, is_unified: bool) -> TokenStream {
     let doc = doc_attrs(def.doc.as_deref());
     let name = ident(&def.name);
     match &def.kind {
-        TypeKind::Struct(body) => struct_def(doc, &name, body),
+        TypeKind::Struct(body) => struct_def(doc, &name, body, is_unified),
         TypeKind::Enum(body) => enum_def(doc, &name, body),
         TypeKind::Union(body) => union_def(doc, &name, body),
         TypeKind::Alias(ty) => {
@@ -27,7 +27,12 @@ pub(super) fn type_def(def: &TypeDef) -> TokenStream {
     }
 }
 
-fn struct_def(doc: TokenStream, name: &proc_macro2::Ident, body: &Struct) -> TokenStream {
+fn struct_def(
+    doc: TokenStream,
+    name: &proc_macro2::Ident,
+    body: &Struct,
+    is_unified: bool,
+) -> TokenStream {
     let all_optional = body
         .fields
         .iter()
@@ -43,7 +48,7 @@ fn struct_def(doc: TokenStream, name: &proc_macro2::Ident, body: &Struct) -> Tok
             pub #field_name: ::std::collections::BTreeMap<String, #value>,
         }
     });
-    let support = support_impl(name, body);
+    let support = is_unified.then(|| unified_fields_impl(name, body));
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq, #default ::serde::Serialize, ::serde::Deserialize)]
@@ -55,40 +60,18 @@ fn struct_def(doc: TokenStream, name: &proc_macro2::Ident, body: &Struct) -> Tok
     }
 }
 
-/// For a struct whose fields say which providers support them: the table,
-/// and which fields a value sets, so a write can be checked before it is
-/// sent.
-fn support_impl(name: &proc_macro2::Ident, body: &Struct) -> Option<TokenStream> {
-    let has_support = body.fields.iter().any(|field| {
-        SUPPORT_EXTENSIONS
-            .iter()
-            .any(|(extension, _)| field.extensions.contains_key(*extension))
+/// For a struct of the unified API: its fields as rendering needs them
+/// (order, date-times), and which fields a value sets, so a write can be
+/// checked against a provider's support before it is sent.
+fn unified_fields_impl(name: &proc_macro2::Ident, body: &Struct) -> TokenStream {
+    let rows = body.fields.iter().map(|field| {
+        let wire = &field.wire_name;
+        let date_time = matches!(
+            field.ty.clone().strip_option().0,
+            crate::model::Type::DateTime
+        );
+        quote! { ::crm_runtime::support::FieldInfo { name: #wire, date_time: #date_time }, }
     });
-    if !has_support {
-        return None;
-    }
-    let providers = |field: &Field, extension: &str| -> Vec<String> {
-        match field.extensions.get(extension) {
-            Some(Value::Array(list)) => list
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
-    let rows = body
-        .fields
-        .iter()
-        .filter(|field| field.extensions.contains_key("x-supported-in") || field.extensions.contains_key("x-required-in"))
-        .map(|field| {
-            let wire = &field.wire_name;
-            let supported = providers(field, "x-supported-in");
-            let required = providers(field, "x-required-in");
-            quote! {
-                ::crm_runtime::support::FieldSupport { field: #wire, supported_in: &[#(#supported),*], required_in: &[#(#required),*] },
-            }
-        });
     let checks = body.fields.iter().map(|field| {
         let field_name = ident(&field.name);
         let wire = &field.wire_name;
@@ -100,21 +83,21 @@ fn support_impl(name: &proc_macro2::Ident, body: &Struct) -> Option<TokenStream>
             Presence::Patch => quote! { if !self.#field_name.is_absent() { set.push(#wire); } },
         }
     });
-    Some(quote! {
+    quote! {
         impl #name {
-            /// Which providers store each field, and which require it
-            /// (`x-supported-in`, `x-required-in`).
-            pub const PROVIDER_SUPPORT: &'static [::crm_runtime::support::FieldSupport] = &[#(#rows)*];
+            /// The fields, in the schema's order.
+            pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[#(#rows)*];
 
             /// The wire names of the fields this value sets (for a partial
             /// update: the fields it sends).
+            #[allow(clippy::vec_init_then_push)]
             pub fn fields_set(&self) -> Vec<&'static str> {
                 let mut set = Vec::new();
                 #(#checks)*
                 set
             }
         }
-    })
+    }
 }
 
 fn field(field: &Field) -> TokenStream {

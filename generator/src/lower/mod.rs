@@ -46,6 +46,12 @@ pub fn lower(doc: &OpenAPI, raw: &Value, diags: &mut Diagnostics) -> Api {
         operations,
         security_schemes,
         extensions: doc.info.extensions.clone(),
+        root_extensions: doc.extensions.clone(),
+        servers: doc
+            .servers
+            .iter()
+            .map(|server| server.url.clone())
+            .collect(),
     }
 }
 

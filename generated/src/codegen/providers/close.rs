@@ -869,36 +869,6 @@ pub enum ListOpportunityStatusesError {
 }
 /// The conversions between the unified API and Close CRM - Opportunity API (provider spec for the unified CRM generator): one method per operation bound with `x-unified-operation`. Hand-written glue implements it; a missing conversion is a compile error that names it.
 pub trait UnifiedMapping {
-    /// What the conversions need besides the value itself (custom
-    /// field definitions, stages, the account).
-    type Context;
-    /// `opportunities.list`: the unified list query as the input of `listOpportunities` (`GET /opportunity/`).
-    fn opportunities_list(
-        &self,
-        query: &::crm_runtime::mapping::ListQuery,
-        context: &Self::Context,
-    ) -> Result<ListOpportunitiesParams, ::crm_runtime::mapping::MappingError>;
-    /// `opportunities.create`: the unified body as the body of `createOpportunity` (`POST /opportunity/`).
-    fn opportunities_create(
-        &self,
-        body: &super::super::unified::crm::OpportunityCreate,
-        context: &Self::Context,
-    ) -> Result<OpportunityCreate, ::crm_runtime::mapping::MappingError>;
-    /// `opportunities.get`: a record of `getOpportunity` (`GET /opportunity/{id}/`) as the unified record.
-    fn opportunities_get(
-        &self,
-        record: &Opportunity,
-        context: &Self::Context,
-    ) -> Result<
-        super::super::unified::crm::Opportunity,
-        ::crm_runtime::mapping::MappingError,
-    >;
-    /// `opportunities.update`: the unified body as the body of `updateOpportunity` (`PUT /opportunity/{id}/`).
-    fn opportunities_update(
-        &self,
-        body: &super::super::unified::crm::OpportunityUpdate,
-        context: &Self::Context,
-    ) -> Result<OpportunityUpdate, ::crm_runtime::mapping::MappingError>;
     /// The custom field definitions in the response of `listOpportunityCustomFields` (`GET /custom_field/opportunity/`).
     fn custom_fields_list(
         &self,
@@ -915,6 +885,199 @@ pub trait UnifiedMapping {
         Vec<::crm_runtime::mapping::Stage>,
         ::crm_runtime::mapping::MappingError,
     >;
+}
+/// The provider key accounts and URLs use.
+pub const PROVIDER_KEY: &str = "close";
+/// The provider's name, for people.
+pub const PROVIDER_NAME: &str = "Close";
+/// The hosts of the provider's API (`servers`); `{var}` stands for
+/// one DNS label of an account-specific part.
+pub const HOST_PATTERNS: &[&str] = &["api.close.com"];
+/// The public API root, or `None` when each account gives its own
+/// (`base_url`).
+pub const DEFAULT_BASE_URL: ::core::option::Option<&str> = ::core::option::Option::Some(
+    "https://api.close.com/api/v1",
+);
+/// The credentials an account gives, from `x-unified-connection`.
+pub const CREDENTIAL_FIELDS: &[::crm_runtime::connection::CredentialField] = &[
+    ::crm_runtime::connection::CredentialField {
+        name: "api_key",
+        description: "Close API key (Settings > API Keys), sent as the HTTP Basic user name with an empty password.",
+        secret: true,
+    },
+];
+/// The per-account settings, from `x-unified-connection`.
+pub const SETTINGS: &[::crm_runtime::connection::SettingField] = &[];
+/// An account's credentials. `Debug` shows no secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountCredentials {
+    pub api_key: ::crm_runtime::Secret,
+}
+impl AccountCredentials {
+    /// Reads `credentials` exactly: every declared key, no other.
+    pub fn from_map(
+        map: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    ) -> ::core::result::Result<Self, ::crm_runtime::connection::ConnectionError> {
+        let values = ::crm_runtime::connection::read_credentials(
+            PROVIDER_KEY,
+            "credentials.",
+            CREDENTIAL_FIELDS,
+            map,
+        )?;
+        let mut values = values.into_iter();
+        ::core::result::Result::Ok(AccountCredentials {
+            api_key: ::crm_runtime::Secret::new(values.next().unwrap_or_default()),
+        })
+    }
+    /// The credentials as JSON, secrets exposed: only for sealing
+    /// them into storage.
+    pub fn to_map(
+        &self,
+    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        let mut map = ::serde_json::Map::new();
+        map.insert(
+            "api_key".into(),
+            ::serde_json::Value::String(self.api_key.expose().to_owned()),
+        );
+        map
+    }
+}
+impl Client {
+    /// Sends these credentials as the spec's security schemes say.
+    pub fn with_account_credentials(self, credentials: &AccountCredentials) -> Self {
+        self.with_basic_auth(credentials.api_key.clone(), "")
+    }
+}
+/// A client with an account's credentials: what the unified layer
+/// calls.
+#[derive(Clone, Debug)]
+pub struct AccountConnection {
+    pub client: Client,
+    pub credentials: AccountCredentials,
+}
+impl AccountConnection {
+    pub fn new(client: Client, credentials: AccountCredentials) -> Self {
+        let client = client.with_account_credentials(&credentials);
+        AccountConnection {
+            client,
+            credentials,
+        }
+    }
+}
+impl ::crm_runtime::paging::PageRequest for ListOpportunitiesParams {
+    fn set_page(&mut self, at: &::crm_runtime::paging::PageAt<'_>) {
+        let _ = at;
+        self.limit = ::core::option::Option::Some(
+            <i64 as ::core::convert::TryFrom<u64>>::try_from(at.size).unwrap_or(i64::MAX),
+        );
+        self.skip = ::core::option::Option::Some(
+            <i64 as ::core::convert::TryFrom<u64>>::try_from(at.offset)
+                .unwrap_or(i64::MAX),
+        );
+    }
+}
+impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
+    type ListInput = ListOpportunitiesParams;
+    type Record = Opportunity;
+    type Create = OpportunityCreate;
+    type Update = OpportunityUpdate;
+    type Id = ::std::string::String;
+    const PROVIDER: &'static str = PROVIDER_KEY;
+    const PAGINATION: ::crm_runtime::paging::Pagination = ::crm_runtime::paging::Pagination {
+        style: ::crm_runtime::paging::Style::Offset,
+        max_limit: 100u32,
+        first_page: 1u64,
+        records: "/data",
+        record: ::core::option::Option::None,
+        has_more: ::core::option::Option::Some("/has_more"),
+        total_header: ::core::option::Option::None,
+        next_cursor: ::core::option::Option::None,
+    };
+    const SUPPORT: ::crm_runtime::support::ResourceSupport = ::crm_runtime::support::ResourceSupport {
+        read: &[
+            "id",
+            "description",
+            "amount",
+            "currency",
+            "owner",
+            "account",
+            "contact",
+            "stage",
+            "status",
+            "custom_fields",
+            "close_date",
+            "created_at",
+            "updated_at",
+        ],
+        create: ::crm_runtime::support::OperationSupport {
+            supported: &[
+                "description",
+                "amount",
+                "currency",
+                "owner",
+                "account",
+                "contact",
+                "stage",
+                "close_date",
+                "custom_fields",
+            ],
+            required: &["owner", "account"],
+        },
+        update: ::crm_runtime::support::OperationSupport {
+            supported: &[
+                "description",
+                "amount",
+                "currency",
+                "owner",
+                "account",
+                "contact",
+                "stage",
+                "close_date",
+                "custom_fields",
+            ],
+            required: &[],
+        },
+    };
+    const RECORD_ID: &'static str = "/id";
+    const RECORD: &'static str = "";
+    fn parse_id(id: &str) -> ::core::option::Option<Self::Id> {
+        ::crm_runtime::unified::plausible_id(id)
+            .then(|| ::std::borrow::ToOwned::to_owned(id))
+    }
+    async fn list(&self, input: &Self::ListInput) -> ::crm_runtime::unified::CallResult {
+        self.client
+            .list_opportunities_json(input)
+            .await
+            .map_err(::crm_runtime::Error::erase)
+    }
+    async fn get(&self, id: &Self::Id) -> ::crm_runtime::unified::CallResult {
+        self.client
+            .get_opportunity_json(id, &::core::default::Default::default())
+            .await
+            .map_err(::crm_runtime::Error::erase)
+    }
+    async fn create(&self, body: &Self::Create) -> ::crm_runtime::unified::CallResult {
+        self.client
+            .create_opportunity_json(&::core::default::Default::default(), body)
+            .await
+            .map_err(::crm_runtime::Error::erase)
+    }
+    async fn update(
+        &self,
+        id: &Self::Id,
+        body: &Self::Update,
+    ) -> ::crm_runtime::unified::CallResult {
+        self.client
+            .update_opportunity_json(id, &::core::default::Default::default(), body)
+            .await
+            .map_err(::crm_runtime::Error::erase)
+    }
+    async fn delete(&self, id: &Self::Id) -> ::crm_runtime::unified::CallResult {
+        self.client
+            .delete_opportunity_json(id)
+            .await
+            .map_err(::crm_runtime::Error::erase)
+    }
 }
 /// Client for Close CRM - Opportunity API (provider spec for the unified CRM generator).
 ///
@@ -1724,6 +1887,545 @@ impl Client {
                                 ::serde_json::from_slice(body)
                                     .ok()
                                     .map(ListOpportunityStatusesError::TooManyRequests)
+                            }
+                            _ => None,
+                        }),
+                )
+            }
+        }
+    }
+    /// [`Self::create_opportunity`], with the success body as untyped JSON (`null` when empty).
+    ///
+    /// `POST /opportunity/`
+    pub async fn create_opportunity_json(
+        &self,
+        params: &CreateOpportunityParams,
+        body: &OpportunityCreate,
+    ) -> Result<
+        ::crm_runtime::ResponseValue<::serde_json::Value>,
+        ::crm_runtime::Error<CreateOpportunityError>,
+    > {
+        let path = "/opportunity/";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::POST,
+                path,
+                &["basicAuth"],
+            );
+        let mut query: Vec<(String, String)> = Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "_fields",
+            &params.fields,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let request = match ::crm_runtime::encode::header_value(
+            "X-TZ-Offset",
+            &params.x_tz_offset,
+        )? {
+            Some(value) => request.header("X-TZ-Offset", value),
+            None => request,
+        };
+        let request = self.core.json_body(request, body)?;
+        let response = self
+            .core
+            .send(
+                request,
+                ::crm_runtime::Idempotency::NotIdempotent,
+                "createOpportunity",
+            )
+            .await?;
+        match response.status.as_u16() {
+            200..=299 => response.json_value(),
+            _ => {
+                Err(
+                    response
+                        .into_error(|status: u16, body: &[u8]| match status {
+                            400 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(CreateOpportunityError::BadRequest)
+                            }
+                            401 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(CreateOpportunityError::Unauthorized)
+                            }
+                            404 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(CreateOpportunityError::NotFound)
+                            }
+                            429 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(CreateOpportunityError::TooManyRequests)
+                            }
+                            _ => None,
+                        }),
+                )
+            }
+        }
+    }
+    /// [`Self::delete_opportunity`], with the success body as untyped JSON (`null` when empty).
+    ///
+    /// `DELETE /opportunity/{id}/`
+    pub async fn delete_opportunity_json(
+        &self,
+        id: &str,
+    ) -> Result<
+        ::crm_runtime::ResponseValue<::serde_json::Value>,
+        ::crm_runtime::Error<DeleteOpportunityError>,
+    > {
+        let path = format!(
+            "/opportunity/{}/", ::crm_runtime::encode::path_segment("id", id) ?
+        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::DELETE,
+                &path,
+                &["basicAuth"],
+            );
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "deleteOpportunity")
+            .await?;
+        match response.status.as_u16() {
+            200..=299 => response.json_value(),
+            _ => {
+                Err(
+                    response
+                        .into_error(|status: u16, body: &[u8]| match status {
+                            400 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(DeleteOpportunityError::BadRequest)
+                            }
+                            401 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(DeleteOpportunityError::Unauthorized)
+                            }
+                            404 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(DeleteOpportunityError::NotFound)
+                            }
+                            429 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(DeleteOpportunityError::TooManyRequests)
+                            }
+                            _ => None,
+                        }),
+                )
+            }
+        }
+    }
+    /// [`Self::get_opportunity`], with the success body as untyped JSON (`null` when empty).
+    ///
+    /// `GET /opportunity/{id}/`
+    pub async fn get_opportunity_json(
+        &self,
+        id: &str,
+        params: &GetOpportunityParams,
+    ) -> Result<
+        ::crm_runtime::ResponseValue<::serde_json::Value>,
+        ::crm_runtime::Error<GetOpportunityError>,
+    > {
+        let path = format!(
+            "/opportunity/{}/", ::crm_runtime::encode::path_segment("id", id) ?
+        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                &path,
+                &["basicAuth"],
+            );
+        let mut query: Vec<(String, String)> = Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "_fields",
+            &params.fields,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "getOpportunity")
+            .await?;
+        match response.status.as_u16() {
+            200..=299 => response.json_value(),
+            _ => {
+                Err(
+                    response
+                        .into_error(|status: u16, body: &[u8]| match status {
+                            400 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(GetOpportunityError::BadRequest)
+                            }
+                            401 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(GetOpportunityError::Unauthorized)
+                            }
+                            404 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(GetOpportunityError::NotFound)
+                            }
+                            429 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(GetOpportunityError::TooManyRequests)
+                            }
+                            _ => None,
+                        }),
+                )
+            }
+        }
+    }
+    /// [`Self::list_opportunities`], with the success body as untyped JSON (`null` when empty).
+    ///
+    /// `GET /opportunity/`
+    pub async fn list_opportunities_json(
+        &self,
+        params: &ListOpportunitiesParams,
+    ) -> Result<
+        ::crm_runtime::ResponseValue<::serde_json::Value>,
+        ::crm_runtime::Error<ListOpportunitiesError>,
+    > {
+        let path = "/opportunity/";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["basicAuth"],
+            );
+        let mut query: Vec<(String, String)> = Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "_skip",
+            &params.skip,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "_limit",
+            &params.limit,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "_fields",
+            &params.fields,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "_order_by",
+            &params.order_by,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "lead_id",
+            &params.lead_id,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "organization_id",
+            &params.organization_id,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "user_id",
+            &params.user_id,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "user_id__in",
+            &params.user_id_in,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "status_id",
+            &params.status_id,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "status_id__in",
+            &params.status_id_in,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "status_label",
+            &params.status_label,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "status_label__in",
+            &params.status_label_in,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "status_type",
+            &params.status_type,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "status_type__in",
+            &params.status_type_in,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "value_period",
+            &params.value_period,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "date_created__lt",
+            &params.date_created_lt,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "date_created__lte",
+            &params.date_created_lte,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "date_created__gt",
+            &params.date_created_gt,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "date_created__gte",
+            &params.date_created_gte,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "date_updated__lt",
+            &params.date_updated_lt,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "date_updated__lte",
+            &params.date_updated_lte,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "date_updated__gt",
+            &params.date_updated_gt,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "date_updated__gte",
+            &params.date_updated_gte,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "date_won__lt",
+            &params.date_won_lt,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "date_won__lte",
+            &params.date_won_lte,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "date_won__gt",
+            &params.date_won_gt,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "date_won__gte",
+            &params.date_won_gte,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "query",
+            &params.query_2,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "lead_saved_search_id",
+            &params.lead_saved_search_id,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "_group_by",
+            &params.group_by,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listOpportunities")
+            .await?;
+        match response.status.as_u16() {
+            200..=299 => response.json_value(),
+            _ => {
+                Err(
+                    response
+                        .into_error(|status: u16, body: &[u8]| match status {
+                            400 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunitiesError::BadRequest)
+                            }
+                            401 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunitiesError::Unauthorized)
+                            }
+                            404 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunitiesError::NotFound)
+                            }
+                            429 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOpportunitiesError::TooManyRequests)
+                            }
+                            _ => None,
+                        }),
+                )
+            }
+        }
+    }
+    /// [`Self::update_opportunity`], with the success body as untyped JSON (`null` when empty).
+    ///
+    /// `PUT /opportunity/{id}/`
+    pub async fn update_opportunity_json(
+        &self,
+        id: &str,
+        params: &UpdateOpportunityParams,
+        body: &OpportunityUpdate,
+    ) -> Result<
+        ::crm_runtime::ResponseValue<::serde_json::Value>,
+        ::crm_runtime::Error<UpdateOpportunityError>,
+    > {
+        let path = format!(
+            "/opportunity/{}/", ::crm_runtime::encode::path_segment("id", id) ?
+        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::PUT,
+                &path,
+                &["basicAuth"],
+            );
+        let mut query: Vec<(String, String)> = Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "_fields",
+            &params.fields,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let request = match ::crm_runtime::encode::header_value(
+            "X-TZ-Offset",
+            &params.x_tz_offset,
+        )? {
+            Some(value) => request.header("X-TZ-Offset", value),
+            None => request,
+        };
+        let request = self.core.json_body(request, body)?;
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "updateOpportunity")
+            .await?;
+        match response.status.as_u16() {
+            200..=299 => response.json_value(),
+            _ => {
+                Err(
+                    response
+                        .into_error(|status: u16, body: &[u8]| match status {
+                            400 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(UpdateOpportunityError::BadRequest)
+                            }
+                            401 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(UpdateOpportunityError::Unauthorized)
+                            }
+                            404 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(UpdateOpportunityError::NotFound)
+                            }
+                            429 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(UpdateOpportunityError::TooManyRequests)
                             }
                             _ => None,
                         }),

@@ -577,36 +577,6 @@ pub struct Pipeline {
 }
 /// The conversions between the unified API and Copper Developer API (opportunities subset): one method per operation bound with `x-unified-operation`. Hand-written glue implements it; a missing conversion is a compile error that names it.
 pub trait UnifiedMapping {
-    /// What the conversions need besides the value itself (custom
-    /// field definitions, stages, the account).
-    type Context;
-    /// `opportunities.list`: the unified list query as the input of `listOpportunities` (`POST /opportunities/search`).
-    fn opportunities_list(
-        &self,
-        query: &::crm_runtime::mapping::ListQuery,
-        context: &Self::Context,
-    ) -> Result<OpportunitySearch, ::crm_runtime::mapping::MappingError>;
-    /// `opportunities.create`: the unified body as the body of `createOpportunity` (`POST /opportunities`).
-    fn opportunities_create(
-        &self,
-        body: &super::super::unified::crm::OpportunityCreate,
-        context: &Self::Context,
-    ) -> Result<OpportunityCreate, ::crm_runtime::mapping::MappingError>;
-    /// `opportunities.get`: a record of `getOpportunity` (`GET /opportunities/{id}`) as the unified record.
-    fn opportunities_get(
-        &self,
-        record: &Opportunity,
-        context: &Self::Context,
-    ) -> Result<
-        super::super::unified::crm::Opportunity,
-        ::crm_runtime::mapping::MappingError,
-    >;
-    /// `opportunities.update`: the unified body as the body of `updateOpportunity` (`PUT /opportunities/{id}`).
-    fn opportunities_update(
-        &self,
-        body: &super::super::unified::crm::OpportunityUpdate,
-        context: &Self::Context,
-    ) -> Result<OpportunityUpdate, ::crm_runtime::mapping::MappingError>;
     /// The custom field definitions in the response of `listCustomFieldDefinitions` (`GET /custom_field_definitions`).
     fn custom_fields_list(
         &self,
@@ -623,6 +593,225 @@ pub trait UnifiedMapping {
         Vec<::crm_runtime::mapping::Stage>,
         ::crm_runtime::mapping::MappingError,
     >;
+}
+/// The provider key accounts and URLs use.
+pub const PROVIDER_KEY: &str = "copper";
+/// The provider's name, for people.
+pub const PROVIDER_NAME: &str = "Copper";
+/// The hosts of the provider's API (`servers`); `{var}` stands for
+/// one DNS label of an account-specific part.
+pub const HOST_PATTERNS: &[&str] = &["api.copper.com"];
+/// The public API root, or `None` when each account gives its own
+/// (`base_url`).
+pub const DEFAULT_BASE_URL: ::core::option::Option<&str> = ::core::option::Option::Some(
+    "https://api.copper.com/developer_api/v1",
+);
+/// The credentials an account gives, from `x-unified-connection`.
+pub const CREDENTIAL_FIELDS: &[::crm_runtime::connection::CredentialField] = &[
+    ::crm_runtime::connection::CredentialField {
+        name: "access_token",
+        description: "Copper API key (Settings > Integrations > API Keys), sent as `X-PW-AccessToken`.",
+        secret: true,
+    },
+    ::crm_runtime::connection::CredentialField {
+        name: "user_email",
+        description: "Email of the Copper user the key belongs to, sent as `X-PW-UserEmail`.",
+        secret: true,
+    },
+];
+/// The per-account settings, from `x-unified-connection`.
+pub const SETTINGS: &[::crm_runtime::connection::SettingField] = &[
+    ::crm_runtime::connection::SettingField {
+        name: "date_order",
+        description: "The order of day and month in the account's `close_date` strings: `MDY` (`1/15/2018`, Copper's default) or `DMY` (`15/1/2018`, accounts with a day-first locale).",
+        allowed: &["MDY", "DMY"],
+        default: ::core::option::Option::Some("MDY"),
+    },
+];
+/// An account's credentials. `Debug` shows no secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountCredentials {
+    pub access_token: ::crm_runtime::Secret,
+    pub user_email: ::crm_runtime::Secret,
+}
+impl AccountCredentials {
+    /// Reads `credentials` exactly: every declared key, no other.
+    pub fn from_map(
+        map: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    ) -> ::core::result::Result<Self, ::crm_runtime::connection::ConnectionError> {
+        let values = ::crm_runtime::connection::read_credentials(
+            PROVIDER_KEY,
+            "credentials.",
+            CREDENTIAL_FIELDS,
+            map,
+        )?;
+        let mut values = values.into_iter();
+        ::core::result::Result::Ok(AccountCredentials {
+            access_token: ::crm_runtime::Secret::new(values.next().unwrap_or_default()),
+            user_email: ::crm_runtime::Secret::new(values.next().unwrap_or_default()),
+        })
+    }
+    /// The credentials as JSON, secrets exposed: only for sealing
+    /// them into storage.
+    pub fn to_map(
+        &self,
+    ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        let mut map = ::serde_json::Map::new();
+        map.insert(
+            "access_token".into(),
+            ::serde_json::Value::String(self.access_token.expose().to_owned()),
+        );
+        map.insert(
+            "user_email".into(),
+            ::serde_json::Value::String(self.user_email.expose().to_owned()),
+        );
+        map
+    }
+}
+impl Client {
+    /// Sends these credentials as the spec's security schemes say.
+    pub fn with_account_credentials(self, credentials: &AccountCredentials) -> Self {
+        self.with_access_token(
+                ::crm_runtime::Secret::new(credentials.access_token.expose()),
+            )
+            .with_user_email(::crm_runtime::Secret::new(credentials.user_email.expose()))
+            .with_application("developer_api")
+    }
+}
+/// A client with an account's credentials: what the unified layer
+/// calls.
+#[derive(Clone, Debug)]
+pub struct AccountConnection {
+    pub client: Client,
+    pub credentials: AccountCredentials,
+}
+impl AccountConnection {
+    pub fn new(client: Client, credentials: AccountCredentials) -> Self {
+        let client = client.with_account_credentials(&credentials);
+        AccountConnection {
+            client,
+            credentials,
+        }
+    }
+}
+impl ::crm_runtime::paging::PageRequest for OpportunitySearch {
+    fn set_page(&mut self, at: &::crm_runtime::paging::PageAt<'_>) {
+        let _ = at;
+        self.page_size = ::core::option::Option::Some(
+            <i64 as ::core::convert::TryFrom<u64>>::try_from(at.size).unwrap_or(i64::MAX),
+        );
+        self.page_number = ::core::option::Option::Some(
+            <i64 as ::core::convert::TryFrom<u64>>::try_from(at.page).unwrap_or(i64::MAX),
+        );
+    }
+}
+impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
+    type ListInput = OpportunitySearch;
+    type Record = Opportunity;
+    type Create = OpportunityCreate;
+    type Update = OpportunityUpdate;
+    type Id = i64;
+    const PROVIDER: &'static str = PROVIDER_KEY;
+    const PAGINATION: ::crm_runtime::paging::Pagination = ::crm_runtime::paging::Pagination {
+        style: ::crm_runtime::paging::Style::Page,
+        max_limit: 200u32,
+        first_page: 1u64,
+        records: "",
+        record: ::core::option::Option::None,
+        has_more: ::core::option::Option::None,
+        total_header: ::core::option::Option::Some("x-pw-total"),
+        next_cursor: ::core::option::Option::None,
+    };
+    const SUPPORT: ::crm_runtime::support::ResourceSupport = ::crm_runtime::support::ResourceSupport {
+        read: &[
+            "id",
+            "name",
+            "description",
+            "amount",
+            "currency",
+            "owner",
+            "account",
+            "contact",
+            "stage",
+            "status",
+            "tags",
+            "custom_fields",
+            "last_activity_at",
+            "close_date",
+            "created_at",
+            "updated_at",
+        ],
+        create: ::crm_runtime::support::OperationSupport {
+            supported: &[
+                "name",
+                "description",
+                "amount",
+                "currency",
+                "owner",
+                "account",
+                "contact",
+                "stage",
+                "status",
+                "tags",
+                "close_date",
+                "custom_fields",
+            ],
+            required: &["name", "contact"],
+        },
+        update: ::crm_runtime::support::OperationSupport {
+            supported: &[
+                "name",
+                "description",
+                "amount",
+                "currency",
+                "owner",
+                "account",
+                "contact",
+                "stage",
+                "status",
+                "tags",
+                "close_date",
+                "custom_fields",
+            ],
+            required: &[],
+        },
+    };
+    const RECORD_ID: &'static str = "/id";
+    const RECORD: &'static str = "";
+    fn parse_id(id: &str) -> ::core::option::Option<Self::Id> {
+        id.parse().ok()
+    }
+    async fn list(&self, input: &Self::ListInput) -> ::crm_runtime::unified::CallResult {
+        self.client
+            .list_opportunities_json(::core::option::Option::Some(input))
+            .await
+            .map_err(::crm_runtime::Error::erase)
+    }
+    async fn get(&self, id: &Self::Id) -> ::crm_runtime::unified::CallResult {
+        self.client.get_opportunity_json(id).await.map_err(::crm_runtime::Error::erase)
+    }
+    async fn create(&self, body: &Self::Create) -> ::crm_runtime::unified::CallResult {
+        self.client
+            .create_opportunity_json(body)
+            .await
+            .map_err(::crm_runtime::Error::erase)
+    }
+    async fn update(
+        &self,
+        id: &Self::Id,
+        body: &Self::Update,
+    ) -> ::crm_runtime::unified::CallResult {
+        self.client
+            .update_opportunity_json(id, body)
+            .await
+            .map_err(::crm_runtime::Error::erase)
+    }
+    async fn delete(&self, id: &Self::Id) -> ::crm_runtime::unified::CallResult {
+        self.client
+            .delete_opportunity_json(id)
+            .await
+            .map_err(::crm_runtime::Error::erase)
+    }
 }
 /// Client for Copper Developer API (opportunities subset).
 ///
@@ -1006,6 +1195,193 @@ impl Client {
             .await?;
         match response.status.as_u16() {
             200 => response.json::<Vec<Pipeline>, _>(),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// [`Self::create_opportunity`], with the success body as untyped JSON (`null` when empty).
+    ///
+    /// `POST /opportunities`
+    pub async fn create_opportunity_json(
+        &self,
+        body: &OpportunityCreate,
+    ) -> Result<
+        ::crm_runtime::ResponseValue<::serde_json::Value>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = "/opportunities";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::POST,
+                path,
+                &["accessToken", "userEmail", "application"],
+            );
+        let request = self.core.json_body(request, body)?;
+        let response = self
+            .core
+            .send(
+                request,
+                ::crm_runtime::Idempotency::NotIdempotent,
+                "createOpportunity",
+            )
+            .await?;
+        match response.status.as_u16() {
+            200..=299 => response.json_value(),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// [`Self::delete_opportunity`], with the success body as untyped JSON (`null` when empty).
+    ///
+    /// `DELETE /opportunities/{id}`
+    pub async fn delete_opportunity_json(
+        &self,
+        id: &i64,
+    ) -> Result<
+        ::crm_runtime::ResponseValue<::serde_json::Value>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = format!(
+            "/opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
+        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::DELETE,
+                &path,
+                &["accessToken", "userEmail", "application"],
+            );
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "deleteOpportunity")
+            .await?;
+        match response.status.as_u16() {
+            200..=299 => response.json_value(),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// [`Self::get_opportunity`], with the success body as untyped JSON (`null` when empty).
+    ///
+    /// `GET /opportunities/{id}`
+    pub async fn get_opportunity_json(
+        &self,
+        id: &i64,
+    ) -> Result<
+        ::crm_runtime::ResponseValue<::serde_json::Value>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = format!(
+            "/opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
+        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                &path,
+                &["accessToken", "userEmail", "application"],
+            );
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "getOpportunity")
+            .await?;
+        match response.status.as_u16() {
+            200..=299 => response.json_value(),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// [`Self::list_opportunities`], with the success body as untyped JSON (`null` when empty).
+    ///
+    /// `POST /opportunities/search`
+    pub async fn list_opportunities_json(
+        &self,
+        body: Option<&OpportunitySearch>,
+    ) -> Result<
+        ::crm_runtime::ResponseValue<::serde_json::Value>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = "/opportunities/search";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::POST,
+                path,
+                &["accessToken", "userEmail", "application"],
+            );
+        let request = match body {
+            Some(body) => self.core.json_body(request, body)?,
+            None => request,
+        };
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listOpportunities")
+            .await?;
+        match response.status.as_u16() {
+            200..=299 => response.json_value(),
+            _ => {
+                Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// [`Self::update_opportunity`], with the success body as untyped JSON (`null` when empty).
+    ///
+    /// `PUT /opportunities/{id}`
+    pub async fn update_opportunity_json(
+        &self,
+        id: &i64,
+        body: &OpportunityUpdate,
+    ) -> Result<
+        ::crm_runtime::ResponseValue<::serde_json::Value>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = format!(
+            "/opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
+        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::PUT,
+                &path,
+                &["accessToken", "userEmail", "application"],
+            );
+        let request = self.core.json_body(request, body)?;
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "updateOpportunity")
+            .await?;
+        match response.status.as_u16() {
+            200..=299 => response.json_value(),
             _ => {
                 Err(
                     response

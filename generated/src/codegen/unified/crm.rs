@@ -17,6 +17,47 @@ pub struct Error {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<ErrorProvider>,
 }
+impl Error {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "statusCode",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "error",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "message",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "fields",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "provider",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        set.push("statusCode");
+        set.push("error");
+        set.push("message");
+        if self.fields.is_some() {
+            set.push("fields");
+        }
+        if self.provider.is_some() {
+            set.push("provider");
+        }
+        set
+    }
+}
 /// The provider's answer, when the error came from the provider.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ErrorProvider {
@@ -33,6 +74,46 @@ pub struct ErrorProvider {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<i64>,
 }
+impl ErrorProvider {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "name",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "status",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "body",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "retry_after",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if self.name.is_some() {
+            set.push("name");
+        }
+        if self.status.is_some() {
+            set.push("status");
+        }
+        if self.body.is_some() {
+            set.push("body");
+        }
+        if self.retry_after.is_some() {
+            set.push("retry_after");
+        }
+        set
+    }
+}
 /// One page of opportunities.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpportunityList {
@@ -42,6 +123,35 @@ pub struct OpportunityList {
     pub next_cursor: Option<String>,
     /// Number of records in `result`.
     pub result_count: i64,
+}
+impl OpportunityList {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "result",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "next_cursor",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "result_count",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        set.push("result");
+        if self.next_cursor.is_some() {
+            set.push("next_cursor");
+        }
+        set.push("result_count");
+        set
+    }
 }
 /// Lifecycle status of the opportunity. Provider mapping: Close `status_type` active -> open, won -> won, lost -> lost (Close has no abandoned); Copper `status` Open -> open, Won -> won, Lost -> lost, Abandoned -> abandoned. Clients must accept values not listed here, as more providers may add more statuses.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -114,17 +224,68 @@ pub struct OpportunityOwner {
     /// The owner's unique identifier (Close `user_id`, Copper `assignee_id`).
     pub id: String,
 }
+impl OpportunityOwner {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "id",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        set.push("id");
+        set
+    }
+}
 /// The account (company) of the opportunity.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpportunityAccount {
     /// The account's unique identifier (Close `lead_id`, Copper `company_id`).
     pub id: String,
 }
+impl OpportunityAccount {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "id",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        set.push("id");
+        set
+    }
+}
 /// A contact (person) of the opportunity.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpportunityContact {
     /// The contact's unique identifier (Close `contact_id`, Copper `primary_contact_id`).
     pub id: String,
+}
+impl OpportunityContact {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "id",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        set.push("id");
+        set
+    }
 }
 /// The pipeline stage of the opportunity. On write `id` selects the stage; `name` is ignored by Close and Copper.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -136,6 +297,32 @@ pub struct OpportunityStage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
+impl OpportunityStage {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "id",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "name",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if self.id.is_some() {
+            set.push("id");
+        }
+        if self.name.is_some() {
+            set.push("name");
+        }
+        set
+    }
+}
 /// A tag. Copper tags are plain strings with no id: they are read back with the tag string as both `id` and `name`, and written by `name` (or by `id` when `name` is absent).
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpportunityTag {
@@ -145,6 +332,32 @@ pub struct OpportunityTag {
     /// The tag's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+impl OpportunityTag {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "id",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "name",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if self.id.is_some() {
+            set.push("id");
+        }
+        if self.name.is_some() {
+            set.push("name");
+        }
+        set
+    }
 }
 /// A URL related to the opportunity.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -156,196 +369,168 @@ pub struct OpportunityUrl {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
-/// A potential business deal. Every property except `id` may be absent or null; `x-supported-in` lists the providers that return it.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-pub struct Opportunity {
-    /// The opportunity's unique identifier (Copper's integer ids as strings).
-    ///
-    /// Supported in: close, copper.
-    pub id: String,
-    /// The opportunity's name. Close opportunities have no name.
-    ///
-    /// Supported in: copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The opportunity's description (Close `note`, Copper `details`).
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// The opportunity's amount in major units of `currency` (500.00, not cents). Close stores `value` in cents, divided by 100 here; Copper `monetary_value`.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<f64>,
-    /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    /// The opportunity's owner.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<OpportunityOwner>,
-    /// The opportunity's account.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<OpportunityAccount>,
-    /// The opportunity's contacts. Close and Copper link at most one.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact: Option<Vec<OpportunityContact>>,
-    /// The opportunity's pipeline stage; `name` is filled by Close only.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage: Option<OpportunityStage>,
-    /// The opportunity's status.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<UnifiedOpportunityStatus>,
-    /// The opportunity's tags.
-    ///
-    /// Supported in: copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<OpportunityTag>>,
-    /// All the custom fields present on the opportunity, keyed by the custom field's name (Close `custom.cf_*` keys, Copper `custom_fields[]` by definition id, both resolved to names).
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_fields: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
-    /// The date and time of the opportunity's last activity (Copper `date_last_contacted`).
-    ///
-    /// Supported in: copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_activity_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// The EXPECTED close date of the opportunity. For won deals it is the date the deal was won when the provider only records that. Close uses `date_won` (the date it was won); Copper uses `close_date` (the expected close date, "MM/DD/YYYY" or "DD/MM/YYYY" by account locale). Date-only values are given as midnight UTC.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub close_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// The date and time of the opportunity's creation (Close `date_created`, Copper `date_created`).
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// The date and time of the opportunity's last update (Close `date_updated`, Copper `date_modified`).
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// The opportunity's URLs.
-    ///
-    /// Supported in: none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub urls: Option<Vec<OpportunityUrl>>,
-    /// The raw provider record, as returned by the provider's API.
-    ///
-    /// Supported in: close, copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_data: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
-}
-impl Opportunity {
-    /// Which providers store each field, and which require it
-    /// (`x-supported-in`, `x-required-in`).
-    pub const PROVIDER_SUPPORT: &'static [::crm_runtime::support::FieldSupport] = &[
-        ::crm_runtime::support::FieldSupport {
-            field: "id",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+impl OpportunityUrl {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "type",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "name",
-            supported_in: &["copper"],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "description",
-            supported_in: &["close", "copper"],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "amount",
-            supported_in: &["close", "copper"],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "currency",
-            supported_in: &["close", "copper"],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "owner",
-            supported_in: &["close", "copper"],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "account",
-            supported_in: &["close", "copper"],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "contact",
-            supported_in: &["close", "copper"],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "stage",
-            supported_in: &["close", "copper"],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "status",
-            supported_in: &["close", "copper"],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "tags",
-            supported_in: &["copper"],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "custom_fields",
-            supported_in: &["close", "copper"],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "last_activity_at",
-            supported_in: &["copper"],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "close_date",
-            supported_in: &["close", "copper"],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "created_at",
-            supported_in: &["close", "copper"],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "updated_at",
-            supported_in: &["close", "copper"],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "urls",
-            supported_in: &[],
-            required_in: &[],
-        },
-        ::crm_runtime::support::FieldSupport {
-            field: "remote_data",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "url",
+            date_time: false,
         },
     ];
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if self.type_.is_some() {
+            set.push("type");
+        }
+        if self.url.is_some() {
+            set.push("url");
+        }
+        set
+    }
+}
+/// A potential business deal. Every property except `id` may be absent or null; `x-supported-in` lists the providers that return it.
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+pub struct Opportunity {
+    /// The opportunity's unique identifier (Copper's integer ids as strings).
+    pub id: String,
+    /// The opportunity's name. Close opportunities have no name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The opportunity's description (Close `note`, Copper `details`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The opportunity's amount in major units of `currency` (500.00, not cents). Close stores `value` in cents, divided by 100 here; Copper `monetary_value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// The opportunity's owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<OpportunityOwner>,
+    /// The opportunity's account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<OpportunityAccount>,
+    /// The opportunity's contacts. Close and Copper link at most one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Vec<OpportunityContact>>,
+    /// The opportunity's pipeline stage; `name` is filled by Close only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<OpportunityStage>,
+    /// The opportunity's status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<UnifiedOpportunityStatus>,
+    /// The opportunity's tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<OpportunityTag>>,
+    /// All the custom fields present on the opportunity, keyed by the custom field's name (Close `custom.cf_*` keys, Copper `custom_fields[]` by definition id, both resolved to names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_fields: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    /// The date and time of the opportunity's last activity (Copper `date_last_contacted`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_activity_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// The EXPECTED close date of the opportunity. For won deals it is the date the deal was won when the provider only records that. Close uses `date_won` (the date it was won); Copper uses `close_date` (the expected close date, "MM/DD/YYYY" or "DD/MM/YYYY" by account locale). Date-only values are given as midnight UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// The date and time of the opportunity's creation (Close `date_created`, Copper `date_created`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// The date and time of the opportunity's last update (Close `date_updated`, Copper `date_modified`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// The opportunity's URLs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urls: Option<Vec<OpportunityUrl>>,
+    /// The raw provider record, as returned by the provider's API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_data: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+}
+impl Opportunity {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "id",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "name",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "description",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "amount",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "currency",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "owner",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "account",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "contact",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "stage",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "status",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "tags",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "custom_fields",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "last_activity_at",
+            date_time: true,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "close_date",
+            date_time: true,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "created_at",
+            date_time: true,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "updated_at",
+            date_time: true,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "urls",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "remote_data",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
     pub fn fields_set(&self) -> Vec<&'static str> {
         let mut set = Vec::new();
         set.push("id");
@@ -407,161 +592,111 @@ impl Opportunity {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpportunityCreate {
     /// The opportunity's name. Close opportunities have no name.
-    ///
-    /// Supported in: copper.
-    ///
-    /// Required in: copper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The opportunity's description (Close `note`, Copper `details`).
-    ///
-    /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The opportunity's amount in major units of `currency`. Close receives it in cents (`value`), Copper as `monetary_value`.
-    ///
-    /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<f64>,
     /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
-    ///
-    /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
     /// The opportunity's owner (Close `user_id`, Copper `assignee_id`). Required in Close, as the seeds say.
-    ///
-    /// Supported in: close, copper.
-    ///
-    /// Required in: close.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<OpportunityOwner>,
     /// The opportunity's account.
-    ///
-    /// Supported in: close, copper.
-    ///
-    /// Required in: close.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<OpportunityAccount>,
     /// The opportunity's contacts. Close (`contact_id`) and Copper (`primary_contact_id`) take exactly one: a list with more than one element is rejected, not truncated.
-    ///
-    /// Supported in: close, copper.
-    ///
-    /// Required in: copper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact: Option<Vec<OpportunityContact>>,
     /// The opportunity's pipeline stage, selected by `id`.
-    ///
-    /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<OpportunityStage>,
     /// The opportunity's status. Close derives it from the stage, so write `stage` there instead.
-    ///
-    /// Supported in: copper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<UnifiedOpportunityStatus>,
     /// The opportunity's tags (Copper takes tag names).
-    ///
-    /// Supported in: copper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<OpportunityTag>>,
     /// The EXPECTED close date. Close stores it as `date_won`, Copper as `close_date`; both keep the date part only.
-    ///
-    /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub close_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// The date and time of the opportunity's creation. Not writable in Close or Copper.
-    ///
-    /// Supported in: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Custom field values keyed by the custom field's name; values are any JSON value.
-    ///
-    /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_fields: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
     /// Merged as is into the provider's request body, untransformed.
-    ///
-    /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_data: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
 }
 impl OpportunityCreate {
-    /// Which providers store each field, and which require it
-    /// (`x-supported-in`, `x-required-in`).
-    pub const PROVIDER_SUPPORT: &'static [::crm_runtime::support::FieldSupport] = &[
-        ::crm_runtime::support::FieldSupport {
-            field: "name",
-            supported_in: &["copper"],
-            required_in: &["copper"],
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "name",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "description",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "description",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "amount",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "amount",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "currency",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "currency",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "owner",
-            supported_in: &["close", "copper"],
-            required_in: &["close"],
+        ::crm_runtime::support::FieldInfo {
+            name: "owner",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "account",
-            supported_in: &["close", "copper"],
-            required_in: &["close"],
+        ::crm_runtime::support::FieldInfo {
+            name: "account",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "contact",
-            supported_in: &["close", "copper"],
-            required_in: &["copper"],
+        ::crm_runtime::support::FieldInfo {
+            name: "contact",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "stage",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "stage",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "status",
-            supported_in: &["copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "status",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "tags",
-            supported_in: &["copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "tags",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "close_date",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "close_date",
+            date_time: true,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "created_at",
-            supported_in: &[],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "created_at",
+            date_time: true,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "custom_fields",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "custom_fields",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "remote_data",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "remote_data",
+            date_time: false,
         },
     ];
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
     pub fn fields_set(&self) -> Vec<&'static str> {
         let mut set = Vec::new();
         if self.name.is_some() {
@@ -613,8 +748,6 @@ impl OpportunityCreate {
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct OpportunityUpdate {
     /// The opportunity's name. Close opportunities have no name.
-    ///
-    /// Supported in: copper.
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -622,18 +755,12 @@ pub struct OpportunityUpdate {
     )]
     pub name: ::crm_runtime::Patch<String>,
     /// The opportunity's description (Close `note`, Copper `details`); null clears it.
-    ///
-    /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub description: ::crm_runtime::Patch<String>,
     /// The opportunity's amount in major units of `currency`; null clears it. Close receives it in cents (`value`), Copper as `monetary_value`.
-    ///
-    /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub amount: ::crm_runtime::Patch<f64>,
     /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
-    ///
-    /// Supported in: close, copper.
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -641,18 +768,12 @@ pub struct OpportunityUpdate {
     )]
     pub currency: ::crm_runtime::Patch<String>,
     /// The opportunity's owner; null clears it.
-    ///
-    /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub owner: ::crm_runtime::Patch<OpportunityOwner>,
     /// The opportunity's account; null clears it.
-    ///
-    /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub account: ::crm_runtime::Patch<OpportunityAccount>,
     /// The opportunity's contacts, replacing the current ones. Close and Copper take at most one: a list with more than one element is rejected, not truncated.
-    ///
-    /// Supported in: close, copper.
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -660,13 +781,9 @@ pub struct OpportunityUpdate {
     )]
     pub contact: ::crm_runtime::Patch<Vec<OpportunityContact>>,
     /// The opportunity's pipeline stage, selected by `id`; null clears it.
-    ///
-    /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub stage: ::crm_runtime::Patch<OpportunityStage>,
     /// The opportunity's status. Close derives it from the stage, so write `stage` there instead.
-    ///
-    /// Supported in: copper.
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -674,8 +791,6 @@ pub struct OpportunityUpdate {
     )]
     pub status: ::crm_runtime::Patch<UnifiedOpportunityStatus>,
     /// The opportunity's tags, replacing the current ones (Copper takes tag names).
-    ///
-    /// Supported in: copper.
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -683,13 +798,9 @@ pub struct OpportunityUpdate {
     )]
     pub tags: ::crm_runtime::Patch<Vec<OpportunityTag>>,
     /// The EXPECTED close date; null clears it. Close stores it as `date_won`, Copper as `close_date`; both keep the date part only.
-    ///
-    /// Supported in: close, copper.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub close_date: ::crm_runtime::Patch<::chrono::DateTime<::chrono::FixedOffset>>,
     /// The date and time of the opportunity's creation. Not writable in Close or Copper.
-    ///
-    /// Supported in: none.
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -697,8 +808,6 @@ pub struct OpportunityUpdate {
     )]
     pub created_at: ::crm_runtime::Patch<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Custom field values keyed by the custom field's name; values are any JSON value. A null value unsets that custom field; custom fields not named are left unchanged.
-    ///
-    /// Supported in: close, copper.
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -708,8 +817,6 @@ pub struct OpportunityUpdate {
         ::std::collections::BTreeMap<String, ::serde_json::Value>,
     >,
     /// Merged as is into the provider's request body, untransformed.
-    ///
-    /// Supported in: close, copper.
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -720,82 +827,68 @@ pub struct OpportunityUpdate {
     >,
 }
 impl OpportunityUpdate {
-    /// Which providers store each field, and which require it
-    /// (`x-supported-in`, `x-required-in`).
-    pub const PROVIDER_SUPPORT: &'static [::crm_runtime::support::FieldSupport] = &[
-        ::crm_runtime::support::FieldSupport {
-            field: "name",
-            supported_in: &["copper"],
-            required_in: &[],
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "name",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "description",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "description",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "amount",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "amount",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "currency",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "currency",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "owner",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "owner",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "account",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "account",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "contact",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "contact",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "stage",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "stage",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "status",
-            supported_in: &["copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "status",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "tags",
-            supported_in: &["copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "tags",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "close_date",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "close_date",
+            date_time: true,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "created_at",
-            supported_in: &[],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "created_at",
+            date_time: true,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "custom_fields",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "custom_fields",
+            date_time: false,
         },
-        ::crm_runtime::support::FieldSupport {
-            field: "remote_data",
-            supported_in: &["close", "copper"],
-            required_in: &[],
+        ::crm_runtime::support::FieldInfo {
+            name: "remote_data",
+            date_time: false,
         },
     ];
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
     pub fn fields_set(&self) -> Vec<&'static str> {
         let mut set = Vec::new();
         if !self.name.is_absent() {
@@ -937,6 +1030,60 @@ pub struct ListOpportunitiesParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
+impl ListOpportunitiesParams {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_response_format",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_ignore_remote_data",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_exclude_fields[]",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "remote_query",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "limit",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "next_cursor",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if self.truto_response_format.is_some() {
+            set.push("truto_response_format");
+        }
+        if self.truto_ignore_remote_data.is_some() {
+            set.push("truto_ignore_remote_data");
+        }
+        if self.truto_exclude_fields.is_some() {
+            set.push("truto_exclude_fields[]");
+        }
+        if self.remote_query.is_some() {
+            set.push("remote_query");
+        }
+        if self.limit.is_some() {
+            set.push("limit");
+        }
+        if self.next_cursor.is_some() {
+            set.push("next_cursor");
+        }
+        set
+    }
+}
 /// Optional parameters of [`Client::create_opportunity`].
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateOpportunityParams {
@@ -960,6 +1107,46 @@ pub struct CreateOpportunityParams {
     /// Query parameters passed to the provider untouched, without any transformation, e.g. `remote_query[foo]=bar`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_query: Option<::std::collections::BTreeMap<String, String>>,
+}
+impl CreateOpportunityParams {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_response_format",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_ignore_remote_data",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_exclude_fields[]",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "remote_query",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if self.truto_response_format.is_some() {
+            set.push("truto_response_format");
+        }
+        if self.truto_ignore_remote_data.is_some() {
+            set.push("truto_ignore_remote_data");
+        }
+        if self.truto_exclude_fields.is_some() {
+            set.push("truto_exclude_fields[]");
+        }
+        if self.remote_query.is_some() {
+            set.push("remote_query");
+        }
+        set
+    }
 }
 /// Optional parameters of [`Client::get_opportunity`].
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -985,6 +1172,46 @@ pub struct GetOpportunityParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_query: Option<::std::collections::BTreeMap<String, String>>,
 }
+impl GetOpportunityParams {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_response_format",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_ignore_remote_data",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_exclude_fields[]",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "remote_query",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if self.truto_response_format.is_some() {
+            set.push("truto_response_format");
+        }
+        if self.truto_ignore_remote_data.is_some() {
+            set.push("truto_ignore_remote_data");
+        }
+        if self.truto_exclude_fields.is_some() {
+            set.push("truto_exclude_fields[]");
+        }
+        if self.remote_query.is_some() {
+            set.push("remote_query");
+        }
+        set
+    }
+}
 /// Optional parameters of [`Client::delete_opportunity`].
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DeleteOpportunityParams {
@@ -1008,6 +1235,46 @@ pub struct DeleteOpportunityParams {
     /// Query parameters passed to the provider untouched, without any transformation, e.g. `remote_query[foo]=bar`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_query: Option<::std::collections::BTreeMap<String, String>>,
+}
+impl DeleteOpportunityParams {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_response_format",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_ignore_remote_data",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_exclude_fields[]",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "remote_query",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if self.truto_response_format.is_some() {
+            set.push("truto_response_format");
+        }
+        if self.truto_ignore_remote_data.is_some() {
+            set.push("truto_ignore_remote_data");
+        }
+        if self.truto_exclude_fields.is_some() {
+            set.push("truto_exclude_fields[]");
+        }
+        if self.remote_query.is_some() {
+            set.push("remote_query");
+        }
+        set
+    }
 }
 /// Optional parameters of [`Client::update_opportunity`].
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
@@ -1033,11 +1300,51 @@ pub struct UpdateOpportunityParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_query: Option<::std::collections::BTreeMap<String, String>>,
 }
+impl UpdateOpportunityParams {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_response_format",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_ignore_remote_data",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_exclude_fields[]",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "remote_query",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut set = Vec::new();
+        if self.truto_response_format.is_some() {
+            set.push("truto_response_format");
+        }
+        if self.truto_ignore_remote_data.is_some() {
+            set.push("truto_ignore_remote_data");
+        }
+        if self.truto_exclude_fields.is_some() {
+            set.push("truto_exclude_fields[]");
+        }
+        if self.remote_query.is_some() {
+            set.push("remote_query");
+        }
+        set
+    }
+}
 /// Client for Unified CRM API.
 ///
 /// One API for the opportunity (deal) records of several CRMs. Each request names an integrated account; the server maps the unified record to and from that account's provider.
 ///
-/// Vendor extensions: `x-providers` (under `info`) lists the provider keys this API implements and marks this document as the unified API; `x-unified-operation` names each operation (`opportunities.list`...), and provider operations that serve it carry the same name. `x-supported-in` on an operation or a property lists the providers that support it; `x-required-in` on a request property lists the providers that require it. An empty list means no implemented provider supports the property.
+/// Vendor extensions: `x-unified-api` (under `info`) marks this document as the unified API; `x-unified-operation` names each operation (`opportunities.list`...), and provider operations that serve it carry the same name. This document names no provider: each provider's spec declares which fields it supports and requires, and the served document adds them to each property as `x-supported-in` and `x-required-in` (and a "Supported in" / "Required in" line of its description).
 #[derive(Clone, Debug)]
 pub struct Client {
     core: ::crm_runtime::ClientCore,

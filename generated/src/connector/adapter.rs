@@ -1,0 +1,453 @@
+//! The shared flow of every provider's unified opportunities API.
+
+use super::{ContextCache, OpportunityMapping, empty_opportunity};
+use crate::account::IntegratedAccount;
+use crate::error::UnifiedError;
+use crate::registry::{ClientSettings, Connect, ConnectError, Provider};
+use crate::render::UnifiedRecord;
+use crate::unified::crm::{OpportunityCreate, OpportunityUpdate};
+use crm_runtime::mapping::{ListQuery, MappingError};
+use crm_runtime::paging::{PageSeen, Position};
+use crm_runtime::reexports::reqwest;
+use crm_runtime::support::ResourceSupport;
+use crm_runtime::unified::OpportunityCalls;
+use crm_runtime::{ResponseValue, RetryPolicy};
+use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+/// What one unified call brings besides its arguments.
+pub(crate) struct Env<'a> {
+    pub account: &'a IntegratedAccount,
+    pub http: &'a reqwest::Client,
+    pub retry: &'a RetryPolicy,
+    pub contexts: &'a ContextCache,
+    /// Query parameters for the provider, untouched (`remote_query`).
+    pub extra_query: Vec<(String, String)>,
+    /// Fields merged into the provider's body, untouched (`remote_data`).
+    pub extra_body: Map<String, Value>,
+}
+
+/// One page of a list.
+pub(crate) struct Page {
+    /// Mapped records; empty when the caller asked for the raw body.
+    pub records: Vec<UnifiedRecord>,
+    /// The provider's response body, untouched.
+    pub raw: Value,
+    /// Where the next page starts; `None` on the last.
+    pub next: Option<Position>,
+}
+
+/// The unified opportunities API of one provider, object-safe so the
+/// registry can hand out `&'static dyn DynOpportunities`.
+pub(crate) trait DynOpportunities: Send + Sync {
+    fn support(&self) -> ResourceSupport;
+    /// Whether `id` can be one of this provider's opportunity ids.
+    fn is_id(&self, id: &str) -> bool;
+    fn list<'a>(
+        &'a self,
+        env: Env<'a>,
+        query: ListQuery,
+        map: bool,
+    ) -> BoxFuture<'a, Result<Page, UnifiedError>>;
+    fn get<'a>(
+        &'a self,
+        env: Env<'a>,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<UnifiedRecord, UnifiedError>>;
+    fn create<'a>(
+        &'a self,
+        env: Env<'a>,
+        body: &'a OpportunityCreate,
+    ) -> BoxFuture<'a, Result<UnifiedRecord, UnifiedError>>;
+    fn update<'a>(
+        &'a self,
+        env: Env<'a>,
+        id: &'a str,
+        body: &'a OpportunityUpdate,
+    ) -> BoxFuture<'a, Result<UnifiedRecord, UnifiedError>>;
+    fn delete<'a>(
+        &'a self,
+        env: Env<'a>,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<UnifiedRecord, UnifiedError>>;
+}
+
+/// The shared flow over one provider's glue `G`.
+pub(crate) struct Adapter<G>(PhantomData<fn() -> G>);
+
+impl<G> Adapter<G> {
+    pub const NEW: Self = Adapter(PhantomData);
+}
+
+type Calls<G> = <G as OpportunityMapping>::Calls;
+
+impl<G: OpportunityMapping> Adapter<G> {
+    fn provider(env: &Env<'_>) -> Provider {
+        env.account.provider()
+    }
+
+    fn connect(env: &Env<'_>) -> Result<Calls<G>, UnifiedError> {
+        let settings = ClientSettings {
+            http: env.http.clone(),
+            retry: env.retry.clone(),
+            extra_query: env.extra_query.clone(),
+            extra_body: env.extra_body.clone(),
+        };
+        Calls::<G>::connect(
+            &env.account.credentials,
+            env.account.base_url.as_deref(),
+            settings,
+        )
+        .map_err(|error| match error {
+            ConnectError::OtherProvider => UnifiedError::Internal {
+                message: "the account's credentials are another provider's".into(),
+            },
+            ConnectError::BaseUrlRequired => UnifiedError::invalid(
+                "base_url",
+                format!(
+                    "{} has no public API root: the account must give its `base_url`",
+                    Self::provider(env)
+                ),
+            ),
+        })
+    }
+
+    /// The account's context, from the cache or fetched (without the
+    /// caller's pass-through query and body: they are for the call, not
+    /// for lookups).
+    async fn context(env: &Env<'_>, fresh: bool) -> Result<Arc<G::Context>, UnifiedError> {
+        if fresh {
+            env.contexts.forget(env.account.id);
+        }
+        env.contexts
+            .get(env.account.id, async {
+                let lookup = Env {
+                    extra_query: Vec::new(),
+                    extra_body: Map::new(),
+                    ..*env
+                };
+                let calls = Self::connect(&lookup)?;
+                G::context(&calls, env.account).await
+            })
+            .await
+    }
+
+    fn id(env: &Env<'_>, id: &str) -> Result<<Calls<G> as OpportunityCalls>::Id, UnifiedError> {
+        Calls::<G>::parse_id(id).ok_or_else(|| {
+            UnifiedError::invalid(
+                "id",
+                format!("`{id}` is not a {} opportunity id", Self::provider(env)),
+            )
+        })
+    }
+
+    /// Maps with the cached context; when the glue finds the context does
+    /// not know a name the caller used (a custom field or stage added
+    /// since), fetches it again once and retries.
+    async fn with_context<T>(
+        env: &Env<'_>,
+        map: impl Fn(&G::Context) -> Result<T, MappingError>,
+    ) -> Result<(T, Arc<G::Context>), UnifiedError> {
+        let context = Self::context(env, false).await?;
+        match map(&context) {
+            Err(error) if error.stale_context => {
+                let context = Self::context(env, true).await?;
+                let value = map(&context)?;
+                Ok((value, context))
+            }
+            other => Ok((other?, context)),
+        }
+    }
+
+    /// One record: decoded alone (an unreadable field is left out, named
+    /// in a warning, never its value), mapped, paired with its raw JSON. A
+    /// record the glue cannot map at all keeps its id and `remote_data`.
+    fn record(env: &Env<'_>, raw: &Value, context: &G::Context) -> UnifiedRecord {
+        let provider = Self::provider(env);
+        let id = raw
+            .pointer(Calls::<G>::RECORD_ID)
+            .map(|id| match id {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            })
+            .unwrap_or_default();
+        let mapped = decode_lenient::<crate::connector::RecordOf<G>>(raw, |field| {
+            tracing::warn!(%provider, record = %id, field, "a provider field could not be read; it is left empty");
+        })
+        .and_then(|record| match G::to_unified(&record, context) {
+            Ok(record) => Some(record),
+            Err(error) => {
+                tracing::warn!(%provider, record = %id, field = %error.field, "a provider record could not be mapped; only its id and remote_data are returned");
+                None
+            }
+        })
+        .unwrap_or_else(|| empty_opportunity(id.clone()));
+        UnifiedRecord {
+            record: mapped,
+            remote_data: raw.clone(),
+        }
+    }
+
+    /// The record inside a get/create/update answer.
+    fn answer_record(response: &ResponseValue<Value>) -> Option<&Value> {
+        response
+            .body
+            .pointer(Calls::<G>::RECORD)
+            .filter(|record| record.pointer(Calls::<G>::RECORD_ID).is_some())
+    }
+
+    /// A write's answer as a record: the record itself, or, where the
+    /// provider answers with an id or nothing, the record read back.
+    async fn written(
+        env: &Env<'_>,
+        calls: &Calls<G>,
+        context: &G::Context,
+        response: ResponseValue<Value>,
+        known_id: Option<&<Calls<G> as OpportunityCalls>::Id>,
+    ) -> Result<UnifiedRecord, UnifiedError> {
+        if let Some(record) = Self::answer_record(&response) {
+            return Ok(Self::record(env, record, context));
+        }
+        let provider = Self::provider(env);
+        let id = match known_id {
+            Some(_) => None,
+            None => {
+                let text = response
+                    .body
+                    .pointer(Calls::<G>::RECORD_ID)
+                    .or_else(|| response.body.pointer("/id"))
+                    .map(|id| match id {
+                        Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    })
+                    .ok_or_else(|| UnifiedError::Transport {
+                        provider,
+                        message: format!(
+                            "answered {} to a create without the record or its id",
+                            response.status
+                        ),
+                    })?;
+                Some(Self::id(env, &text)?)
+            }
+        };
+        let Some(id) = known_id.or(id.as_ref()) else {
+            return Err(UnifiedError::Internal {
+                message: "a written record has no id".into(),
+            });
+        };
+        let read = calls
+            .get(id)
+            .await
+            .map_err(|error| UnifiedError::from_client(provider, error))?;
+        let record = read
+            .body
+            .pointer(Calls::<G>::RECORD)
+            .unwrap_or(&Value::Null);
+        Ok(Self::record(env, record, context))
+    }
+}
+
+impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
+    fn support(&self) -> ResourceSupport {
+        Calls::<G>::SUPPORT
+    }
+
+    fn is_id(&self, id: &str) -> bool {
+        Calls::<G>::parse_id(id).is_some()
+    }
+
+    fn list<'a>(
+        &'a self,
+        env: Env<'a>,
+        query: ListQuery,
+        map: bool,
+    ) -> BoxFuture<'a, Result<Page, UnifiedError>> {
+        Box::pin(async move {
+            let provider = Self::provider(&env);
+            let paging = Calls::<G>::PAGINATION;
+            let context = Self::context(&env, false).await?;
+            let mut input = G::list_input(&query, &context)?;
+            let limit = paging.limit(query.limit);
+            let at = paging.page_at(query.position.as_ref(), limit);
+            crm_runtime::paging::PageRequest::set_page(&mut input, &at);
+            let calls = Self::connect(&env)?;
+            let response = calls
+                .list(&input)
+                .await
+                .map_err(|error| UnifiedError::from_client(provider, error))?;
+            let raw_records =
+                paging
+                    .records(&response.body)
+                    .ok_or_else(|| UnifiedError::Transport {
+                        provider,
+                        message: format!(
+                            "answered {} with a list page that has no array of records at `{}`",
+                            response.status, paging.records
+                        ),
+                    })?;
+            let last_id = raw_records
+                .last()
+                .and_then(|record| record.pointer(Calls::<G>::RECORD_ID))
+                .map(|id| match id {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                });
+            let next = paging.next(
+                &at,
+                &PageSeen {
+                    body: &response.body,
+                    headers: &response.headers,
+                    records: raw_records.len(),
+                    last_id: last_id.as_deref(),
+                },
+            );
+            let records = if map {
+                raw_records
+                    .iter()
+                    .map(|raw| Self::record(&env, raw, &context))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            drop(raw_records);
+            Ok(Page {
+                records,
+                raw: response.body,
+                next,
+            })
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        env: Env<'a>,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<UnifiedRecord, UnifiedError>> {
+        Box::pin(async move {
+            let provider = Self::provider(&env);
+            let id = Self::id(&env, id)?;
+            let context = Self::context(&env, false).await?;
+            let calls = Self::connect(&env)?;
+            let response = calls
+                .get(&id)
+                .await
+                .map_err(|error| UnifiedError::from_client(provider, error))?;
+            let record = Self::answer_record(&response).ok_or_else(|| UnifiedError::Transport {
+                provider,
+                message: format!(
+                    "answered {} without a record (no id at `{}{}`)",
+                    response.status,
+                    Calls::<G>::RECORD,
+                    Calls::<G>::RECORD_ID
+                ),
+            })?;
+            Ok(Self::record(&env, record, &context))
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        env: Env<'a>,
+        body: &'a OpportunityCreate,
+    ) -> BoxFuture<'a, Result<UnifiedRecord, UnifiedError>> {
+        Box::pin(async move {
+            let provider = Self::provider(&env);
+            let (provider_body, context) =
+                Self::with_context(&env, |context| G::to_create(body, context)).await?;
+            let calls = Self::connect(&env)?;
+            let response = calls
+                .create(&provider_body)
+                .await
+                .map_err(|error| UnifiedError::from_client(provider, error))?;
+            Self::written(&env, &calls, &context, response, None).await
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        env: Env<'a>,
+        id: &'a str,
+        body: &'a OpportunityUpdate,
+    ) -> BoxFuture<'a, Result<UnifiedRecord, UnifiedError>> {
+        Box::pin(async move {
+            let provider = Self::provider(&env);
+            let id = Self::id(&env, id)?;
+            let (provider_body, context) =
+                Self::with_context(&env, |context| G::to_update(body, context)).await?;
+            let calls = Self::connect(&env)?;
+            let response = calls
+                .update(&id, &provider_body)
+                .await
+                .map_err(|error| UnifiedError::from_client(provider, error))?;
+            Self::written(&env, &calls, &context, response, Some(&id)).await
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        env: Env<'a>,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<UnifiedRecord, UnifiedError>> {
+        Box::pin(async move {
+            let provider = Self::provider(&env);
+            let provider_id = Self::id(&env, id)?;
+            let calls = Self::connect(&env)?;
+            let response = calls
+                .delete(&provider_id)
+                .await
+                .map_err(|error| UnifiedError::from_client(provider, error))?;
+            Ok(UnifiedRecord {
+                record: empty_opportunity(id),
+                remote_data: response.body,
+            })
+        })
+    }
+}
+
+/// Decodes `raw` as `T`; a field that does not fit its type is set to
+/// `null` (reported by `on_unreadable` with its path) and decoding tried
+/// again, so one malformed value costs that value, not the record. `None`
+/// when even that fails (a required field is unreadable).
+fn decode_lenient<T: DeserializeOwned>(
+    raw: &Value,
+    mut on_unreadable: impl FnMut(&str),
+) -> Option<T> {
+    let mut value = std::borrow::Cow::Borrowed(raw);
+    // Each round nulls one more field; a record has few.
+    for _ in 0..16 {
+        match serde_path_to_error::deserialize::<_, T>(value.as_ref()) {
+            Ok(record) => return Some(record),
+            Err(error) => {
+                let path = error.path().to_string();
+                let pointer = json_pointer(error.path());
+                on_unreadable(&path);
+                let target = value.to_mut().pointer_mut(&pointer)?;
+                if target.is_null() {
+                    return None;
+                }
+                *target = Value::Null;
+            }
+        }
+    }
+    None
+}
+
+/// A `serde_path_to_error` path as a JSON pointer.
+fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in path.iter() {
+        pointer.push('/');
+        match segment {
+            Segment::Seq { index } => pointer.push_str(&index.to_string()),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"))
+            }
+            Segment::Unknown => {}
+        }
+    }
+    pointer
+}

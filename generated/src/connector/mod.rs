@@ -1,0 +1,104 @@
+//! The connector design, hand-written once for every provider.
+//!
+//! A provider is four things: its spec, from which codegen emits its typed
+//! client, its credentials and paging and the uniform
+//! [`OpportunityCalls`]; its glue (`src/glue/<key>.rs`), which implements
+//! [`OpportunityMapping`]: the conversions and nothing else; its fixtures;
+//! and its conformance entry. [`Adapter`] is the shared flow, generic over
+//! the glue: connect, fetch and cache the per-account context, call,
+//! decode each record alone, map, pair it with its raw JSON, re-read where
+//! a write answers without the record. The generated registry hands out
+//! one `Adapter<Glue>` per provider as a [`DynOpportunities`].
+
+mod adapter;
+mod context;
+
+pub(crate) use adapter::{Adapter, DynOpportunities, Env};
+pub(crate) use context::ContextCache;
+pub use context::DEFAULT_CONTEXT_TTL;
+
+use crate::account::IntegratedAccount;
+use crate::error::UnifiedError;
+use crate::unified::crm::{Opportunity, OpportunityCreate, OpportunityUpdate};
+use crm_runtime::mapping::{ListQuery, MappingError};
+use crm_runtime::unified::OpportunityCalls;
+use std::future::Future;
+
+/// The provider's record type.
+pub type RecordOf<G> = <<G as OpportunityMapping>::Calls as OpportunityCalls>::Record;
+/// The provider's list input (parameters or search body).
+pub type ListInputOf<G> = <<G as OpportunityMapping>::Calls as OpportunityCalls>::ListInput;
+/// The provider's create body.
+pub type CreateOf<G> = <<G as OpportunityMapping>::Calls as OpportunityCalls>::Create;
+/// The provider's update body.
+pub type UpdateOf<G> = <<G as OpportunityMapping>::Calls as OpportunityCalls>::Update;
+
+/// What a provider's glue writes: the conversions between the unified
+/// opportunity and the provider's, and what they need to know about the
+/// account. Every method is required, so a provider cannot be half done,
+/// and the types are the generated ones, so a spec change breaks exactly
+/// the conversion that must follow.
+pub trait OpportunityMapping: Send + Sync + Sized + 'static {
+    /// The generated connection: `providers::<key>::AccountConnection`.
+    type Calls: OpportunityCalls + crate::registry::Connect;
+    /// Per-account lookups (custom field definitions, stages, settings);
+    /// fetched once per account and cached.
+    type Context: Send + Sync + 'static;
+
+    /// Fetches the account's context with its connection.
+    fn context(
+        calls: &Self::Calls,
+        account: &IntegratedAccount,
+    ) -> impl Future<Output = Result<Self::Context, UnifiedError>> + Send;
+
+    /// The list input besides paging, which generated code sets (sort
+    /// order, filters; `query.position` for keyset paging).
+    fn list_input(
+        query: &ListQuery,
+        context: &Self::Context,
+    ) -> Result<ListInputOf<Self>, MappingError>;
+
+    /// A provider record as the unified record. A status the unified set
+    /// does not have is kept, lowercased.
+    fn to_unified(
+        record: &RecordOf<Self>,
+        context: &Self::Context,
+    ) -> Result<Opportunity, MappingError>;
+
+    /// A unified create body as the provider's.
+    fn to_create(
+        body: &OpportunityCreate,
+        context: &Self::Context,
+    ) -> Result<CreateOf<Self>, MappingError>;
+
+    /// A unified update body as the provider's: only the fields set.
+    fn to_update(
+        body: &OpportunityUpdate,
+        context: &Self::Context,
+    ) -> Result<UpdateOf<Self>, MappingError>;
+}
+
+/// An opportunity with nothing but its id: what delete answers, and the
+/// base of every mapping (`..empty_opportunity(id)`).
+pub fn empty_opportunity(id: impl Into<String>) -> Opportunity {
+    Opportunity {
+        id: id.into(),
+        name: None,
+        description: None,
+        amount: None,
+        currency: None,
+        owner: None,
+        account: None,
+        contact: None,
+        stage: None,
+        status: None,
+        tags: None,
+        custom_fields: None,
+        last_activity_at: None,
+        close_date: None,
+        created_at: None,
+        updated_at: None,
+        urls: None,
+        remote_data: None,
+    }
+}
