@@ -27,6 +27,10 @@ pub const OPPORTUNITY_BINDINGS: [&str; 5] = [
     "opportunities.delete",
 ];
 
+/// The other bindings a provider may declare: lookups whose responses the
+/// glue converts into the runtime's provider-neutral shapes.
+pub const LOOKUP_BINDINGS: [&str; 3] = ["custom_fields.list", "stages.list", "users.list"];
+
 /// One provider, as its spec connects it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConnectorSpec {
@@ -375,10 +379,25 @@ fn opportunities(
 ) -> Option<OpportunityBinding> {
     let mut operations = BTreeMap::new();
     for (index, operation) in api.operations.iter().enumerate() {
-        if let Some(binding) = crate::emit::binding(operation) {
-            if OPPORTUNITY_BINDINGS.contains(&binding) {
-                operations.insert(binding.to_owned(), index);
+        let Some(binding) = crate::emit::binding(operation) else {
+            continue;
+        };
+        if OPPORTUNITY_BINDINGS.contains(&binding) {
+            if operations.insert(binding.to_owned(), index).is_some() {
+                diags.error(
+                    format!("{}/x-unified-operation", operation_pointer(operation)),
+                    format!("another operation is already bound to `{binding}`"),
+                );
             }
+        } else if !LOOKUP_BINDINGS.contains(&binding) {
+            diags.error(
+                format!("{}/x-unified-operation", operation_pointer(operation)),
+                format!(
+                    "`{binding}` is not a unified operation; bind one of {}, {}",
+                    OPPORTUNITY_BINDINGS.join(", "),
+                    LOOKUP_BINDINGS.join(", ")
+                ),
+            );
         }
     }
     let missing: Vec<&str> = OPPORTUNITY_BINDINGS

@@ -93,3 +93,11 @@ pub struct Stage {
     pub id: String,
     pub name: String,
 }
+
+/// A user of the provider (an opportunity's owner), as a provider lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}

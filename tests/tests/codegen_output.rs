@@ -20,6 +20,43 @@ fn checked_in_generated_code_is_up_to_date() {
     }
 }
 
+/// Every provider spec is a cargo feature of the generated crate, on by
+/// default: the generated registry puts each provider behind the feature
+/// named by its key, and cargo cannot be told about a feature by codegen.
+#[test]
+fn every_provider_spec_has_its_feature() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root");
+    let manifest = fs::read_to_string(root.join("generated/Cargo.toml")).unwrap();
+    let default_line = manifest
+        .lines()
+        .find(|line| line.starts_with("default = "))
+        .unwrap_or_default()
+        .to_owned();
+    let mut missing = Vec::new();
+    for entry in fs::read_dir(root.join("specs/providers")).unwrap() {
+        let text = fs::read_to_string(entry.unwrap().path()).unwrap();
+        let Some(key) = text
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("x-provider: "))
+        else {
+            continue;
+        };
+        let key = key.trim();
+        let declared = manifest
+            .lines()
+            .any(|line| line.trim() == format!("{key} = []"));
+        if !declared || !default_line.contains(&format!("\"{key}\"")) {
+            missing.push(key.to_owned());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "add `KEY = []` under [features] in generated/Cargo.toml and KEY to `default`, for: {missing:?}"
+    );
+}
+
 fn workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let specs = dir.path().join("specs/providers");

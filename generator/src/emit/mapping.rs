@@ -168,6 +168,13 @@ fn method(operation: &Operation, link: &UnifiedLink) -> Option<TokenStream> {
             )));
             quote! { #doc fn #name(&self, response: &#response) -> Result<Vec<::crm_runtime::mapping::Stage>, #error>; }
         }
+        ("users.list", _) => {
+            let response = type_tokens(&success_type(operation)?);
+            let doc = doc_attrs(Some(&format!(
+                "The users in the response of {provider_op}."
+            )));
+            quote! { #doc fn #name(&self, response: &#response) -> Result<Vec<::crm_runtime::mapping::User>, #error>; }
+        }
         (_, "list") => {
             let input = match (&operation.body, &operation.options_struct) {
                 (Some(body), _) => type_tokens(&body.ty),
