@@ -24,7 +24,7 @@ mod codegen;
 
 pub mod account;
 pub mod connector;
-mod cursor;
+pub mod cursor;
 pub mod error;
 pub mod opportunities;
 pub mod options;
@@ -32,6 +32,7 @@ pub mod render;
 
 pub use account::IntegratedAccount;
 pub use codegen::*;
+pub use cursor::CursorKey;
 pub use error::UnifiedError;
 pub use opportunities::{UnifiedClient, UnifiedPage};
 pub use options::{ListOptions, RequestOptions, ResponseFormat, UnifiedQuery};

@@ -8,7 +8,7 @@
 
 use crate::account::IntegratedAccount;
 use crate::connector::{ContextCache, DynOpportunities, Env};
-use crate::cursor;
+use crate::cursor::{self, CursorKey};
 use crate::error::UnifiedError;
 use crate::options::{ListOptions, RequestOptions, ResponseFormat};
 use crate::registry::{Provider, opportunities};
@@ -17,7 +17,7 @@ use crate::unified::crm::{OpportunityCreate, OpportunityUpdate, UnifiedOpportuni
 use crm_runtime::RetryPolicy;
 use crm_runtime::mapping::ListQuery;
 use crm_runtime::reexports::reqwest;
-use crm_runtime::support::{self, FieldProblem, OperationSupport};
+use crm_runtime::support::{self, FieldInfo, FieldProblem, OperationSupport};
 use futures::Stream;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
@@ -34,6 +34,7 @@ pub struct UnifiedClient {
     http: reqwest::Client,
     retry: RetryPolicy,
     contexts: ContextCache,
+    cursor_key: CursorKey,
 }
 
 impl Default for UnifiedClient {
@@ -77,7 +78,16 @@ impl UnifiedClient {
             http,
             retry: RetryPolicy::default(),
             contexts: ContextCache::new(DEFAULT_CONTEXT_TTL),
+            cursor_key: CursorKey::random(),
         }
+    }
+
+    /// Seals cursors with this key instead of one of this process alone:
+    /// replicas sharing it accept each other's cursors, and cursors
+    /// survive a restart.
+    pub fn with_cursor_key(mut self, key: CursorKey) -> Self {
+        self.cursor_key = key;
+        self
     }
 
     /// How long an account's custom field definitions and stages are used
@@ -134,7 +144,7 @@ impl UnifiedClient {
             position: options
                 .next_cursor
                 .as_deref()
-                .map(|text| cursor::decode(provider, text))
+                .map(|text| cursor::decode(&self.cursor_key, provider, account.id, text))
                 .transpose()?,
             remote_query: options.request.remote_query.clone(),
         };
@@ -147,7 +157,7 @@ impl UnifiedClient {
             raw: page.raw,
             next_cursor: page
                 .next
-                .map(|position| cursor::encode(provider, &position)),
+                .map(|position| cursor::encode(&self.cursor_key, provider, account.id, &position)),
         })
     }
 
@@ -256,7 +266,7 @@ impl UnifiedClient {
         options: &RequestOptions,
     ) -> Result<Value, UnifiedError> {
         let connector = opportunities(account.provider());
-        let body: OpportunityCreate = parse_body(body)?;
+        let body: OpportunityCreate = parse_body(body, OpportunityCreate::FIELDS)?;
         check_status(body.status.as_ref())?;
         check_support(
             account.provider(),
@@ -287,7 +297,7 @@ impl UnifiedClient {
         options: &RequestOptions,
     ) -> Result<Value, UnifiedError> {
         let connector = connector_for(account, id)?;
-        let body: OpportunityUpdate = parse_body(body)?;
+        let body: OpportunityUpdate = parse_body(body, OpportunityUpdate::FIELDS)?;
         check_status(body.status.value())?;
         check_support(
             account.provider(),
@@ -344,7 +354,31 @@ fn connector_for(
 }
 
 /// A body of the unified schema; a wrong type names the field.
-fn parse_body<T: DeserializeOwned>(body: Value) -> Result<T, UnifiedError> {
+/// A key the schema does not have is refused, naming it: a typo
+/// (`amout`) must not become an empty write answered with 200.
+fn parse_body<T: DeserializeOwned>(body: Value, fields: &[FieldInfo]) -> Result<T, UnifiedError> {
+    if let Value::Object(object) = &body {
+        let unknown: Vec<&str> = object
+            .keys()
+            .map(String::as_str)
+            .filter(|key| !fields.iter().any(|field| field.name == *key))
+            .collect();
+        if let Some(first) = unknown.first() {
+            let known: Vec<&str> = fields.iter().map(|field| field.name).collect();
+            return Err(UnifiedError::invalid(
+                *first,
+                format!(
+                    "{} not a field of this body; the fields are {}",
+                    if unknown.len() == 1 {
+                        format!("`{first}` is")
+                    } else {
+                        format!("`{}` are", unknown.join("`, `"))
+                    },
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
     serde_path_to_error::deserialize(body).map_err(|error| {
         let field = error.path().to_string();
         UnifiedError::invalid(

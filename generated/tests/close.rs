@@ -1058,7 +1058,7 @@ async fn a_malformed_id_is_refused_before_sending() {
 }
 
 #[tokio::test]
-async fn an_unknown_custom_field_name_is_a_mapping_error_naming_it() {
+async fn an_unknown_custom_field_name_is_refused_naming_it_after_one_refresh() {
     let close = Close::start().await;
 
     let error = close
@@ -1069,25 +1069,25 @@ async fn an_unknown_custom_field_name_is_a_mapping_error_naming_it() {
         .await
         .unwrap_err();
     match &error {
-        UnifiedError::Mapping(mapping) => {
-            assert_eq!(mapping.provider, "close");
-            assert_eq!(mapping.field, "custom_fields.Nope");
-        }
-        other => panic!("expected Mapping, got {other:?}"),
+        UnifiedError::InvalidInput { field, .. } => assert_eq!(field, "custom_fields.Nope"),
+        other => panic!("expected InvalidInput, got {other:?}"),
     }
     assert!(error.to_string().contains("Nope"), "{error}");
+    // The definitions were fetched again once, in case the field was
+    // added since they were cached.
+    assert_eq!(close.context_fetches().await, 2);
 
     let error = close
         .update(OPP_ID, json!({"custom_fields": {"Nope": null}}))
         .await
         .unwrap_err();
     match &error {
-        UnifiedError::Mapping(mapping) => assert_eq!(mapping.field, "custom_fields.Nope"),
-        other => panic!("expected Mapping, got {other:?}"),
+        UnifiedError::InvalidInput { field, .. } => assert_eq!(field, "custom_fields.Nope"),
+        other => panic!("expected InvalidInput, got {other:?}"),
     }
 
     assert_eq!(close.opportunity_requests().await, Vec::<String>::new());
-    assert_eq!(close.context_fetches().await, 1);
+    assert_eq!(close.context_fetches().await, 3);
 }
 
 #[tokio::test]
@@ -1099,13 +1099,12 @@ async fn an_amount_with_a_fraction_of_a_cent_is_refused_before_sending() {
         .await
         .unwrap_err();
     match &error {
-        UnifiedError::Mapping(mapping) => {
-            assert_eq!(mapping.provider, "close");
-            assert_eq!(mapping.field, "amount");
-            assert_eq!(mapping.value, "10.001");
-            assert!(mapping.reason.contains("cents"), "{}", mapping.reason);
+        UnifiedError::InvalidInput { field, message } => {
+            assert_eq!(field, "amount");
+            assert!(message.contains("10.001"), "{message}");
+            assert!(message.contains("cents"), "{message}");
         }
-        other => panic!("expected Mapping, got {other:?}"),
+        other => panic!("expected InvalidInput, got {other:?}"),
     }
 
     let error = close
@@ -1113,8 +1112,8 @@ async fn an_amount_with_a_fraction_of_a_cent_is_refused_before_sending() {
         .await
         .unwrap_err();
     match &error {
-        UnifiedError::Mapping(mapping) => assert_eq!(mapping.field, "amount"),
-        other => panic!("expected Mapping, got {other:?}"),
+        UnifiedError::InvalidInput { field, .. } => assert_eq!(field, "amount"),
+        other => panic!("expected InvalidInput, got {other:?}"),
     }
 
     assert_eq!(close.opportunity_requests().await, Vec::<String>::new());
@@ -1132,11 +1131,11 @@ async fn more_than_one_contact_is_refused_not_truncated() {
         .await
         .unwrap_err();
     match &error {
-        UnifiedError::Mapping(mapping) => {
-            assert_eq!(mapping.field, "contact");
-            assert_eq!(mapping.value, "2");
+        UnifiedError::InvalidInput { field, message } => {
+            assert_eq!(field, "contact");
+            assert!(message.contains("one contact"), "{message}");
         }
-        other => panic!("expected Mapping, got {other:?}"),
+        other => panic!("expected InvalidInput, got {other:?}"),
     }
     assert_eq!(close.opportunity_requests().await, Vec::<String>::new());
 }

@@ -252,10 +252,23 @@ fn utc(value: &Value) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
+/// A body the glue could not convert is the caller's to fix: a 400
+/// (`InvalidInput`) naming the field, whose message names the provider
+/// and the value.
 fn mapping_error(error: UnifiedError) -> MappingError {
     match error {
-        UnifiedError::Mapping(error) => error,
-        other => panic!("expected a mapping error, got {other:?}"),
+        UnifiedError::InvalidInput { field, message } => {
+            let value = message
+                .split_once("with value `")
+                .and_then(|(_, rest)| rest.split_once("`:"))
+                .map(|(value, _)| value.to_owned())
+                .unwrap_or_default();
+            assert!(message.starts_with("copper: "), "{message}");
+            let mut error = MappingError::new("copper", field, value, message);
+            error.stale_context = false;
+            error
+        }
+        other => panic!("expected a refused body (invalid input), got {other:?}"),
     }
 }
 

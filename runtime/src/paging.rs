@@ -117,7 +117,7 @@ impl Pagination {
         PageAt {
             size,
             offset,
-            page: self.first_page + offset / size,
+            page: self.first_page.saturating_add(offset / size),
             token: match position {
                 Some(Position::Token(token)) => Some(token),
                 _ => None,
@@ -155,7 +155,7 @@ impl Pagination {
                 return None;
             }
         }
-        let offset = at.offset + seen.records as u64;
+        let offset = at.offset.saturating_add(seen.records as u64);
         if let Some(header) = self.total_header {
             let total = seen
                 .headers

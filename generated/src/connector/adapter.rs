@@ -144,21 +144,27 @@ impl<G: OpportunityMapping> Adapter<G> {
         })
     }
 
-    /// Maps with the cached context; when the glue finds the context does
-    /// not know a name the caller used (a custom field or stage added
-    /// since), fetches it again once and retries.
+    /// Converts a caller's body with the cached context; when the glue
+    /// finds the context does not know a name the caller used (a custom
+    /// field or stage added since), fetches it again once and retries. A
+    /// body that still cannot be converted is the caller's to fix.
     async fn with_context<T>(
         env: &Env<'_>,
         map: impl Fn(&G::Context) -> Result<T, MappingError>,
     ) -> Result<(T, Arc<G::Context>), UnifiedError> {
+        // The caller's body could not be converted: a 400 naming the field.
+        let refused = |error: MappingError| UnifiedError::InvalidInput {
+            field: error.field.clone(),
+            message: error.to_string(),
+        };
         let context = Self::context(env, false).await?;
         match map(&context) {
             Err(error) if error.stale_context => {
                 let context = Self::context(env, true).await?;
-                let value = map(&context)?;
+                let value = map(&context).map_err(refused)?;
                 Ok((value, context))
             }
-            other => Ok((other?, context)),
+            other => Ok((other.map_err(refused)?, context)),
         }
     }
 

@@ -12,6 +12,7 @@
 
 mod adapter;
 mod context;
+pub mod lookup;
 
 pub(crate) use adapter::{Adapter, DynOpportunities, Env};
 pub(crate) use context::ContextCache;

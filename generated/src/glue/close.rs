@@ -79,7 +79,7 @@ fn custom_keys(
             .iter()
             .find(|definition| &definition.name == name || &definition.id == name)
             .ok_or_else(|| {
-                MappingError::new(
+                MappingError::unknown_name(
                     PROVIDER,
                     format!("custom_fields.{name}"),
                     value,

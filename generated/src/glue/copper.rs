@@ -151,7 +151,7 @@ fn custom_values(
                 .iter()
                 .find(|definition| &definition.name == name || &definition.id == name)
                 .ok_or_else(|| {
-                    MappingError::new(
+                    MappingError::unknown_name(
                         PROVIDER,
                         format!("custom_fields.{name}"),
                         value,
