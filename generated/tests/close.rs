@@ -1099,12 +1099,13 @@ async fn an_amount_with_a_fraction_of_a_cent_is_refused_before_sending() {
         .await
         .unwrap_err();
     match &error {
-        UnifiedError::InvalidInput { field, message } => {
-            assert_eq!(field, "amount");
-            assert!(message.contains("10.001"), "{message}");
-            assert!(message.contains("cents"), "{message}");
+        UnifiedError::Mapping(mapping) => {
+            assert_eq!(mapping.provider, "close");
+            assert_eq!(mapping.field, "amount");
+            assert_eq!(mapping.value, "10.001");
+            assert!(mapping.reason.contains("cents"), "{}", mapping.reason);
         }
-        other => panic!("expected InvalidInput, got {other:?}"),
+        other => panic!("expected Mapping, got {other:?}"),
     }
 
     let error = close
@@ -1112,8 +1113,8 @@ async fn an_amount_with_a_fraction_of_a_cent_is_refused_before_sending() {
         .await
         .unwrap_err();
     match &error {
-        UnifiedError::InvalidInput { field, .. } => assert_eq!(field, "amount"),
-        other => panic!("expected InvalidInput, got {other:?}"),
+        UnifiedError::Mapping(mapping) => assert_eq!(mapping.field, "amount"),
+        other => panic!("expected Mapping, got {other:?}"),
     }
 
     assert_eq!(close.opportunity_requests().await, Vec::<String>::new());
@@ -1131,11 +1132,11 @@ async fn more_than_one_contact_is_refused_not_truncated() {
         .await
         .unwrap_err();
     match &error {
-        UnifiedError::InvalidInput { field, message } => {
-            assert_eq!(field, "contact");
-            assert!(message.contains("one contact"), "{message}");
+        UnifiedError::Mapping(mapping) => {
+            assert_eq!(mapping.field, "contact");
+            assert_eq!(mapping.value, "2");
         }
-        other => panic!("expected InvalidInput, got {other:?}"),
+        other => panic!("expected Mapping, got {other:?}"),
     }
     assert_eq!(close.opportunity_requests().await, Vec::<String>::new());
 }

@@ -252,23 +252,10 @@ fn utc(value: &Value) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
-/// A body the glue could not convert is the caller's to fix: a 400
-/// (`InvalidInput`) naming the field, whose message names the provider
-/// and the value.
 fn mapping_error(error: UnifiedError) -> MappingError {
     match error {
-        UnifiedError::InvalidInput { field, message } => {
-            let value = message
-                .split_once("with value `")
-                .and_then(|(_, rest)| rest.split_once("`:"))
-                .map(|(value, _)| value.to_owned())
-                .unwrap_or_default();
-            assert!(message.starts_with("copper: "), "{message}");
-            let mut error = MappingError::new("copper", field, value, message);
-            error.stale_context = false;
-            error
-        }
-        other => panic!("expected a refused body (invalid input), got {other:?}"),
+        UnifiedError::Mapping(error) => error,
+        other => panic!("expected a mapping error, got {other:?}"),
     }
 }
 
@@ -1399,23 +1386,25 @@ async fn an_id_that_is_not_an_integer_is_refused() {
 }
 
 #[tokio::test]
-async fn an_unknown_custom_field_name_is_a_mapping_error_naming_it() {
+async fn an_unknown_custom_field_name_is_refused_naming_it() {
     let copper = Copper::start().await;
     let mut body = valid_create();
     body["custom_fields"] = json!({"Colour option": "Blue"});
-    let error = mapping_error(
+    let (field, message) = invalid_field(
         copper
             .client
             .create(&copper.account, body, &RequestOptions::default())
             .await
             .expect_err("refused"),
     );
-    assert_eq!(error.provider, "copper");
-    assert_eq!(error.field, "custom_fields.Colour option");
-    assert!(error.to_string().contains("Colour option"), "{error}");
+    assert_eq!(field, "custom_fields.Colour option");
+    assert!(
+        message.contains("copper") && message.contains("Colour option"),
+        "{message}"
+    );
 
     // A definition that exists, but only on people and leads.
-    let error = mapping_error(
+    let (field, _) = invalid_field(
         copper
             .client
             .update(
@@ -1427,7 +1416,7 @@ async fn an_unknown_custom_field_name_is_a_mapping_error_naming_it() {
             .await
             .expect_err("refused"),
     );
-    assert_eq!(error.field, "custom_fields.LinkedIn Profile");
+    assert_eq!(field, "custom_fields.LinkedIn Profile");
 
     assert!(copper.opportunity_requests().await.is_empty());
     copper.finish().await;

@@ -152,10 +152,18 @@ impl<G: OpportunityMapping> Adapter<G> {
         env: &Env<'_>,
         map: impl Fn(&G::Context) -> Result<T, MappingError>,
     ) -> Result<(T, Arc<G::Context>), UnifiedError> {
-        // The caller's body could not be converted: a 400 naming the field.
-        let refused = |error: MappingError| UnifiedError::InvalidInput {
-            field: error.field.clone(),
-            message: error.to_string(),
+        // A name the account does not have (after a fresh look) is a bad
+        // reference: a 400 naming the field. Other values the provider
+        // cannot take stay mapping errors (the server answers 422).
+        let refused = |error: MappingError| {
+            if error.stale_context {
+                UnifiedError::InvalidInput {
+                    field: error.field.clone(),
+                    message: error.to_string(),
+                }
+            } else {
+                UnifiedError::Mapping(error)
+            }
         };
         let context = Self::context(env, false).await?;
         match map(&context) {
