@@ -530,6 +530,14 @@ async fn credentials_never_appear_in_debug_or_display() {
             .await
             .unwrap_err(),
         client
+            .create(
+                &account,
+                json!({"account": {"id": "l"}, "owner": {"id": "u"}, "amount": 0.001}),
+                &RequestOptions::default(),
+            )
+            .await
+            .unwrap_err(),
+        client
             .get(
                 &IntegratedAccount {
                     base_url: Some("http://127.0.0.1:9".into()),
