@@ -42,7 +42,8 @@ pub struct Pagination {
     pub records: &'static str,
     /// JSON pointer to the record inside each array item, if wrapped.
     pub record: Option<&'static str>,
-    /// JSON pointer to a "more pages" boolean.
+    /// JSON pointer to a "more pages" signal: a boolean, or a next page's
+    /// link that is absent or `null` on the last page.
     pub has_more: Option<&'static str>,
     /// A header holding the total number of records.
     pub total_header: Option<&'static str>,
@@ -151,7 +152,14 @@ impl Pagination {
             return None;
         }
         if let Some(pointer) = self.has_more {
-            if seen.body.pointer(pointer).and_then(Value::as_bool) != Some(true) {
+            // `true`, or anything present but `false` and `null` (a next
+            // page's link): more follow.
+            let more = match seen.body.pointer(pointer) {
+                None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+                Some(Value::String(text)) => !text.is_empty(),
+                Some(_) => true,
+            };
+            if !more {
                 return None;
             }
         }
