@@ -5,6 +5,8 @@
 //! `page_info.has_next_page` (https://developers.pipelinersales.com/api-docs/core-api-concepts/pagination);
 //! the last page still carries an `end_cursor`.
 
+#![cfg(feature = "pipeliner")]
+
 #[path = "conformance/suite.rs"]
 mod suite;
 

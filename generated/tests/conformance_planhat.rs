@@ -5,6 +5,8 @@
 //! `limit`/`offset`, a bare array with no total and no next link; a page
 //! shorter than `limit` is the last.
 
+#![cfg(feature = "planhat")]
+
 #[path = "conformance/suite.rs"]
 mod suite;
 

@@ -6,6 +6,8 @@
 //! `meta.links.next_page` only while more pages follow, so the last page
 //! is short or has no `next_page`.
 
+#![cfg(feature = "zendesk_sell")]
+
 #[path = "conformance/suite.rs"]
 mod suite;
 
