@@ -7,3 +7,12 @@ pub mod close;
 #[cfg(feature = "copper")]
 #[path = "../glue/copper.rs"]
 pub mod copper;
+#[cfg(feature = "pipeliner")]
+#[path = "../glue/pipeliner.rs"]
+pub mod pipeliner;
+#[cfg(feature = "planhat")]
+#[path = "../glue/planhat.rs"]
+pub mod planhat;
+#[cfg(feature = "zendesk_sell")]
+#[path = "../glue/zendesk_sell.rs"]
+pub mod zendesk_sell;

@@ -10,6 +10,15 @@ pub enum Provider {
     #[cfg(feature = "copper")]
     /// `copper`
     Copper,
+    #[cfg(feature = "pipeliner")]
+    /// `pipeliner`
+    Pipeliner,
+    #[cfg(feature = "planhat")]
+    /// `planhat`
+    Planhat,
+    #[cfg(feature = "zendesk_sell")]
+    /// `zendesk_sell`
+    ZendeskSell,
 }
 impl Provider {
     /// Every provider compiled in, in key order.
@@ -18,6 +27,12 @@ impl Provider {
         Provider::Close,
         #[cfg(feature = "copper")]
         Provider::Copper,
+        #[cfg(feature = "pipeliner")]
+        Provider::Pipeliner,
+        #[cfg(feature = "planhat")]
+        Provider::Planhat,
+        #[cfg(feature = "zendesk_sell")]
+        Provider::ZendeskSell,
     ];
     /// The key URLs, accounts and specs use (`close`).
     pub fn key(self) -> &'static str {
@@ -26,6 +41,12 @@ impl Provider {
             Provider::Close => super::providers::close::PROVIDER_KEY,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::PROVIDER_KEY,
+            #[cfg(feature = "pipeliner")]
+            Provider::Pipeliner => super::providers::pipeliner::PROVIDER_KEY,
+            #[cfg(feature = "planhat")]
+            Provider::Planhat => super::providers::planhat::PROVIDER_KEY,
+            #[cfg(feature = "zendesk_sell")]
+            Provider::ZendeskSell => super::providers::zendesk_sell::PROVIDER_KEY,
         }
     }
     /// The provider's name, for people (`Close`).
@@ -35,6 +56,12 @@ impl Provider {
             Provider::Close => super::providers::close::PROVIDER_NAME,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::PROVIDER_NAME,
+            #[cfg(feature = "pipeliner")]
+            Provider::Pipeliner => super::providers::pipeliner::PROVIDER_NAME,
+            #[cfg(feature = "planhat")]
+            Provider::Planhat => super::providers::planhat::PROVIDER_NAME,
+            #[cfg(feature = "zendesk_sell")]
+            Provider::ZendeskSell => super::providers::zendesk_sell::PROVIDER_NAME,
         }
     }
     /// The credential keys an account gives.
@@ -46,6 +73,12 @@ impl Provider {
             Provider::Close => super::providers::close::CREDENTIAL_FIELDS,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::CREDENTIAL_FIELDS,
+            #[cfg(feature = "pipeliner")]
+            Provider::Pipeliner => super::providers::pipeliner::CREDENTIAL_FIELDS,
+            #[cfg(feature = "planhat")]
+            Provider::Planhat => super::providers::planhat::CREDENTIAL_FIELDS,
+            #[cfg(feature = "zendesk_sell")]
+            Provider::ZendeskSell => super::providers::zendesk_sell::CREDENTIAL_FIELDS,
         }
     }
     /// The optional per-account settings.
@@ -55,6 +88,12 @@ impl Provider {
             Provider::Close => super::providers::close::SETTINGS,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::SETTINGS,
+            #[cfg(feature = "pipeliner")]
+            Provider::Pipeliner => super::providers::pipeliner::SETTINGS,
+            #[cfg(feature = "planhat")]
+            Provider::Planhat => super::providers::planhat::SETTINGS,
+            #[cfg(feature = "zendesk_sell")]
+            Provider::ZendeskSell => super::providers::zendesk_sell::SETTINGS,
         }
     }
     /// The hosts of the provider's API (`{var}`: one DNS label).
@@ -64,6 +103,12 @@ impl Provider {
             Provider::Close => super::providers::close::HOST_PATTERNS,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::HOST_PATTERNS,
+            #[cfg(feature = "pipeliner")]
+            Provider::Pipeliner => super::providers::pipeliner::HOST_PATTERNS,
+            #[cfg(feature = "planhat")]
+            Provider::Planhat => super::providers::planhat::HOST_PATTERNS,
+            #[cfg(feature = "zendesk_sell")]
+            Provider::ZendeskSell => super::providers::zendesk_sell::HOST_PATTERNS,
         }
     }
     /// The public API root; `None` when every account gives its own.
@@ -73,6 +118,12 @@ impl Provider {
             Provider::Close => super::providers::close::DEFAULT_BASE_URL,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::DEFAULT_BASE_URL,
+            #[cfg(feature = "pipeliner")]
+            Provider::Pipeliner => super::providers::pipeliner::DEFAULT_BASE_URL,
+            #[cfg(feature = "planhat")]
+            Provider::Planhat => super::providers::planhat::DEFAULT_BASE_URL,
+            #[cfg(feature = "zendesk_sell")]
+            Provider::ZendeskSell => super::providers::zendesk_sell::DEFAULT_BASE_URL,
         }
     }
     /// Which unified opportunity fields it reads, takes and requires.
@@ -85,6 +136,18 @@ impl Provider {
             #[cfg(feature = "copper")]
             Provider::Copper => {
                 <super::providers::copper::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
+            #[cfg(feature = "pipeliner")]
+            Provider::Pipeliner => {
+                <super::providers::pipeliner::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
+            #[cfg(feature = "planhat")]
+            Provider::Planhat => {
+                <super::providers::planhat::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
+            #[cfg(feature = "zendesk_sell")]
+            Provider::ZendeskSell => {
+                <super::providers::zendesk_sell::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
             }
         }
     }
@@ -120,6 +183,12 @@ pub enum Credentials {
     Close(super::providers::close::AccountCredentials),
     #[cfg(feature = "copper")]
     Copper(super::providers::copper::AccountCredentials),
+    #[cfg(feature = "pipeliner")]
+    Pipeliner(super::providers::pipeliner::AccountCredentials),
+    #[cfg(feature = "planhat")]
+    Planhat(super::providers::planhat::AccountCredentials),
+    #[cfg(feature = "zendesk_sell")]
+    ZendeskSell(super::providers::zendesk_sell::AccountCredentials),
 }
 impl Credentials {
     pub fn provider(&self) -> Provider {
@@ -133,6 +202,21 @@ impl Credentials {
             Credentials::Copper(ref credentials) => {
                 let _ = credentials;
                 Provider::Copper
+            }
+            #[cfg(feature = "pipeliner")]
+            Credentials::Pipeliner(ref credentials) => {
+                let _ = credentials;
+                Provider::Pipeliner
+            }
+            #[cfg(feature = "planhat")]
+            Credentials::Planhat(ref credentials) => {
+                let _ = credentials;
+                Provider::Planhat
+            }
+            #[cfg(feature = "zendesk_sell")]
+            Credentials::ZendeskSell(ref credentials) => {
+                let _ = credentials;
+                Provider::ZendeskSell
             }
         }
     }
@@ -153,6 +237,21 @@ impl Credentials {
                 super::providers::copper::AccountCredentials::from_map(map)
                     .map(Credentials::Copper)
             }
+            #[cfg(feature = "pipeliner")]
+            Provider::Pipeliner => {
+                super::providers::pipeliner::AccountCredentials::from_map(map)
+                    .map(Credentials::Pipeliner)
+            }
+            #[cfg(feature = "planhat")]
+            Provider::Planhat => {
+                super::providers::planhat::AccountCredentials::from_map(map)
+                    .map(Credentials::Planhat)
+            }
+            #[cfg(feature = "zendesk_sell")]
+            Provider::ZendeskSell => {
+                super::providers::zendesk_sell::AccountCredentials::from_map(map)
+                    .map(Credentials::ZendeskSell)
+            }
         }
     }
     /// The credentials as JSON, secrets exposed: only for sealing
@@ -165,6 +264,12 @@ impl Credentials {
             Credentials::Close(ref credentials) => credentials.to_map(),
             #[cfg(feature = "copper")]
             Credentials::Copper(ref credentials) => credentials.to_map(),
+            #[cfg(feature = "pipeliner")]
+            Credentials::Pipeliner(ref credentials) => credentials.to_map(),
+            #[cfg(feature = "planhat")]
+            Credentials::Planhat(ref credentials) => credentials.to_map(),
+            #[cfg(feature = "zendesk_sell")]
+            Credentials::ZendeskSell(ref credentials) => credentials.to_map(),
         }
     }
 }
@@ -249,6 +354,87 @@ impl Connect for super::providers::copper::AccountConnection {
         )
     }
 }
+#[cfg(feature = "pipeliner")]
+impl Connect for super::providers::pipeliner::AccountConnection {
+    fn connect(
+        credentials: &Credentials,
+        base_url: ::core::option::Option<&str>,
+        settings: ClientSettings,
+    ) -> ::core::result::Result<Self, ConnectError> {
+        #[allow(unreachable_patterns)]
+        let credentials = match *credentials {
+            Credentials::Pipeliner(ref credentials) => credentials.clone(),
+            _ => return ::core::result::Result::Err(ConnectError::OtherProvider),
+        };
+        let base_url = base_url
+            .or(super::providers::pipeliner::DEFAULT_BASE_URL)
+            .ok_or(ConnectError::BaseUrlRequired)?;
+        let client = super::providers::pipeliner::Client::with_http_client(
+                base_url,
+                settings.http,
+            )
+            .with_retry_policy(settings.retry)
+            .with_extra_query(settings.extra_query)
+            .with_extra_body(settings.extra_body);
+        ::core::result::Result::Ok(
+            super::providers::pipeliner::AccountConnection::new(client, credentials),
+        )
+    }
+}
+#[cfg(feature = "planhat")]
+impl Connect for super::providers::planhat::AccountConnection {
+    fn connect(
+        credentials: &Credentials,
+        base_url: ::core::option::Option<&str>,
+        settings: ClientSettings,
+    ) -> ::core::result::Result<Self, ConnectError> {
+        #[allow(unreachable_patterns)]
+        let credentials = match *credentials {
+            Credentials::Planhat(ref credentials) => credentials.clone(),
+            _ => return ::core::result::Result::Err(ConnectError::OtherProvider),
+        };
+        let base_url = base_url
+            .or(super::providers::planhat::DEFAULT_BASE_URL)
+            .ok_or(ConnectError::BaseUrlRequired)?;
+        let client = super::providers::planhat::Client::with_http_client(
+                base_url,
+                settings.http,
+            )
+            .with_retry_policy(settings.retry)
+            .with_extra_query(settings.extra_query)
+            .with_extra_body(settings.extra_body);
+        ::core::result::Result::Ok(
+            super::providers::planhat::AccountConnection::new(client, credentials),
+        )
+    }
+}
+#[cfg(feature = "zendesk_sell")]
+impl Connect for super::providers::zendesk_sell::AccountConnection {
+    fn connect(
+        credentials: &Credentials,
+        base_url: ::core::option::Option<&str>,
+        settings: ClientSettings,
+    ) -> ::core::result::Result<Self, ConnectError> {
+        #[allow(unreachable_patterns)]
+        let credentials = match *credentials {
+            Credentials::ZendeskSell(ref credentials) => credentials.clone(),
+            _ => return ::core::result::Result::Err(ConnectError::OtherProvider),
+        };
+        let base_url = base_url
+            .or(super::providers::zendesk_sell::DEFAULT_BASE_URL)
+            .ok_or(ConnectError::BaseUrlRequired)?;
+        let client = super::providers::zendesk_sell::Client::with_http_client(
+                base_url,
+                settings.http,
+            )
+            .with_retry_policy(settings.retry)
+            .with_extra_query(settings.extra_query)
+            .with_extra_body(settings.extra_body);
+        ::core::result::Result::Ok(
+            super::providers::zendesk_sell::AccountConnection::new(client, credentials),
+        )
+    }
+}
 /// The unified opportunities API of a provider, through its glue.
 pub(crate) fn opportunities(
     provider: Provider,
@@ -259,6 +445,18 @@ pub(crate) fn opportunities(
         #[cfg(feature = "copper")]
         Provider::Copper => {
             &crate::connector::Adapter::<crate::glue::copper::Copper>::NEW
+        }
+        #[cfg(feature = "pipeliner")]
+        Provider::Pipeliner => {
+            &crate::connector::Adapter::<crate::glue::pipeliner::Pipeliner>::NEW
+        }
+        #[cfg(feature = "planhat")]
+        Provider::Planhat => {
+            &crate::connector::Adapter::<crate::glue::planhat::Planhat>::NEW
+        }
+        #[cfg(feature = "zendesk_sell")]
+        Provider::ZendeskSell => {
+            &crate::connector::Adapter::<crate::glue::zendesk_sell::ZendeskSell>::NEW
         }
     }
 }
@@ -271,4 +469,19 @@ const _: fn() = || {
 const _: fn() = || {
     fn implements<T: super::providers::copper::UnifiedMapping>() {}
     implements::<crate::glue::copper::Copper>();
+};
+#[cfg(feature = "pipeliner")]
+const _: fn() = || {
+    fn implements<T: super::providers::pipeliner::UnifiedMapping>() {}
+    implements::<crate::glue::pipeliner::Pipeliner>();
+};
+#[cfg(feature = "planhat")]
+const _: fn() = || {
+    fn implements<T: super::providers::planhat::UnifiedMapping>() {}
+    implements::<crate::glue::planhat::Planhat>();
+};
+#[cfg(feature = "zendesk_sell")]
+const _: fn() = || {
+    fn implements<T: super::providers::zendesk_sell::UnifiedMapping>() {}
+    implements::<crate::glue::zendesk_sell::ZendeskSell>();
 };
