@@ -159,10 +159,14 @@ fn page1_records() -> Vec<Value> {
         .expect("page 1 records")
 }
 
+/// The field a refused write names: a value Pipeliner cannot take (a
+/// mapping error), or a name the space does not have even after a fresh
+/// look at its definitions (invalid input).
 fn mapping_field(error: &UnifiedError) -> &str {
     match error {
         UnifiedError::Mapping(error) => &error.field,
-        other => panic!("expected a mapping error, got {other:?}"),
+        UnifiedError::InvalidInput { field, .. } => field,
+        other => panic!("expected a refused write, got {other:?}"),
     }
 }
 
