@@ -129,7 +129,9 @@ impl Account {
 fn mapping_field(error: &UnifiedError) -> &str {
     match error {
         UnifiedError::Mapping(error) => &error.field,
-        other => panic!("expected a mapping error, got {other:?}"),
+        // A name the account does not have, even after a fresh look.
+        UnifiedError::InvalidInput { field, .. } => field,
+        other => panic!("expected a refused write, got {other:?}"),
     }
 }
 
