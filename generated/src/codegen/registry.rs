@@ -4,37 +4,55 @@
 /// A CRM this crate connects, behind the cargo feature of its key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Provider {
+    #[cfg(feature = "capsule")]
+    /// `capsule`
+    Capsule,
     #[cfg(feature = "close")]
     /// `close`
     Close,
     #[cfg(feature = "copper")]
     /// `copper`
     Copper,
+    #[cfg(feature = "salesforce")]
+    /// `salesforce`
+    Salesforce,
 }
 impl Provider {
     /// Every provider compiled in, in key order.
     pub const ALL: &'static [Provider] = &[
+        #[cfg(feature = "capsule")]
+        Provider::Capsule,
         #[cfg(feature = "close")]
         Provider::Close,
         #[cfg(feature = "copper")]
         Provider::Copper,
+        #[cfg(feature = "salesforce")]
+        Provider::Salesforce,
     ];
     /// The key URLs, accounts and specs use (`close`).
     pub fn key(self) -> &'static str {
         match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => super::providers::capsule::PROVIDER_KEY,
             #[cfg(feature = "close")]
             Provider::Close => super::providers::close::PROVIDER_KEY,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::PROVIDER_KEY,
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => super::providers::salesforce::PROVIDER_KEY,
         }
     }
     /// The provider's name, for people (`Close`).
     pub fn name(self) -> &'static str {
         match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => super::providers::capsule::PROVIDER_NAME,
             #[cfg(feature = "close")]
             Provider::Close => super::providers::close::PROVIDER_NAME,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::PROVIDER_NAME,
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => super::providers::salesforce::PROVIDER_NAME,
         }
     }
     /// The credential keys an account gives.
@@ -42,42 +60,62 @@ impl Provider {
         self,
     ) -> &'static [::crm_runtime::connection::CredentialField] {
         match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => super::providers::capsule::CREDENTIAL_FIELDS,
             #[cfg(feature = "close")]
             Provider::Close => super::providers::close::CREDENTIAL_FIELDS,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::CREDENTIAL_FIELDS,
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => super::providers::salesforce::CREDENTIAL_FIELDS,
         }
     }
     /// The optional per-account settings.
     pub fn settings(self) -> &'static [::crm_runtime::connection::SettingField] {
         match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => super::providers::capsule::SETTINGS,
             #[cfg(feature = "close")]
             Provider::Close => super::providers::close::SETTINGS,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::SETTINGS,
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => super::providers::salesforce::SETTINGS,
         }
     }
     /// The hosts of the provider's API (`{var}`: one DNS label).
     pub fn host_patterns(self) -> &'static [&'static str] {
         match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => super::providers::capsule::HOST_PATTERNS,
             #[cfg(feature = "close")]
             Provider::Close => super::providers::close::HOST_PATTERNS,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::HOST_PATTERNS,
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => super::providers::salesforce::HOST_PATTERNS,
         }
     }
     /// The public API root; `None` when every account gives its own.
     pub fn default_base_url(self) -> ::core::option::Option<&'static str> {
         match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => super::providers::capsule::DEFAULT_BASE_URL,
             #[cfg(feature = "close")]
             Provider::Close => super::providers::close::DEFAULT_BASE_URL,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::DEFAULT_BASE_URL,
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => super::providers::salesforce::DEFAULT_BASE_URL,
         }
     }
     /// Which unified opportunity fields it reads, takes and requires.
     pub fn opportunities_support(self) -> ::crm_runtime::support::ResourceSupport {
         match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => {
+                <super::providers::capsule::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
             #[cfg(feature = "close")]
             Provider::Close => {
                 <super::providers::close::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
@@ -85,6 +123,10 @@ impl Provider {
             #[cfg(feature = "copper")]
             Provider::Copper => {
                 <super::providers::copper::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => {
+                <super::providers::salesforce::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
             }
         }
     }
@@ -116,14 +158,23 @@ impl ::core::str::FromStr for Provider {
 /// secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credentials {
+    #[cfg(feature = "capsule")]
+    Capsule(super::providers::capsule::AccountCredentials),
     #[cfg(feature = "close")]
     Close(super::providers::close::AccountCredentials),
     #[cfg(feature = "copper")]
     Copper(super::providers::copper::AccountCredentials),
+    #[cfg(feature = "salesforce")]
+    Salesforce(super::providers::salesforce::AccountCredentials),
 }
 impl Credentials {
     pub fn provider(&self) -> Provider {
         match *self {
+            #[cfg(feature = "capsule")]
+            Credentials::Capsule(ref credentials) => {
+                let _ = credentials;
+                Provider::Capsule
+            }
             #[cfg(feature = "close")]
             Credentials::Close(ref credentials) => {
                 let _ = credentials;
@@ -134,6 +185,11 @@ impl Credentials {
                 let _ = credentials;
                 Provider::Copper
             }
+            #[cfg(feature = "salesforce")]
+            Credentials::Salesforce(ref credentials) => {
+                let _ = credentials;
+                Provider::Salesforce
+            }
         }
     }
     /// Reads a provider's credentials exactly: every declared key,
@@ -143,6 +199,11 @@ impl Credentials {
         map: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ) -> ::core::result::Result<Self, ::crm_runtime::connection::ConnectionError> {
         match provider {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => {
+                super::providers::capsule::AccountCredentials::from_map(map)
+                    .map(Credentials::Capsule)
+            }
             #[cfg(feature = "close")]
             Provider::Close => {
                 super::providers::close::AccountCredentials::from_map(map)
@@ -153,6 +214,11 @@ impl Credentials {
                 super::providers::copper::AccountCredentials::from_map(map)
                     .map(Credentials::Copper)
             }
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => {
+                super::providers::salesforce::AccountCredentials::from_map(map)
+                    .map(Credentials::Salesforce)
+            }
         }
     }
     /// The credentials as JSON, secrets exposed: only for sealing
@@ -161,10 +227,14 @@ impl Credentials {
         &self,
     ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
         match *self {
+            #[cfg(feature = "capsule")]
+            Credentials::Capsule(ref credentials) => credentials.to_map(),
             #[cfg(feature = "close")]
             Credentials::Close(ref credentials) => credentials.to_map(),
             #[cfg(feature = "copper")]
             Credentials::Copper(ref credentials) => credentials.to_map(),
+            #[cfg(feature = "salesforce")]
+            Credentials::Salesforce(ref credentials) => credentials.to_map(),
         }
     }
 }
@@ -194,6 +264,33 @@ pub trait Connect: Sized {
         base_url: ::core::option::Option<&str>,
         settings: ClientSettings,
     ) -> ::core::result::Result<Self, ConnectError>;
+}
+#[cfg(feature = "capsule")]
+impl Connect for super::providers::capsule::AccountConnection {
+    fn connect(
+        credentials: &Credentials,
+        base_url: ::core::option::Option<&str>,
+        settings: ClientSettings,
+    ) -> ::core::result::Result<Self, ConnectError> {
+        #[allow(unreachable_patterns)]
+        let credentials = match *credentials {
+            Credentials::Capsule(ref credentials) => credentials.clone(),
+            _ => return ::core::result::Result::Err(ConnectError::OtherProvider),
+        };
+        let base_url = base_url
+            .or(super::providers::capsule::DEFAULT_BASE_URL)
+            .ok_or(ConnectError::BaseUrlRequired)?;
+        let client = super::providers::capsule::Client::with_http_client(
+                base_url,
+                settings.http,
+            )
+            .with_retry_policy(settings.retry)
+            .with_extra_query(settings.extra_query)
+            .with_extra_body(settings.extra_body);
+        ::core::result::Result::Ok(
+            super::providers::capsule::AccountConnection::new(client, credentials),
+        )
+    }
 }
 #[cfg(feature = "close")]
 impl Connect for super::providers::close::AccountConnection {
@@ -249,19 +346,59 @@ impl Connect for super::providers::copper::AccountConnection {
         )
     }
 }
+#[cfg(feature = "salesforce")]
+impl Connect for super::providers::salesforce::AccountConnection {
+    fn connect(
+        credentials: &Credentials,
+        base_url: ::core::option::Option<&str>,
+        settings: ClientSettings,
+    ) -> ::core::result::Result<Self, ConnectError> {
+        #[allow(unreachable_patterns)]
+        let credentials = match *credentials {
+            Credentials::Salesforce(ref credentials) => credentials.clone(),
+            _ => return ::core::result::Result::Err(ConnectError::OtherProvider),
+        };
+        let base_url = base_url
+            .or(super::providers::salesforce::DEFAULT_BASE_URL)
+            .ok_or(ConnectError::BaseUrlRequired)?;
+        let client = super::providers::salesforce::Client::with_http_client(
+                base_url,
+                settings.http,
+            )
+            .with_retry_policy(settings.retry)
+            .with_extra_query(settings.extra_query)
+            .with_extra_body(settings.extra_body);
+        ::core::result::Result::Ok(
+            super::providers::salesforce::AccountConnection::new(client, credentials),
+        )
+    }
+}
 /// The unified opportunities API of a provider, through its glue.
 pub(crate) fn opportunities(
     provider: Provider,
 ) -> &'static dyn crate::connector::DynOpportunities {
     match provider {
+        #[cfg(feature = "capsule")]
+        Provider::Capsule => {
+            &crate::connector::Adapter::<crate::glue::capsule::Capsule>::NEW
+        }
         #[cfg(feature = "close")]
         Provider::Close => &crate::connector::Adapter::<crate::glue::close::Close>::NEW,
         #[cfg(feature = "copper")]
         Provider::Copper => {
             &crate::connector::Adapter::<crate::glue::copper::Copper>::NEW
         }
+        #[cfg(feature = "salesforce")]
+        Provider::Salesforce => {
+            &crate::connector::Adapter::<crate::glue::salesforce::Salesforce>::NEW
+        }
     }
 }
+#[cfg(feature = "capsule")]
+const _: fn() = || {
+    fn implements<T: super::providers::capsule::UnifiedMapping>() {}
+    implements::<crate::glue::capsule::Capsule>();
+};
 #[cfg(feature = "close")]
 const _: fn() = || {
     fn implements<T: super::providers::close::UnifiedMapping>() {}
@@ -271,4 +408,9 @@ const _: fn() = || {
 const _: fn() = || {
     fn implements<T: super::providers::copper::UnifiedMapping>() {}
     implements::<crate::glue::copper::Copper>();
+};
+#[cfg(feature = "salesforce")]
+const _: fn() = || {
+    fn implements<T: super::providers::salesforce::UnifiedMapping>() {}
+    implements::<crate::glue::salesforce::Salesforce>();
 };
