@@ -65,11 +65,7 @@ fn midnight_utc(date: chrono::NaiveDate) -> DateTime<FixedOffset> {
 }
 
 /// The status of an opportunity at a milestone.
-fn status_at(
-    complete: bool,
-    probability: i64,
-    name: &str,
-) -> unified::UnifiedOpportunityStatus {
+fn status_at(complete: bool, probability: i64, name: &str) -> unified::UnifiedOpportunityStatus {
     match (complete, probability) {
         (false, _) => unified::UnifiedOpportunityStatus::Open,
         (true, 100) => unified::UnifiedOpportunityStatus::Won,
@@ -204,7 +200,10 @@ fn amount(value: f64) -> Result<f64, MappingError> {
 
 /// The milestone of a unified stage: by id, or by name among the
 /// account's milestones.
-fn milestone_of(stage: &unified::OpportunityStage, context: &Context) -> Result<IdRef, MappingError> {
+fn milestone_of(
+    stage: &unified::OpportunityStage,
+    context: &Context,
+) -> Result<IdRef, MappingError> {
     if let Some(id) = &stage.id {
         return Ok(IdRef {
             id: capsule_id("stage.id", id)?,
@@ -283,7 +282,6 @@ impl OpportunityMapping for Capsule {
         calls: &AccountConnection,
         _account: &IntegratedAccount,
     ) -> Result<Context, UnifiedError> {
-        let failed = |error| UnifiedError::from_client(Provider::Capsule, error);
         let mut custom_fields = Vec::new();
         for page in 1.. {
             let params = ListOpportunityFieldDefinitionsParams {
@@ -294,7 +292,7 @@ impl OpportunityMapping for Capsule {
                 .client
                 .list_opportunity_field_definitions(&params)
                 .await
-                .map_err(failed)?;
+                .map_err(|error| UnifiedError::from_client(Provider::Capsule, error))?;
             let definitions = Capsule.custom_fields_list(&response.body)?;
             let last = definitions.is_empty() || !has_next_link(&response.headers);
             custom_fields.extend(definitions);
@@ -302,14 +300,17 @@ impl OpportunityMapping for Capsule {
                 break;
             }
         }
-        let failed = |error| UnifiedError::from_client(Provider::Capsule, error);
         let mut milestones = Vec::new();
         for page in 1.. {
             let params = ListMilestonesParams {
                 page: Some(page),
                 per_page: Some(MAX_PAGE),
             };
-            let response = calls.client.list_milestones(&params).await.map_err(failed)?;
+            let response = calls
+                .client
+                .list_milestones(&params)
+                .await
+                .map_err(|error| UnifiedError::from_client(Provider::Capsule, error))?;
             let last = response.body.milestones.is_empty() || !has_next_link(&response.headers);
             milestones.extend(response.body.milestones);
             if last {
@@ -344,9 +345,12 @@ impl OpportunityMapping for Capsule {
                 .value
                 .as_ref()
                 .and_then(|value| value.currency.clone()),
-            owner: record.owner.as_ref().map(|owner| unified::OpportunityOwner {
-                id: owner.id.to_string(),
-            }),
+            owner: record
+                .owner
+                .as_ref()
+                .map(|owner| unified::OpportunityOwner {
+                    id: owner.id.to_string(),
+                }),
             account: record
                 .party
                 .as_ref()
@@ -474,9 +478,8 @@ impl OpportunityMapping for Capsule {
                 .additional_properties
                 .insert(key.to_owned(), Value::Null);
         };
-        let cannot_clear = |field: &str, reason: &str| {
-            Err(MappingError::new(PROVIDER, field, "null", reason))
-        };
+        let cannot_clear =
+            |field: &str, reason: &str| Err(MappingError::new(PROVIDER, field, "null", reason));
         let mut name = None;
         match &body.name {
             Patch::Value(value) => name = Some(value.clone()),
@@ -491,9 +494,11 @@ impl OpportunityMapping for Capsule {
         }
         let mut owner = None;
         match &body.owner {
-            Patch::Value(value) => owner = Some(IdRef {
-                id: capsule_id("owner.id", &value.id)?,
-            }),
+            Patch::Value(value) => {
+                owner = Some(IdRef {
+                    id: capsule_id("owner.id", &value.id)?,
+                })
+            }
             // Capsule accepts it when a team owns the opportunity.
             Patch::Null => clear("owner"),
             Patch::Absent => {}
@@ -591,7 +596,11 @@ impl OpportunityMapping for Capsule {
         _context: &Context,
     ) -> Result<AfterWrite, UnifiedError> {
         for party in additional_parties(body)? {
-            if let Err(error) = calls.client.add_opportunity_additional_party(id, &party).await {
+            if let Err(error) = calls
+                .client
+                .add_opportunity_additional_party(id, &party)
+                .await
+            {
                 // The opportunity exists: say which, or a retry duplicates it.
                 tracing::warn!(
                     provider = PROVIDER,

@@ -209,9 +209,11 @@ fn unified_value(value: &Value, data_type: Option<&str>) -> Value {
                 .collect(),
         ),
         // `2024-01-15T10:30:00.000+0000` as RFC 3339.
-        (Value::String(text), Some("datetime")) => DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
-            .map(|at| Value::String(at.to_rfc3339_opts(SecondsFormat::AutoSi, true)))
-            .unwrap_or_else(|_| value.clone()),
+        (Value::String(text), Some("datetime")) => {
+            DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
+                .map(|at| Value::String(at.to_rfc3339_opts(SecondsFormat::AutoSi, true)))
+                .unwrap_or_else(|_| value.clone())
+        }
         _ => value.clone(),
     }
 }
@@ -307,7 +309,10 @@ fn currency(code: &str, context: &Context) -> Result<String, MappingError> {
 
 /// The `StageName` of a unified stage (its id, else its name), checked
 /// against the org's values.
-fn stage_name(stage: &unified::OpportunityStage, context: &Context) -> Result<String, MappingError> {
+fn stage_name(
+    stage: &unified::OpportunityStage,
+    context: &Context,
+) -> Result<String, MappingError> {
     let Some(name) = stage.id.as_ref().or(stage.name.as_ref()) else {
         return Err(MappingError::new(
             PROVIDER,
@@ -336,7 +341,9 @@ fn stage_name(stage: &unified::OpportunityStage, context: &Context) -> Result<St
     Ok(name.clone())
 }
 
-fn single_contact(contacts: &[unified::OpportunityContact]) -> Result<Option<String>, MappingError> {
+fn single_contact(
+    contacts: &[unified::OpportunityContact],
+) -> Result<Option<String>, MappingError> {
     match contacts {
         [] => Ok(None),
         [only] => Ok(Some(only.id.clone())),
@@ -381,16 +388,22 @@ impl OpportunityMapping for Salesforce {
 
     /// The Opportunity describe: custom fields, the fields the user sees,
     /// currencies, the `Amount` scale, the stage values.
-    async fn context(calls: &Connection, _account: &IntegratedAccount) -> Result<Context, UnifiedError> {
+    async fn context(
+        calls: &Connection,
+        _account: &IntegratedAccount,
+    ) -> Result<Context, UnifiedError> {
         let describe = calls
             .0
             .client
             .describe_opportunity(&Default::default())
             .await
-            .map_err(|error| UnifiedError::from_client(Provider::Salesforce, request_limit_as_429(error)))?
+            .map_err(|error| {
+                UnifiedError::from_client(Provider::Salesforce, request_limit_as_429(error))
+            })?
             .body;
         let field = |name: &str| describe.fields.iter().find(|field| field.name == name);
-        let custom = |field: &&FieldDescribe| field.custom == Some(true) && is_api_name(&field.name);
+        let custom =
+            |field: &&FieldDescribe| field.custom == Some(true) && is_api_name(&field.name);
         let names_where = |keep: fn(&FieldDescribe) -> bool| -> BTreeSet<String> {
             describe
                 .fields
@@ -408,7 +421,13 @@ impl OpportunityMapping for Salesforce {
         if !selected.iter().any(|name| name == "Id") {
             selected.insert(0, "Id".into());
         }
-        selected.extend(describe.fields.iter().filter(custom).map(|field| field.name.clone()));
+        selected.extend(
+            describe
+                .fields
+                .iter()
+                .filter(custom)
+                .map(|field| field.name.clone()),
+        );
         let stage_values = field("StageName")
             .and_then(|field| field.picklist_values.as_ref())
             .map(Vec::as_slice)
@@ -438,7 +457,10 @@ impl OpportunityMapping for Salesforce {
     /// The whole query: its size is the page size the shared flow asks
     /// (the caller's `limit` within the spec's `max_limit`), its start the
     /// id after which the previous page ended.
-    fn list_input(query: &ListQuery, context: &Context) -> Result<OpportunitiesListInput, MappingError> {
+    fn list_input(
+        query: &ListQuery,
+        context: &Context,
+    ) -> Result<OpportunitiesListInput, MappingError> {
         let size = Connection::PAGINATION.limit(query.limit);
         let after = match &query.position {
             None => None,
@@ -459,7 +481,10 @@ impl OpportunityMapping for Salesforce {
         })
     }
 
-    fn to_unified(record: &Opportunity, context: &Context) -> Result<unified::Opportunity, MappingError> {
+    fn to_unified(
+        record: &Opportunity,
+        context: &Context,
+    ) -> Result<unified::Opportunity, MappingError> {
         let id = record
             .id
             .clone()
@@ -511,14 +536,23 @@ impl OpportunityMapping for Salesforce {
         })
     }
 
-    fn to_create(body: &unified::OpportunityCreate, context: &Context) -> Result<OpportunityCreate, MappingError> {
+    fn to_create(
+        body: &unified::OpportunityCreate,
+        context: &Context,
+    ) -> Result<OpportunityCreate, MappingError> {
         let stage = body.stage.as_ref().ok_or_else(|| required("stage"))?;
         Ok(OpportunityCreate {
             name: body.name.clone().ok_or_else(|| required("name"))?,
             description: body.description.clone(),
             stage_name: stage_name(stage, context)?,
-            close_date: body.close_date.ok_or_else(|| required("close_date"))?.date_naive(),
-            amount: body.amount.map(|value| amount(value, context)).transpose()?,
+            close_date: body
+                .close_date
+                .ok_or_else(|| required("close_date"))?
+                .date_naive(),
+            amount: body
+                .amount
+                .map(|value| amount(value, context))
+                .transpose()?,
             currency_iso_code: body
                 .currency
                 .as_deref()
@@ -545,7 +579,10 @@ impl OpportunityMapping for Salesforce {
         })
     }
 
-    fn to_update(body: &unified::OpportunityUpdate, context: &Context) -> Result<OpportunityUpdate, MappingError> {
+    fn to_update(
+        body: &unified::OpportunityUpdate,
+        context: &Context,
+    ) -> Result<OpportunityUpdate, MappingError> {
         let additional_properties = match &body.custom_fields {
             Patch::Absent => BTreeMap::new(),
             Patch::Value(fields) => custom_keys(fields, context, &context.not_updateable)?,
@@ -587,7 +624,11 @@ impl OpportunityMapping for Salesforce {
             Patch::Absent => Patch::Absent,
         };
         Ok(OpportunityUpdate {
-            name: keep_or_refuse(&body.name, "name", "every Salesforce opportunity has a name")?,
+            name: keep_or_refuse(
+                &body.name,
+                "name",
+                "every Salesforce opportunity has a name",
+            )?,
             description: body.description.clone(),
             stage_name,
             close_date: keep_or_refuse(
@@ -598,8 +639,12 @@ impl OpportunityMapping for Salesforce {
             .map(|at| at.date_naive()),
             amount,
             currency_iso_code,
-            owner_id: keep_or_refuse(&body.owner, "owner", "every Salesforce opportunity has an owner")?
-                .map(|owner| owner.id),
+            owner_id: keep_or_refuse(
+                &body.owner,
+                "owner",
+                "every Salesforce opportunity has an owner",
+            )?
+            .map(|owner| owner.id),
             account_id: body.account.clone().map(|account| account.id),
             additional_properties,
             ..OpportunityUpdate::default()
@@ -608,7 +653,10 @@ impl OpportunityMapping for Salesforce {
 }
 
 impl UnifiedMapping for Salesforce {
-    fn custom_fields_list(&self, response: &SObjectDescribe) -> Result<Vec<CustomFieldDefinition>, MappingError> {
+    fn custom_fields_list(
+        &self,
+        response: &SObjectDescribe,
+    ) -> Result<Vec<CustomFieldDefinition>, MappingError> {
         Ok(response
             .fields
             .iter()
