@@ -4,6 +4,9 @@
 /// A CRM this crate connects, behind the cargo feature of its key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Provider {
+    #[cfg(feature = "capsule")]
+    /// `capsule`
+    Capsule,
     #[cfg(feature = "close")]
     /// `close`
     Close,
@@ -16,6 +19,9 @@ pub enum Provider {
     #[cfg(feature = "planhat")]
     /// `planhat`
     Planhat,
+    #[cfg(feature = "salesforce")]
+    /// `salesforce`
+    Salesforce,
     #[cfg(feature = "zendesk_sell")]
     /// `zendesk_sell`
     ZendeskSell,
@@ -23,6 +29,8 @@ pub enum Provider {
 impl Provider {
     /// Every provider compiled in, in key order.
     pub const ALL: &'static [Provider] = &[
+        #[cfg(feature = "capsule")]
+        Provider::Capsule,
         #[cfg(feature = "close")]
         Provider::Close,
         #[cfg(feature = "copper")]
@@ -31,12 +39,16 @@ impl Provider {
         Provider::Pipeliner,
         #[cfg(feature = "planhat")]
         Provider::Planhat,
+        #[cfg(feature = "salesforce")]
+        Provider::Salesforce,
         #[cfg(feature = "zendesk_sell")]
         Provider::ZendeskSell,
     ];
     /// The key URLs, accounts and specs use (`close`).
     pub fn key(self) -> &'static str {
         match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => super::providers::capsule::PROVIDER_KEY,
             #[cfg(feature = "close")]
             Provider::Close => super::providers::close::PROVIDER_KEY,
             #[cfg(feature = "copper")]
@@ -45,6 +57,8 @@ impl Provider {
             Provider::Pipeliner => super::providers::pipeliner::PROVIDER_KEY,
             #[cfg(feature = "planhat")]
             Provider::Planhat => super::providers::planhat::PROVIDER_KEY,
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => super::providers::salesforce::PROVIDER_KEY,
             #[cfg(feature = "zendesk_sell")]
             Provider::ZendeskSell => super::providers::zendesk_sell::PROVIDER_KEY,
         }
@@ -52,6 +66,8 @@ impl Provider {
     /// The provider's name, for people (`Close`).
     pub fn name(self) -> &'static str {
         match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => super::providers::capsule::PROVIDER_NAME,
             #[cfg(feature = "close")]
             Provider::Close => super::providers::close::PROVIDER_NAME,
             #[cfg(feature = "copper")]
@@ -60,6 +76,8 @@ impl Provider {
             Provider::Pipeliner => super::providers::pipeliner::PROVIDER_NAME,
             #[cfg(feature = "planhat")]
             Provider::Planhat => super::providers::planhat::PROVIDER_NAME,
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => super::providers::salesforce::PROVIDER_NAME,
             #[cfg(feature = "zendesk_sell")]
             Provider::ZendeskSell => super::providers::zendesk_sell::PROVIDER_NAME,
         }
@@ -69,6 +87,8 @@ impl Provider {
         self,
     ) -> &'static [::crm_runtime::connection::CredentialField] {
         match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => super::providers::capsule::CREDENTIAL_FIELDS,
             #[cfg(feature = "close")]
             Provider::Close => super::providers::close::CREDENTIAL_FIELDS,
             #[cfg(feature = "copper")]
@@ -77,6 +97,8 @@ impl Provider {
             Provider::Pipeliner => super::providers::pipeliner::CREDENTIAL_FIELDS,
             #[cfg(feature = "planhat")]
             Provider::Planhat => super::providers::planhat::CREDENTIAL_FIELDS,
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => super::providers::salesforce::CREDENTIAL_FIELDS,
             #[cfg(feature = "zendesk_sell")]
             Provider::ZendeskSell => super::providers::zendesk_sell::CREDENTIAL_FIELDS,
         }
@@ -84,6 +106,8 @@ impl Provider {
     /// The optional per-account settings.
     pub fn settings(self) -> &'static [::crm_runtime::connection::SettingField] {
         match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => super::providers::capsule::SETTINGS,
             #[cfg(feature = "close")]
             Provider::Close => super::providers::close::SETTINGS,
             #[cfg(feature = "copper")]
@@ -92,6 +116,8 @@ impl Provider {
             Provider::Pipeliner => super::providers::pipeliner::SETTINGS,
             #[cfg(feature = "planhat")]
             Provider::Planhat => super::providers::planhat::SETTINGS,
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => super::providers::salesforce::SETTINGS,
             #[cfg(feature = "zendesk_sell")]
             Provider::ZendeskSell => super::providers::zendesk_sell::SETTINGS,
         }
@@ -99,6 +125,8 @@ impl Provider {
     /// The hosts of the provider's API (`{var}`: one DNS label).
     pub fn host_patterns(self) -> &'static [&'static str] {
         match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => super::providers::capsule::HOST_PATTERNS,
             #[cfg(feature = "close")]
             Provider::Close => super::providers::close::HOST_PATTERNS,
             #[cfg(feature = "copper")]
@@ -107,6 +135,8 @@ impl Provider {
             Provider::Pipeliner => super::providers::pipeliner::HOST_PATTERNS,
             #[cfg(feature = "planhat")]
             Provider::Planhat => super::providers::planhat::HOST_PATTERNS,
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => super::providers::salesforce::HOST_PATTERNS,
             #[cfg(feature = "zendesk_sell")]
             Provider::ZendeskSell => super::providers::zendesk_sell::HOST_PATTERNS,
         }
@@ -114,6 +144,8 @@ impl Provider {
     /// The public API root; `None` when every account gives its own.
     pub fn default_base_url(self) -> ::core::option::Option<&'static str> {
         match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => super::providers::capsule::DEFAULT_BASE_URL,
             #[cfg(feature = "close")]
             Provider::Close => super::providers::close::DEFAULT_BASE_URL,
             #[cfg(feature = "copper")]
@@ -122,6 +154,8 @@ impl Provider {
             Provider::Pipeliner => super::providers::pipeliner::DEFAULT_BASE_URL,
             #[cfg(feature = "planhat")]
             Provider::Planhat => super::providers::planhat::DEFAULT_BASE_URL,
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => super::providers::salesforce::DEFAULT_BASE_URL,
             #[cfg(feature = "zendesk_sell")]
             Provider::ZendeskSell => super::providers::zendesk_sell::DEFAULT_BASE_URL,
         }
@@ -129,6 +163,10 @@ impl Provider {
     /// Which unified opportunity fields it reads, takes and requires.
     pub fn opportunities_support(self) -> ::crm_runtime::support::ResourceSupport {
         match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => {
+                <super::providers::capsule::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
             #[cfg(feature = "close")]
             Provider::Close => {
                 <super::providers::close::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
@@ -144,6 +182,10 @@ impl Provider {
             #[cfg(feature = "planhat")]
             Provider::Planhat => {
                 <super::providers::planhat::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => {
+                <super::providers::salesforce::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
             }
             #[cfg(feature = "zendesk_sell")]
             Provider::ZendeskSell => {
@@ -179,6 +221,8 @@ impl ::core::str::FromStr for Provider {
 /// secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Credentials {
+    #[cfg(feature = "capsule")]
+    Capsule(super::providers::capsule::AccountCredentials),
     #[cfg(feature = "close")]
     Close(super::providers::close::AccountCredentials),
     #[cfg(feature = "copper")]
@@ -187,12 +231,19 @@ pub enum Credentials {
     Pipeliner(super::providers::pipeliner::AccountCredentials),
     #[cfg(feature = "planhat")]
     Planhat(super::providers::planhat::AccountCredentials),
+    #[cfg(feature = "salesforce")]
+    Salesforce(super::providers::salesforce::AccountCredentials),
     #[cfg(feature = "zendesk_sell")]
     ZendeskSell(super::providers::zendesk_sell::AccountCredentials),
 }
 impl Credentials {
     pub fn provider(&self) -> Provider {
         match *self {
+            #[cfg(feature = "capsule")]
+            Credentials::Capsule(ref credentials) => {
+                let _ = credentials;
+                Provider::Capsule
+            }
             #[cfg(feature = "close")]
             Credentials::Close(ref credentials) => {
                 let _ = credentials;
@@ -213,6 +264,11 @@ impl Credentials {
                 let _ = credentials;
                 Provider::Planhat
             }
+            #[cfg(feature = "salesforce")]
+            Credentials::Salesforce(ref credentials) => {
+                let _ = credentials;
+                Provider::Salesforce
+            }
             #[cfg(feature = "zendesk_sell")]
             Credentials::ZendeskSell(ref credentials) => {
                 let _ = credentials;
@@ -227,6 +283,11 @@ impl Credentials {
         map: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ) -> ::core::result::Result<Self, ::crm_runtime::connection::ConnectionError> {
         match provider {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => {
+                super::providers::capsule::AccountCredentials::from_map(map)
+                    .map(Credentials::Capsule)
+            }
             #[cfg(feature = "close")]
             Provider::Close => {
                 super::providers::close::AccountCredentials::from_map(map)
@@ -247,6 +308,11 @@ impl Credentials {
                 super::providers::planhat::AccountCredentials::from_map(map)
                     .map(Credentials::Planhat)
             }
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => {
+                super::providers::salesforce::AccountCredentials::from_map(map)
+                    .map(Credentials::Salesforce)
+            }
             #[cfg(feature = "zendesk_sell")]
             Provider::ZendeskSell => {
                 super::providers::zendesk_sell::AccountCredentials::from_map(map)
@@ -260,6 +326,8 @@ impl Credentials {
         &self,
     ) -> ::serde_json::Map<::std::string::String, ::serde_json::Value> {
         match *self {
+            #[cfg(feature = "capsule")]
+            Credentials::Capsule(ref credentials) => credentials.to_map(),
             #[cfg(feature = "close")]
             Credentials::Close(ref credentials) => credentials.to_map(),
             #[cfg(feature = "copper")]
@@ -268,6 +336,8 @@ impl Credentials {
             Credentials::Pipeliner(ref credentials) => credentials.to_map(),
             #[cfg(feature = "planhat")]
             Credentials::Planhat(ref credentials) => credentials.to_map(),
+            #[cfg(feature = "salesforce")]
+            Credentials::Salesforce(ref credentials) => credentials.to_map(),
             #[cfg(feature = "zendesk_sell")]
             Credentials::ZendeskSell(ref credentials) => credentials.to_map(),
         }
@@ -299,6 +369,33 @@ pub trait Connect: Sized {
         base_url: ::core::option::Option<&str>,
         settings: ClientSettings,
     ) -> ::core::result::Result<Self, ConnectError>;
+}
+#[cfg(feature = "capsule")]
+impl Connect for super::providers::capsule::AccountConnection {
+    fn connect(
+        credentials: &Credentials,
+        base_url: ::core::option::Option<&str>,
+        settings: ClientSettings,
+    ) -> ::core::result::Result<Self, ConnectError> {
+        #[allow(unreachable_patterns)]
+        let credentials = match *credentials {
+            Credentials::Capsule(ref credentials) => credentials.clone(),
+            _ => return ::core::result::Result::Err(ConnectError::OtherProvider),
+        };
+        let base_url = base_url
+            .or(super::providers::capsule::DEFAULT_BASE_URL)
+            .ok_or(ConnectError::BaseUrlRequired)?;
+        let client = super::providers::capsule::Client::with_http_client(
+                base_url,
+                settings.http,
+            )
+            .with_retry_policy(settings.retry)
+            .with_extra_query(settings.extra_query)
+            .with_extra_body(settings.extra_body);
+        ::core::result::Result::Ok(
+            super::providers::capsule::AccountConnection::new(client, credentials),
+        )
+    }
 }
 #[cfg(feature = "close")]
 impl Connect for super::providers::close::AccountConnection {
@@ -408,6 +505,33 @@ impl Connect for super::providers::planhat::AccountConnection {
         )
     }
 }
+#[cfg(feature = "salesforce")]
+impl Connect for super::providers::salesforce::AccountConnection {
+    fn connect(
+        credentials: &Credentials,
+        base_url: ::core::option::Option<&str>,
+        settings: ClientSettings,
+    ) -> ::core::result::Result<Self, ConnectError> {
+        #[allow(unreachable_patterns)]
+        let credentials = match *credentials {
+            Credentials::Salesforce(ref credentials) => credentials.clone(),
+            _ => return ::core::result::Result::Err(ConnectError::OtherProvider),
+        };
+        let base_url = base_url
+            .or(super::providers::salesforce::DEFAULT_BASE_URL)
+            .ok_or(ConnectError::BaseUrlRequired)?;
+        let client = super::providers::salesforce::Client::with_http_client(
+                base_url,
+                settings.http,
+            )
+            .with_retry_policy(settings.retry)
+            .with_extra_query(settings.extra_query)
+            .with_extra_body(settings.extra_body);
+        ::core::result::Result::Ok(
+            super::providers::salesforce::AccountConnection::new(client, credentials),
+        )
+    }
+}
 #[cfg(feature = "zendesk_sell")]
 impl Connect for super::providers::zendesk_sell::AccountConnection {
     fn connect(
@@ -440,6 +564,10 @@ pub(crate) fn opportunities(
     provider: Provider,
 ) -> &'static dyn crate::connector::DynOpportunities {
     match provider {
+        #[cfg(feature = "capsule")]
+        Provider::Capsule => {
+            &crate::connector::Adapter::<crate::glue::capsule::Capsule>::NEW
+        }
         #[cfg(feature = "close")]
         Provider::Close => &crate::connector::Adapter::<crate::glue::close::Close>::NEW,
         #[cfg(feature = "copper")]
@@ -454,12 +582,21 @@ pub(crate) fn opportunities(
         Provider::Planhat => {
             &crate::connector::Adapter::<crate::glue::planhat::Planhat>::NEW
         }
+        #[cfg(feature = "salesforce")]
+        Provider::Salesforce => {
+            &crate::connector::Adapter::<crate::glue::salesforce::Salesforce>::NEW
+        }
         #[cfg(feature = "zendesk_sell")]
         Provider::ZendeskSell => {
             &crate::connector::Adapter::<crate::glue::zendesk_sell::ZendeskSell>::NEW
         }
     }
 }
+#[cfg(feature = "capsule")]
+const _: fn() = || {
+    fn implements<T: super::providers::capsule::UnifiedMapping>() {}
+    implements::<crate::glue::capsule::Capsule>();
+};
 #[cfg(feature = "close")]
 const _: fn() = || {
     fn implements<T: super::providers::close::UnifiedMapping>() {}
@@ -479,6 +616,11 @@ const _: fn() = || {
 const _: fn() = || {
     fn implements<T: super::providers::planhat::UnifiedMapping>() {}
     implements::<crate::glue::planhat::Planhat>();
+};
+#[cfg(feature = "salesforce")]
+const _: fn() = || {
+    fn implements<T: super::providers::salesforce::UnifiedMapping>() {}
+    implements::<crate::glue::salesforce::Salesforce>();
 };
 #[cfg(feature = "zendesk_sell")]
 const _: fn() = || {
