@@ -7,3 +7,9 @@ pub mod close;
 #[cfg(feature = "copper")]
 #[path = "../glue/copper.rs"]
 pub mod copper;
+#[cfg(feature = "freshsales")]
+#[path = "../glue/freshsales.rs"]
+pub mod freshsales;
+#[cfg(feature = "insightly")]
+#[path = "../glue/insightly.rs"]
+pub mod insightly;

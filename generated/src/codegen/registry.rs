@@ -10,6 +10,12 @@ pub enum Provider {
     #[cfg(feature = "copper")]
     /// `copper`
     Copper,
+    #[cfg(feature = "freshsales")]
+    /// `freshsales`
+    Freshsales,
+    #[cfg(feature = "insightly")]
+    /// `insightly`
+    Insightly,
 }
 impl Provider {
     /// Every provider compiled in, in key order.
@@ -18,6 +24,10 @@ impl Provider {
         Provider::Close,
         #[cfg(feature = "copper")]
         Provider::Copper,
+        #[cfg(feature = "freshsales")]
+        Provider::Freshsales,
+        #[cfg(feature = "insightly")]
+        Provider::Insightly,
     ];
     /// The key URLs, accounts and specs use (`close`).
     pub fn key(self) -> &'static str {
@@ -26,6 +36,10 @@ impl Provider {
             Provider::Close => super::providers::close::PROVIDER_KEY,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::PROVIDER_KEY,
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => super::providers::freshsales::PROVIDER_KEY,
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => super::providers::insightly::PROVIDER_KEY,
         }
     }
     /// The provider's name, for people (`Close`).
@@ -35,6 +49,10 @@ impl Provider {
             Provider::Close => super::providers::close::PROVIDER_NAME,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::PROVIDER_NAME,
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => super::providers::freshsales::PROVIDER_NAME,
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => super::providers::insightly::PROVIDER_NAME,
         }
     }
     /// The credential keys an account gives.
@@ -46,6 +64,10 @@ impl Provider {
             Provider::Close => super::providers::close::CREDENTIAL_FIELDS,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::CREDENTIAL_FIELDS,
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => super::providers::freshsales::CREDENTIAL_FIELDS,
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => super::providers::insightly::CREDENTIAL_FIELDS,
         }
     }
     /// The optional per-account settings.
@@ -55,6 +77,10 @@ impl Provider {
             Provider::Close => super::providers::close::SETTINGS,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::SETTINGS,
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => super::providers::freshsales::SETTINGS,
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => super::providers::insightly::SETTINGS,
         }
     }
     /// The hosts of the provider's API (`{var}`: one DNS label).
@@ -64,6 +90,10 @@ impl Provider {
             Provider::Close => super::providers::close::HOST_PATTERNS,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::HOST_PATTERNS,
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => super::providers::freshsales::HOST_PATTERNS,
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => super::providers::insightly::HOST_PATTERNS,
         }
     }
     /// The public API root; `None` when every account gives its own.
@@ -73,6 +103,10 @@ impl Provider {
             Provider::Close => super::providers::close::DEFAULT_BASE_URL,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::DEFAULT_BASE_URL,
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => super::providers::freshsales::DEFAULT_BASE_URL,
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => super::providers::insightly::DEFAULT_BASE_URL,
         }
     }
     /// Which unified opportunity fields it reads, takes and requires.
@@ -85,6 +119,14 @@ impl Provider {
             #[cfg(feature = "copper")]
             Provider::Copper => {
                 <super::providers::copper::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => {
+                <super::providers::freshsales::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => {
+                <super::providers::insightly::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
             }
         }
     }
@@ -120,6 +162,10 @@ pub enum Credentials {
     Close(super::providers::close::AccountCredentials),
     #[cfg(feature = "copper")]
     Copper(super::providers::copper::AccountCredentials),
+    #[cfg(feature = "freshsales")]
+    Freshsales(super::providers::freshsales::AccountCredentials),
+    #[cfg(feature = "insightly")]
+    Insightly(super::providers::insightly::AccountCredentials),
 }
 impl Credentials {
     pub fn provider(&self) -> Provider {
@@ -133,6 +179,16 @@ impl Credentials {
             Credentials::Copper(ref credentials) => {
                 let _ = credentials;
                 Provider::Copper
+            }
+            #[cfg(feature = "freshsales")]
+            Credentials::Freshsales(ref credentials) => {
+                let _ = credentials;
+                Provider::Freshsales
+            }
+            #[cfg(feature = "insightly")]
+            Credentials::Insightly(ref credentials) => {
+                let _ = credentials;
+                Provider::Insightly
             }
         }
     }
@@ -153,6 +209,16 @@ impl Credentials {
                 super::providers::copper::AccountCredentials::from_map(map)
                     .map(Credentials::Copper)
             }
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => {
+                super::providers::freshsales::AccountCredentials::from_map(map)
+                    .map(Credentials::Freshsales)
+            }
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => {
+                super::providers::insightly::AccountCredentials::from_map(map)
+                    .map(Credentials::Insightly)
+            }
         }
     }
     /// The credentials as JSON, secrets exposed: only for sealing
@@ -165,6 +231,10 @@ impl Credentials {
             Credentials::Close(ref credentials) => credentials.to_map(),
             #[cfg(feature = "copper")]
             Credentials::Copper(ref credentials) => credentials.to_map(),
+            #[cfg(feature = "freshsales")]
+            Credentials::Freshsales(ref credentials) => credentials.to_map(),
+            #[cfg(feature = "insightly")]
+            Credentials::Insightly(ref credentials) => credentials.to_map(),
         }
     }
 }
@@ -249,6 +319,60 @@ impl Connect for super::providers::copper::AccountConnection {
         )
     }
 }
+#[cfg(feature = "freshsales")]
+impl Connect for super::providers::freshsales::AccountConnection {
+    fn connect(
+        credentials: &Credentials,
+        base_url: ::core::option::Option<&str>,
+        settings: ClientSettings,
+    ) -> ::core::result::Result<Self, ConnectError> {
+        #[allow(unreachable_patterns)]
+        let credentials = match *credentials {
+            Credentials::Freshsales(ref credentials) => credentials.clone(),
+            _ => return ::core::result::Result::Err(ConnectError::OtherProvider),
+        };
+        let base_url = base_url
+            .or(super::providers::freshsales::DEFAULT_BASE_URL)
+            .ok_or(ConnectError::BaseUrlRequired)?;
+        let client = super::providers::freshsales::Client::with_http_client(
+                base_url,
+                settings.http,
+            )
+            .with_retry_policy(settings.retry)
+            .with_extra_query(settings.extra_query)
+            .with_extra_body(settings.extra_body);
+        ::core::result::Result::Ok(
+            super::providers::freshsales::AccountConnection::new(client, credentials),
+        )
+    }
+}
+#[cfg(feature = "insightly")]
+impl Connect for super::providers::insightly::AccountConnection {
+    fn connect(
+        credentials: &Credentials,
+        base_url: ::core::option::Option<&str>,
+        settings: ClientSettings,
+    ) -> ::core::result::Result<Self, ConnectError> {
+        #[allow(unreachable_patterns)]
+        let credentials = match *credentials {
+            Credentials::Insightly(ref credentials) => credentials.clone(),
+            _ => return ::core::result::Result::Err(ConnectError::OtherProvider),
+        };
+        let base_url = base_url
+            .or(super::providers::insightly::DEFAULT_BASE_URL)
+            .ok_or(ConnectError::BaseUrlRequired)?;
+        let client = super::providers::insightly::Client::with_http_client(
+                base_url,
+                settings.http,
+            )
+            .with_retry_policy(settings.retry)
+            .with_extra_query(settings.extra_query)
+            .with_extra_body(settings.extra_body);
+        ::core::result::Result::Ok(
+            super::providers::insightly::AccountConnection::new(client, credentials),
+        )
+    }
+}
 /// The unified opportunities API of a provider, through its glue.
 pub(crate) fn opportunities(
     provider: Provider,
@@ -259,6 +383,14 @@ pub(crate) fn opportunities(
         #[cfg(feature = "copper")]
         Provider::Copper => {
             &crate::connector::Adapter::<crate::glue::copper::Copper>::NEW
+        }
+        #[cfg(feature = "freshsales")]
+        Provider::Freshsales => {
+            &crate::connector::Adapter::<crate::glue::freshsales::Freshsales>::NEW
+        }
+        #[cfg(feature = "insightly")]
+        Provider::Insightly => {
+            &crate::connector::Adapter::<crate::glue::insightly::Insightly>::NEW
         }
     }
 }
@@ -271,4 +403,14 @@ const _: fn() = || {
 const _: fn() = || {
     fn implements<T: super::providers::copper::UnifiedMapping>() {}
     implements::<crate::glue::copper::Copper>();
+};
+#[cfg(feature = "freshsales")]
+const _: fn() = || {
+    fn implements<T: super::providers::freshsales::UnifiedMapping>() {}
+    implements::<crate::glue::freshsales::Freshsales>();
+};
+#[cfg(feature = "insightly")]
+const _: fn() = || {
+    fn implements<T: super::providers::insightly::UnifiedMapping>() {}
+    implements::<crate::glue::insightly::Insightly>();
 };
