@@ -370,7 +370,7 @@ fn check_account_required(
 
 /// A clearable field of an update: set, or sent as `null`.
 fn clearable<T, U>(
-    write: &mut DealWrite,
+    cleared: &mut BTreeMap<String, Value>,
     wire: &str,
     patch: &Patch<T>,
     convert: impl FnOnce(&T) -> Result<U, MappingError>,
@@ -378,10 +378,8 @@ fn clearable<T, U>(
     match patch {
         Patch::Absent => Ok(None),
         Patch::Null => {
-            // `DealWrite` skips `None`s: a `null` goes through the extra map.
-            write
-                .additional_properties
-                .insert(wire.to_owned(), Value::Null);
+            // `DealWrite` skips `None`s: a `null` goes through its extra map.
+            cleared.insert(wire.to_owned(), Value::Null);
             Ok(None)
         }
         Patch::Value(value) => convert(value).map(Some),
@@ -540,19 +538,17 @@ impl OpportunityMapping for Freshsales {
         body: &unified::OpportunityUpdate,
         context: &Context,
     ) -> Result<DealUpdateRequest, MappingError> {
-        let mut deal = DealWrite::default();
-        deal.name = match &body.name {
-            Patch::Null => return Err(not_clearable("name", "a Freshsales deal needs a name")),
-            other => other.value().cloned(),
-        };
-        deal.amount = match &body.amount {
+        if body.name.is_null() {
+            return Err(not_clearable("name", "a Freshsales deal needs a name"));
+        }
+        let amount = match &body.amount {
             Patch::Null => {
                 return Err(not_clearable("amount", "a Freshsales deal needs an amount"));
             }
             Patch::Value(amount) => Some(amount_to_freshsales(*amount)?),
             Patch::Absent => None,
         };
-        match &body.stage {
+        let (deal_stage_id, deal_pipeline_id) = match &body.stage {
             Patch::Null => {
                 return Err(not_clearable(
                     "stage",
@@ -561,43 +557,57 @@ impl OpportunityMapping for Freshsales {
             }
             Patch::Value(stage) => {
                 let (stage, pipeline) = stage_ids(stage, context)?;
-                deal.deal_stage_id = Some(stage);
-                deal.deal_pipeline_id = pipeline;
+                (Some(stage), pipeline)
             }
-            Patch::Absent => {}
-        }
+            Patch::Absent => (None, None),
+        };
         if body.custom_fields.is_null() {
             return Err(not_clearable(
                 "custom_fields",
                 "set a custom field to null to clear it; the map itself cannot be null",
             ));
         }
-        deal.custom_field = body
-            .custom_fields
-            .value()
-            .map(|fields| custom_values(fields, context))
-            .transpose()?;
         if let Patch::Value(contacts) = &body.contact {
             // Checked here so a bad id fails before any call.
             contact_ids(contacts)?;
         }
-        let currency = clearable(&mut deal, "currency_id", &body.currency, |code| {
+        let mut cleared = BTreeMap::new();
+        let currency_id = clearable(&mut cleared, "currency_id", &body.currency, |code| {
             currency_id(code, context)
         })?;
-        let owner = clearable(&mut deal, "owner_id", &body.owner, |owner| {
+        let owner_id = clearable(&mut cleared, "owner_id", &body.owner, |owner| {
             freshsales_id("owner.id", &owner.id)
         })?;
-        let account = clearable(&mut deal, "sales_account_id", &body.account, |account| {
-            freshsales_id("account.id", &account.id)
-        })?;
-        let expected_close = clearable(&mut deal, "expected_close", &body.close_date, |at| {
-            Ok(at.date_naive())
-        })?;
-        deal.currency_id = currency;
-        deal.owner_id = owner;
-        deal.sales_account_id = account;
-        deal.expected_close = expected_close;
-        Ok(DealUpdateRequest { deal })
+        let sales_account_id =
+            clearable(&mut cleared, "sales_account_id", &body.account, |account| {
+                freshsales_id("account.id", &account.id)
+            })?;
+        let expected_close =
+            clearable(&mut cleared, "expected_close", &body.close_date, |at| {
+                Ok(at.date_naive())
+            })?;
+        Ok(DealUpdateRequest {
+            deal: DealWrite {
+                name: body.name.value().cloned(),
+                amount,
+                currency_id,
+                owner_id,
+                sales_account_id,
+                deal_pipeline_id,
+                deal_stage_id,
+                probability: None,
+                expected_close,
+                deal_reason_id: None,
+                contacts_added_list: None,
+                contacts_removed_list: None,
+                custom_field: body
+                    .custom_fields
+                    .value()
+                    .map(|fields| custom_values(fields, context))
+                    .transpose()?,
+                additional_properties: cleared,
+            },
+        })
     }
 
     /// A new contact list: the deal's current contacts are read, and the

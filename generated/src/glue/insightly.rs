@@ -409,6 +409,17 @@ fn patch<T, U>(
     })
 }
 
+/// The outcome of a call made for its effect (a stage move, a link): any
+/// 2xx means it was made, whatever its body (the reference does not show
+/// these answers, and the record is read back anyway).
+fn made<T, E>(outcome: Result<T, crm_runtime::Error<E>>) -> Result<(), UnifiedError> {
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(crm_runtime::Error::Decode(odd)) if (200..300).contains(&odd.status) => Ok(()),
+        Err(error) => Err(UnifiedError::from_client(Provider::Insightly, error)),
+    }
+}
+
 fn not_clearable(field: &str, reason: &str) -> MappingError {
     MappingError::new(PROVIDER, field, "null", reason)
 }
@@ -685,15 +696,9 @@ impl OpportunityMapping for Insightly {
                     },
                 };
                 if pipeline == Some(stage.pipeline_id) {
-                    client
-                        .update_opportunity_pipeline_stage(id, &change)
-                        .await
-                        .map_err(failed)?;
+                    made(client.update_opportunity_pipeline_stage(id, &change).await)?;
                 } else {
-                    client
-                        .update_opportunity_pipeline(id, &change)
-                        .await
-                        .map_err(failed)?;
+                    made(client.update_opportunity_pipeline(id, &change).await)?;
                 }
                 changed = true;
             }
@@ -714,18 +719,12 @@ impl OpportunityMapping for Insightly {
                 };
                 linked.insert(contact);
                 if !wanted.contains(&contact) {
-                    client
-                        .delete_opportunity_link(id, &link_id)
-                        .await
-                        .map_err(failed)?;
+                    made(client.delete_opportunity_link(id, &link_id).await)?;
                     changed = true;
                 }
             }
             for contact in wanted.difference(&linked) {
-                client
-                    .add_opportunity_link(id, &contact_link(*contact))
-                    .await
-                    .map_err(failed)?;
+                made(client.add_opportunity_link(id, &contact_link(*contact)).await)?;
                 changed = true;
             }
         }
