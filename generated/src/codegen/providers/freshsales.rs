@@ -829,8 +829,11 @@ impl Client {
     ///
     /// One page of the deals in the view. Pages start at 1; `per_page` is at most
     /// 100. The last page is the one whose number is `meta.total_pages` (it may be
-    /// short); a page past it comes back with `deals: []`. Sorting with
-    /// `sort=updated_at&sort_type=asc` keeps the order stable while paging.
+    /// short); a page past it comes back with `deals: []`. The glue sorts with
+    /// `sort=created_at&sort_type=asc`: a deal keeps its place while others are
+    /// edited during the walk (sorted by `updated_at`, an edited deal would move
+    /// to the end and be listed twice, and the one after it skipped).
+    /// The list rows carry no contacts (`contact` is empty on list; a get has it).
     /// `include=` side-loads associations (e.g. `owner`, `sales_account`) as
     /// top-level arrays next to `deals`.
     ///
@@ -962,6 +965,9 @@ impl Client {
     /// One deal, wrapped as `{"deal": {...}}`. With `include=contacts` the deal
     /// also carries `contact_ids` and the contacts are side-loaded as a top-level
     /// `contacts` array; without it the deal's contacts are not in the response.
+    /// The generated call sends no parameter, so the glue's connection
+    /// (`generated/src/glue/freshsales.rs`) makes this get itself, with
+    /// `include=contacts`.
     ///
     ///
     /// `GET /api/deals/{id}`
