@@ -17,11 +17,14 @@ const FILTERS: &str = include_str!("../../tests/fixtures/responses/freshsales/fi
 const STAGES: &str = include_str!("../../tests/fixtures/responses/freshsales/stages.json");
 const CURRENCIES: &str = include_str!("../../tests/fixtures/responses/freshsales/currencies.json");
 const FIELDS: &str = include_str!("../../tests/fixtures/responses/freshsales/custom_fields.json");
-const OPPORTUNITY: &str = include_str!("../../tests/fixtures/responses/freshsales/opportunity.json");
+const OPPORTUNITY: &str =
+    include_str!("../../tests/fixtures/responses/freshsales/opportunity.json");
 const LIST_PAGE1: &str = include_str!("../../tests/fixtures/responses/freshsales/list_page1.json");
 const LIST_PAGE2: &str = include_str!("../../tests/fixtures/responses/freshsales/list_page2.json");
-const CREATED: &str = include_str!("../../tests/fixtures/responses/freshsales/create_response.json");
-const UPDATED: &str = include_str!("../../tests/fixtures/responses/freshsales/update_response.json");
+const CREATED: &str =
+    include_str!("../../tests/fixtures/responses/freshsales/create_response.json");
+const UPDATED: &str =
+    include_str!("../../tests/fixtures/responses/freshsales/update_response.json");
 
 const VIEWS_PATH: &str = "/api/deals/filters";
 const STAGES_PATH: &str = "/api/selector/deal_stages";
@@ -113,7 +116,11 @@ impl Freshsales {
             .collect()
     }
 
-    async fn list(&self, limit: Option<u32>, cursor: Option<String>) -> Result<Value, UnifiedError> {
+    async fn list(
+        &self,
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> Result<Value, UnifiedError> {
         self.client
             .list(
                 &self.account,
@@ -240,7 +247,9 @@ async fn an_account_without_base_url_is_refused_before_any_call() {
 #[tokio::test]
 async fn list_goes_through_the_all_deals_view_not_my_deals() {
     let freshsales = Freshsales::start().await;
-    freshsales.respond("GET", ALL_DEALS_PATH, 200, LIST_PAGE1).await;
+    freshsales
+        .respond("GET", ALL_DEALS_PATH, 200, LIST_PAGE1)
+        .await;
 
     let page = freshsales.list(Some(3), None).await.unwrap();
 
@@ -362,7 +371,9 @@ async fn get_maps_every_field_and_asks_for_the_contacts() {
 #[tokio::test]
 async fn amounts_are_read_as_numbers_or_decimal_strings() {
     let freshsales = Freshsales::start().await;
-    freshsales.respond("GET", ALL_DEALS_PATH, 200, LIST_PAGE1).await;
+    freshsales
+        .respond("GET", ALL_DEALS_PATH, 200, LIST_PAGE1)
+        .await;
     let first = freshsales.list(Some(3), None).await.unwrap();
     let freshsales2 = Freshsales::start().await;
     freshsales2
@@ -403,7 +414,9 @@ async fn amounts_are_read_as_numbers_or_decimal_strings() {
 #[tokio::test]
 async fn the_status_is_the_stages_forecast_type() {
     let freshsales = Freshsales::start().await;
-    freshsales.respond("GET", ALL_DEALS_PATH, 200, LIST_PAGE1).await;
+    freshsales
+        .respond("GET", ALL_DEALS_PATH, 200, LIST_PAGE1)
+        .await;
 
     let page = freshsales.list(Some(3), None).await.unwrap();
 
@@ -434,7 +447,9 @@ async fn the_status_is_the_stages_forecast_type() {
 #[tokio::test]
 async fn a_deal_without_currency_id_has_no_currency() {
     let freshsales = Freshsales::start().await;
-    freshsales.respond("GET", ALL_DEALS_PATH, 200, LIST_PAGE1).await;
+    freshsales
+        .respond("GET", ALL_DEALS_PATH, 200, LIST_PAGE1)
+        .await;
 
     let page = freshsales.list(Some(3), None).await.unwrap();
 
