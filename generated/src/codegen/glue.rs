@@ -10,6 +10,12 @@ pub mod close;
 #[cfg(feature = "copper")]
 #[path = "../glue/copper.rs"]
 pub mod copper;
+#[cfg(feature = "freshsales")]
+#[path = "../glue/freshsales.rs"]
+pub mod freshsales;
+#[cfg(feature = "insightly")]
+#[path = "../glue/insightly.rs"]
+pub mod insightly;
 #[cfg(feature = "pipeliner")]
 #[path = "../glue/pipeliner.rs"]
 pub mod pipeliner;

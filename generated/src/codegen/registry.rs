@@ -13,6 +13,12 @@ pub enum Provider {
     #[cfg(feature = "copper")]
     /// `copper`
     Copper,
+    #[cfg(feature = "freshsales")]
+    /// `freshsales`
+    Freshsales,
+    #[cfg(feature = "insightly")]
+    /// `insightly`
+    Insightly,
     #[cfg(feature = "pipeliner")]
     /// `pipeliner`
     Pipeliner,
@@ -35,6 +41,10 @@ impl Provider {
         Provider::Close,
         #[cfg(feature = "copper")]
         Provider::Copper,
+        #[cfg(feature = "freshsales")]
+        Provider::Freshsales,
+        #[cfg(feature = "insightly")]
+        Provider::Insightly,
         #[cfg(feature = "pipeliner")]
         Provider::Pipeliner,
         #[cfg(feature = "planhat")]
@@ -53,6 +63,10 @@ impl Provider {
             Provider::Close => super::providers::close::PROVIDER_KEY,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::PROVIDER_KEY,
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => super::providers::freshsales::PROVIDER_KEY,
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => super::providers::insightly::PROVIDER_KEY,
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => super::providers::pipeliner::PROVIDER_KEY,
             #[cfg(feature = "planhat")]
@@ -72,6 +86,10 @@ impl Provider {
             Provider::Close => super::providers::close::PROVIDER_NAME,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::PROVIDER_NAME,
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => super::providers::freshsales::PROVIDER_NAME,
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => super::providers::insightly::PROVIDER_NAME,
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => super::providers::pipeliner::PROVIDER_NAME,
             #[cfg(feature = "planhat")]
@@ -93,6 +111,10 @@ impl Provider {
             Provider::Close => super::providers::close::CREDENTIAL_FIELDS,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::CREDENTIAL_FIELDS,
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => super::providers::freshsales::CREDENTIAL_FIELDS,
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => super::providers::insightly::CREDENTIAL_FIELDS,
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => super::providers::pipeliner::CREDENTIAL_FIELDS,
             #[cfg(feature = "planhat")]
@@ -112,6 +134,10 @@ impl Provider {
             Provider::Close => super::providers::close::SETTINGS,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::SETTINGS,
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => super::providers::freshsales::SETTINGS,
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => super::providers::insightly::SETTINGS,
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => super::providers::pipeliner::SETTINGS,
             #[cfg(feature = "planhat")]
@@ -131,6 +157,10 @@ impl Provider {
             Provider::Close => super::providers::close::HOST_PATTERNS,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::HOST_PATTERNS,
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => super::providers::freshsales::HOST_PATTERNS,
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => super::providers::insightly::HOST_PATTERNS,
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => super::providers::pipeliner::HOST_PATTERNS,
             #[cfg(feature = "planhat")]
@@ -150,6 +180,10 @@ impl Provider {
             Provider::Close => super::providers::close::DEFAULT_BASE_URL,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::DEFAULT_BASE_URL,
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => super::providers::freshsales::DEFAULT_BASE_URL,
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => super::providers::insightly::DEFAULT_BASE_URL,
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => super::providers::pipeliner::DEFAULT_BASE_URL,
             #[cfg(feature = "planhat")]
@@ -174,6 +208,14 @@ impl Provider {
             #[cfg(feature = "copper")]
             Provider::Copper => {
                 <super::providers::copper::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => {
+                <super::providers::freshsales::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => {
+                <super::providers::insightly::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
             }
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => {
@@ -227,6 +269,10 @@ pub enum Credentials {
     Close(super::providers::close::AccountCredentials),
     #[cfg(feature = "copper")]
     Copper(super::providers::copper::AccountCredentials),
+    #[cfg(feature = "freshsales")]
+    Freshsales(super::providers::freshsales::AccountCredentials),
+    #[cfg(feature = "insightly")]
+    Insightly(super::providers::insightly::AccountCredentials),
     #[cfg(feature = "pipeliner")]
     Pipeliner(super::providers::pipeliner::AccountCredentials),
     #[cfg(feature = "planhat")]
@@ -253,6 +299,16 @@ impl Credentials {
             Credentials::Copper(ref credentials) => {
                 let _ = credentials;
                 Provider::Copper
+            }
+            #[cfg(feature = "freshsales")]
+            Credentials::Freshsales(ref credentials) => {
+                let _ = credentials;
+                Provider::Freshsales
+            }
+            #[cfg(feature = "insightly")]
+            Credentials::Insightly(ref credentials) => {
+                let _ = credentials;
+                Provider::Insightly
             }
             #[cfg(feature = "pipeliner")]
             Credentials::Pipeliner(ref credentials) => {
@@ -298,6 +354,16 @@ impl Credentials {
                 super::providers::copper::AccountCredentials::from_map(map)
                     .map(Credentials::Copper)
             }
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => {
+                super::providers::freshsales::AccountCredentials::from_map(map)
+                    .map(Credentials::Freshsales)
+            }
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => {
+                super::providers::insightly::AccountCredentials::from_map(map)
+                    .map(Credentials::Insightly)
+            }
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => {
                 super::providers::pipeliner::AccountCredentials::from_map(map)
@@ -332,6 +398,10 @@ impl Credentials {
             Credentials::Close(ref credentials) => credentials.to_map(),
             #[cfg(feature = "copper")]
             Credentials::Copper(ref credentials) => credentials.to_map(),
+            #[cfg(feature = "freshsales")]
+            Credentials::Freshsales(ref credentials) => credentials.to_map(),
+            #[cfg(feature = "insightly")]
+            Credentials::Insightly(ref credentials) => credentials.to_map(),
             #[cfg(feature = "pipeliner")]
             Credentials::Pipeliner(ref credentials) => credentials.to_map(),
             #[cfg(feature = "planhat")]
@@ -448,6 +518,60 @@ impl Connect for super::providers::copper::AccountConnection {
             .with_extra_body(settings.extra_body);
         ::core::result::Result::Ok(
             super::providers::copper::AccountConnection::new(client, credentials),
+        )
+    }
+}
+#[cfg(feature = "freshsales")]
+impl Connect for super::providers::freshsales::AccountConnection {
+    fn connect(
+        credentials: &Credentials,
+        base_url: ::core::option::Option<&str>,
+        settings: ClientSettings,
+    ) -> ::core::result::Result<Self, ConnectError> {
+        #[allow(unreachable_patterns)]
+        let credentials = match *credentials {
+            Credentials::Freshsales(ref credentials) => credentials.clone(),
+            _ => return ::core::result::Result::Err(ConnectError::OtherProvider),
+        };
+        let base_url = base_url
+            .or(super::providers::freshsales::DEFAULT_BASE_URL)
+            .ok_or(ConnectError::BaseUrlRequired)?;
+        let client = super::providers::freshsales::Client::with_http_client(
+                base_url,
+                settings.http,
+            )
+            .with_retry_policy(settings.retry)
+            .with_extra_query(settings.extra_query)
+            .with_extra_body(settings.extra_body);
+        ::core::result::Result::Ok(
+            super::providers::freshsales::AccountConnection::new(client, credentials),
+        )
+    }
+}
+#[cfg(feature = "insightly")]
+impl Connect for super::providers::insightly::AccountConnection {
+    fn connect(
+        credentials: &Credentials,
+        base_url: ::core::option::Option<&str>,
+        settings: ClientSettings,
+    ) -> ::core::result::Result<Self, ConnectError> {
+        #[allow(unreachable_patterns)]
+        let credentials = match *credentials {
+            Credentials::Insightly(ref credentials) => credentials.clone(),
+            _ => return ::core::result::Result::Err(ConnectError::OtherProvider),
+        };
+        let base_url = base_url
+            .or(super::providers::insightly::DEFAULT_BASE_URL)
+            .ok_or(ConnectError::BaseUrlRequired)?;
+        let client = super::providers::insightly::Client::with_http_client(
+                base_url,
+                settings.http,
+            )
+            .with_retry_policy(settings.retry)
+            .with_extra_query(settings.extra_query)
+            .with_extra_body(settings.extra_body);
+        ::core::result::Result::Ok(
+            super::providers::insightly::AccountConnection::new(client, credentials),
         )
     }
 }
@@ -574,6 +698,14 @@ pub(crate) fn opportunities(
         Provider::Copper => {
             &crate::connector::Adapter::<crate::glue::copper::Copper>::NEW
         }
+        #[cfg(feature = "freshsales")]
+        Provider::Freshsales => {
+            &crate::connector::Adapter::<crate::glue::freshsales::Freshsales>::NEW
+        }
+        #[cfg(feature = "insightly")]
+        Provider::Insightly => {
+            &crate::connector::Adapter::<crate::glue::insightly::Insightly>::NEW
+        }
         #[cfg(feature = "pipeliner")]
         Provider::Pipeliner => {
             &crate::connector::Adapter::<crate::glue::pipeliner::Pipeliner>::NEW
@@ -606,6 +738,16 @@ const _: fn() = || {
 const _: fn() = || {
     fn implements<T: super::providers::copper::UnifiedMapping>() {}
     implements::<crate::glue::copper::Copper>();
+};
+#[cfg(feature = "freshsales")]
+const _: fn() = || {
+    fn implements<T: super::providers::freshsales::UnifiedMapping>() {}
+    implements::<crate::glue::freshsales::Freshsales>();
+};
+#[cfg(feature = "insightly")]
+const _: fn() = || {
+    fn implements<T: super::providers::insightly::UnifiedMapping>() {}
+    implements::<crate::glue::insightly::Insightly>();
 };
 #[cfg(feature = "pipeliner")]
 const _: fn() = || {
