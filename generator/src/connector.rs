@@ -501,10 +501,14 @@ fn check_parameters(
             ids += 1;
             continue;
         }
+        if binding == "opportunities.list" {
+            // The glue sets it in the list input (a view id, a query).
+            continue;
+        }
         diags.error(
             operation_pointer(operation),
             format!(
-                "required parameter `{}` cannot be filled by the unified layer: make it optional (the glue sets it) or a credential",
+                "required parameter `{}` cannot be filled by the unified layer: make it optional or a credential",
                 param.wire_name
             ),
         );

@@ -10,7 +10,9 @@
 use crate::connector::UnifiedFields;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::emit::registry::RegistryEntry;
-use crate::emit::{CONNECTION_TYPE, CREDENTIALS_TYPE, GENERATED_MARKER, UnifiedLink, header};
+use crate::emit::{
+    CONNECTION_TYPE, CREDENTIALS_TYPE, GENERATED_MARKER, LIST_INPUT_TYPE, UnifiedLink, header,
+};
 use crate::names::snake_name;
 use std::collections::BTreeMap;
 use std::fs;
@@ -208,7 +210,7 @@ pub fn plan(root: &Path, specs_dir: &str) -> Result<Plan, Vec<Diagnostic>> {
             _ => None,
         };
         if let Some(connector) = &connector {
-            for name in [CREDENTIALS_TYPE, CONNECTION_TYPE] {
+            for name in [CREDENTIALS_TYPE, CONNECTION_TYPE, LIST_INPUT_TYPE] {
                 if spec.api.types.iter().any(|def| def.name == name) {
                     diags.error(
                         "/components/schemas",

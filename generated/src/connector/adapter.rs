@@ -1,6 +1,6 @@
 //! The shared flow of every provider's unified opportunities API.
 
-use super::{ContextCache, OpportunityMapping, empty_opportunity};
+use super::{AfterWrite, ContextCache, OpportunityMapping, empty_opportunity};
 use crate::account::IntegratedAccount;
 use crate::error::UnifiedError;
 use crate::registry::{ClientSettings, Connect, ConnectError, Provider};
@@ -205,48 +205,47 @@ impl<G: OpportunityMapping> Adapter<G> {
         env: &Env<'_>,
         calls: &Calls<G>,
         context: &G::Context,
-        response: ResponseValue<Value>,
-        known_id: Option<&<Calls<G> as OpportunityCalls>::Id>,
+        response: &ResponseValue<Value>,
+        id: &<Calls<G> as OpportunityCalls>::Id,
+        after: AfterWrite,
     ) -> Result<UnifiedRecord, UnifiedError> {
-        if let Some(record) = Self::answer_record(&response) {
+        if let (Some(record), AfterWrite::Nothing) = (Self::answer_record(response), after) {
             return Ok(Self::record(env, record, context));
         }
         let provider = Self::provider(env);
-        let id = match known_id {
-            Some(_) => None,
-            None => {
-                let text = response
-                    .body
-                    .pointer(Calls::<G>::RECORD_ID)
-                    .or_else(|| response.body.pointer("/id"))
-                    .map(|id| match id {
-                        Value::String(text) => text.clone(),
-                        other => other.to_string(),
-                    })
-                    .ok_or_else(|| UnifiedError::Transport {
-                        provider,
-                        message: format!(
-                            "answered {} to a create without the record or its id",
-                            response.status
-                        ),
-                    })?;
-                Some(Self::id(env, &text)?)
-            }
-        };
-        let Some(id) = known_id.or(id.as_ref()) else {
-            return Err(UnifiedError::Internal {
-                message: "a written record has no id".into(),
-            });
-        };
         let read = calls
             .get(id)
             .await
             .map_err(|error| UnifiedError::from_client(provider, error))?;
-        let record = read
-            .body
-            .pointer(Calls::<G>::RECORD)
-            .unwrap_or(&Value::Null);
+        let record = Self::answer_record(&read).ok_or_else(|| UnifiedError::Transport {
+            provider,
+            message: format!("answered {} to a read-back without the record", read.status),
+        })?;
         Ok(Self::record(env, record, context))
+    }
+
+    /// The id of a created record: in the record it answered with, or in
+    /// an id-only answer (`{id, success, errors}`).
+    fn created_id(
+        env: &Env<'_>,
+        response: &ResponseValue<Value>,
+    ) -> Result<<Calls<G> as OpportunityCalls>::Id, UnifiedError> {
+        let found = Self::answer_record(response)
+            .and_then(|record| record.pointer(Calls::<G>::RECORD_ID))
+            .or_else(|| response.body.pointer(Calls::<G>::RECORD_ID))
+            .or_else(|| response.body.pointer("/id"))
+            .map(|id| match id {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            })
+            .ok_or_else(|| UnifiedError::Transport {
+                provider: Self::provider(env),
+                message: format!(
+                    "answered {} to a create without the record or its id",
+                    response.status
+                ),
+            })?;
+        Self::id(env, &found)
     }
 }
 
@@ -362,7 +361,9 @@ impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
                 .create(&provider_body)
                 .await
                 .map_err(|error| UnifiedError::from_client(provider, error))?;
-            Self::written(&env, &calls, &context, response, None).await
+            let id = Self::created_id(&env, &response)?;
+            let after = G::after_create(&calls, &id, body, &context).await?;
+            Self::written(&env, &calls, &context, &response, &id, after).await
         })
     }
 
@@ -382,7 +383,8 @@ impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
                 .update(&id, &provider_body)
                 .await
                 .map_err(|error| UnifiedError::from_client(provider, error))?;
-            Self::written(&env, &calls, &context, response, Some(&id)).await
+            let after = G::after_update(&calls, &id, body, &context).await?;
+            Self::written(&env, &calls, &context, &response, &id, after).await
         })
     }
 

@@ -76,7 +76,45 @@ pub trait OpportunityMapping: Send + Sync + Sized + 'static {
         body: &OpportunityUpdate,
         context: &Self::Context,
     ) -> Result<UpdateOf<Self>, MappingError>;
+
+    /// Calls a create needs besides the create itself, made after it
+    /// succeeded and before the record is read back (a provider that links
+    /// contacts through their own endpoint). `id` is the new record's.
+    /// None by default.
+    fn after_create(
+        calls: &Self::Calls,
+        id: &IdOf<Self>,
+        body: &OpportunityCreate,
+        context: &Self::Context,
+    ) -> impl Future<Output = Result<AfterWrite, UnifiedError>> + Send {
+        let _ = (calls, id, body, context);
+        async { Ok(AfterWrite::Nothing) }
+    }
+
+    /// Calls an update needs besides the update itself (a stage changed
+    /// through its own endpoint, associations). None by default.
+    fn after_update(
+        calls: &Self::Calls,
+        id: &IdOf<Self>,
+        body: &OpportunityUpdate,
+        context: &Self::Context,
+    ) -> impl Future<Output = Result<AfterWrite, UnifiedError>> + Send {
+        let _ = (calls, id, body, context);
+        async { Ok(AfterWrite::Nothing) }
+    }
 }
+
+/// What an `after_*` hook did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterWrite {
+    /// No call: the write's own answer stands.
+    Nothing,
+    /// The record changed after the write answered: read it back.
+    Changed,
+}
+
+/// The provider's record id type.
+pub type IdOf<G> = <<G as OpportunityMapping>::Calls as OpportunityCalls>::Id;
 
 /// An opportunity with nothing but its id: what delete answers, and the
 /// base of every mapping (`..empty_opportunity(id)`).

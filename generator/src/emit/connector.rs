@@ -14,6 +14,25 @@ use quote::quote;
 /// own type names).
 pub const CREDENTIALS_TYPE: &str = "AccountCredentials";
 pub const CONNECTION_TYPE: &str = "AccountConnection";
+/// The list input when the list operation has required parameters (a
+/// view id in its path, a query): those, and its optional parameters or
+/// body.
+pub const LIST_INPUT_TYPE: &str = "OpportunitiesListInput";
+
+/// The list operation's required parameters the glue fills (not from
+/// credentials).
+fn glue_params<'a>(spec: &ConnectorSpec, list: &'a Operation) -> Vec<&'a crate::model::Param> {
+    list.params
+        .iter()
+        .filter(|param| {
+            param.required
+                && !spec
+                    .credentials
+                    .iter()
+                    .any(|c| c.fill == Fill::PathParam && c.name == param.wire_name)
+        })
+        .collect()
+}
 
 pub(super) fn connector_items(api: &Api, spec: &ConnectorSpec) -> TokenStream {
     let key = &spec.key;
@@ -188,8 +207,19 @@ fn list_operation<'a>(api: &'a Api, spec: &ConnectorSpec) -> &'a Operation {
     &api.operations[spec.opportunities.operations["opportunities.list"]]
 }
 
-/// The list input type: the options struct, or the search body.
+/// The list input type: the options struct, or the search body, or the
+/// wrapper holding them with the required parameters.
 fn list_input_type(api: &Api, spec: &ConnectorSpec) -> TokenStream {
+    let list = list_operation(api, spec);
+    if !glue_params(spec, list).is_empty() {
+        let name = ident(LIST_INPUT_TYPE);
+        return quote! { #name };
+    }
+    inner_list_input_type(api, spec)
+}
+
+/// The options struct or the search body that paging writes into.
+fn inner_list_input_type(api: &Api, spec: &ConnectorSpec) -> TokenStream {
     let list = list_operation(api, spec);
     if spec.opportunities.pagination.in_body {
         list.body
@@ -210,7 +240,8 @@ fn list_input_type(api: &Api, spec: &ConnectorSpec) -> TokenStream {
 fn page_request_impl(api: &Api, spec: &ConnectorSpec) -> TokenStream {
     let list = list_operation(api, spec);
     let paging = &spec.opportunities.pagination;
-    let input = list_input_type(api, spec);
+    let input = inner_list_input_type(api, spec);
+    let wrapper = list_wrapper(api, spec);
     let mut sets = Vec::new();
     let number = |wire: &Option<String>, source: TokenStream| -> Option<TokenStream> {
         let (field, ty) = list_input_field(api, list, paging, wire.as_deref()?)?;
@@ -254,7 +285,49 @@ fn page_request_impl(api: &Api, spec: &ConnectorSpec) -> TokenStream {
                 #(#sets)*
             }
         }
+        #wrapper
     }
+}
+
+/// The wrapper list input, when the list operation has required
+/// parameters the glue fills.
+fn list_wrapper(api: &Api, spec: &ConnectorSpec) -> Option<TokenStream> {
+    let list = list_operation(api, spec);
+    let params = glue_params(spec, list);
+    if params.is_empty() {
+        return None;
+    }
+    let name = ident(LIST_INPUT_TYPE);
+    let fields = params.iter().map(|param| {
+        let field = ident(&param.name);
+        let ty = type_tokens(&param.ty);
+        let doc = format!(
+            " `{}` ({:?}), set by the glue.",
+            param.wire_name, param.location
+        );
+        quote! { #[doc = #doc] pub #field: #ty, }
+    });
+    let inner_type = inner_list_input_type(api, spec);
+    let inner_field = if spec.opportunities.pagination.in_body {
+        quote! { body }
+    } else {
+        quote! { params }
+    };
+    Some(quote! {
+        /// The list operation's input: its required parameters, which
+        /// the glue sets, and what paging writes into.
+        #[derive(Clone, Debug, Default)]
+        pub struct #name {
+            #(#fields)*
+            pub #inner_field: #inner_type,
+        }
+
+        impl ::crm_runtime::paging::PageRequest for #name {
+            fn set_page(&mut self, at: &::crm_runtime::paging::PageAt<'_>) {
+                ::crm_runtime::paging::PageRequest::set_page(&mut self.#inner_field, at);
+            }
+        }
+    })
 }
 
 fn pagination_const(spec: &ConnectorSpec) -> TokenStream {
@@ -299,6 +372,13 @@ fn call_args(
     body: Option<TokenStream>,
 ) -> Vec<TokenStream> {
     let mut args = Vec::new();
+    // With the wrapper, the list input's parts.
+    let wrapped = input.is_some() && !glue_params(spec, operation).is_empty();
+    let input = match (&input, wrapped, spec.opportunities.pagination.in_body) {
+        (Some(input), true, true) => Some(quote! { &#input.body }),
+        (Some(input), true, false) => Some(quote! { &#input.params }),
+        _ => input,
+    };
     for param in operation.params.iter().filter(|param| param.required) {
         let from_credential = spec
             .credentials
@@ -308,6 +388,10 @@ fn call_args(
             Some(credential) => {
                 let field = ident(&credential.name);
                 quote! { &self.credentials.#field }
+            }
+            None if wrapped => {
+                let field = ident(&param.name);
+                quote! { &input.#field }
             }
             None if param.location == ParamLocation::Path => quote! { id },
             None => quote! { &::core::default::Default::default() },

@@ -9,7 +9,7 @@ mod mapping;
 pub mod registry;
 mod types;
 
-pub use connector::{CONNECTION_TYPE, CREDENTIALS_TYPE};
+pub use connector::{CONNECTION_TYPE, CREDENTIALS_TYPE, LIST_INPUT_TYPE};
 
 pub use mapping::{BINDING_EXTENSION, UnifiedLink, UnifiedOperation, binding, success_type};
 
