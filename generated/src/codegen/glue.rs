@@ -7,3 +7,9 @@ pub mod close;
 #[cfg(feature = "copper")]
 #[path = "../glue/copper.rs"]
 pub mod copper;
+#[cfg(feature = "hubspot")]
+#[path = "../glue/hubspot.rs"]
+pub mod hubspot;
+#[cfg(feature = "pipedrive")]
+#[path = "../glue/pipedrive.rs"]
+pub mod pipedrive;

@@ -10,6 +10,12 @@ pub enum Provider {
     #[cfg(feature = "copper")]
     /// `copper`
     Copper,
+    #[cfg(feature = "hubspot")]
+    /// `hubspot`
+    Hubspot,
+    #[cfg(feature = "pipedrive")]
+    /// `pipedrive`
+    Pipedrive,
 }
 impl Provider {
     /// Every provider compiled in, in key order.
@@ -18,6 +24,10 @@ impl Provider {
         Provider::Close,
         #[cfg(feature = "copper")]
         Provider::Copper,
+        #[cfg(feature = "hubspot")]
+        Provider::Hubspot,
+        #[cfg(feature = "pipedrive")]
+        Provider::Pipedrive,
     ];
     /// The key URLs, accounts and specs use (`close`).
     pub fn key(self) -> &'static str {
@@ -26,6 +36,10 @@ impl Provider {
             Provider::Close => super::providers::close::PROVIDER_KEY,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::PROVIDER_KEY,
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => super::providers::hubspot::PROVIDER_KEY,
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => super::providers::pipedrive::PROVIDER_KEY,
         }
     }
     /// The provider's name, for people (`Close`).
@@ -35,6 +49,10 @@ impl Provider {
             Provider::Close => super::providers::close::PROVIDER_NAME,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::PROVIDER_NAME,
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => super::providers::hubspot::PROVIDER_NAME,
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => super::providers::pipedrive::PROVIDER_NAME,
         }
     }
     /// The credential keys an account gives.
@@ -46,6 +64,10 @@ impl Provider {
             Provider::Close => super::providers::close::CREDENTIAL_FIELDS,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::CREDENTIAL_FIELDS,
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => super::providers::hubspot::CREDENTIAL_FIELDS,
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => super::providers::pipedrive::CREDENTIAL_FIELDS,
         }
     }
     /// The optional per-account settings.
@@ -55,6 +77,10 @@ impl Provider {
             Provider::Close => super::providers::close::SETTINGS,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::SETTINGS,
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => super::providers::hubspot::SETTINGS,
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => super::providers::pipedrive::SETTINGS,
         }
     }
     /// The hosts of the provider's API (`{var}`: one DNS label).
@@ -64,6 +90,10 @@ impl Provider {
             Provider::Close => super::providers::close::HOST_PATTERNS,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::HOST_PATTERNS,
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => super::providers::hubspot::HOST_PATTERNS,
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => super::providers::pipedrive::HOST_PATTERNS,
         }
     }
     /// The public API root; `None` when every account gives its own.
@@ -73,6 +103,10 @@ impl Provider {
             Provider::Close => super::providers::close::DEFAULT_BASE_URL,
             #[cfg(feature = "copper")]
             Provider::Copper => super::providers::copper::DEFAULT_BASE_URL,
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => super::providers::hubspot::DEFAULT_BASE_URL,
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => super::providers::pipedrive::DEFAULT_BASE_URL,
         }
     }
     /// Which unified opportunity fields it reads, takes and requires.
@@ -85,6 +119,14 @@ impl Provider {
             #[cfg(feature = "copper")]
             Provider::Copper => {
                 <super::providers::copper::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => {
+                <super::providers::hubspot::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => {
+                <super::providers::pipedrive::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
             }
         }
     }
@@ -120,6 +162,10 @@ pub enum Credentials {
     Close(super::providers::close::AccountCredentials),
     #[cfg(feature = "copper")]
     Copper(super::providers::copper::AccountCredentials),
+    #[cfg(feature = "hubspot")]
+    Hubspot(super::providers::hubspot::AccountCredentials),
+    #[cfg(feature = "pipedrive")]
+    Pipedrive(super::providers::pipedrive::AccountCredentials),
 }
 impl Credentials {
     pub fn provider(&self) -> Provider {
@@ -133,6 +179,16 @@ impl Credentials {
             Credentials::Copper(ref credentials) => {
                 let _ = credentials;
                 Provider::Copper
+            }
+            #[cfg(feature = "hubspot")]
+            Credentials::Hubspot(ref credentials) => {
+                let _ = credentials;
+                Provider::Hubspot
+            }
+            #[cfg(feature = "pipedrive")]
+            Credentials::Pipedrive(ref credentials) => {
+                let _ = credentials;
+                Provider::Pipedrive
             }
         }
     }
@@ -153,6 +209,16 @@ impl Credentials {
                 super::providers::copper::AccountCredentials::from_map(map)
                     .map(Credentials::Copper)
             }
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => {
+                super::providers::hubspot::AccountCredentials::from_map(map)
+                    .map(Credentials::Hubspot)
+            }
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => {
+                super::providers::pipedrive::AccountCredentials::from_map(map)
+                    .map(Credentials::Pipedrive)
+            }
         }
     }
     /// The credentials as JSON, secrets exposed: only for sealing
@@ -165,6 +231,10 @@ impl Credentials {
             Credentials::Close(ref credentials) => credentials.to_map(),
             #[cfg(feature = "copper")]
             Credentials::Copper(ref credentials) => credentials.to_map(),
+            #[cfg(feature = "hubspot")]
+            Credentials::Hubspot(ref credentials) => credentials.to_map(),
+            #[cfg(feature = "pipedrive")]
+            Credentials::Pipedrive(ref credentials) => credentials.to_map(),
         }
     }
 }
@@ -249,6 +319,60 @@ impl Connect for super::providers::copper::AccountConnection {
         )
     }
 }
+#[cfg(feature = "hubspot")]
+impl Connect for super::providers::hubspot::AccountConnection {
+    fn connect(
+        credentials: &Credentials,
+        base_url: ::core::option::Option<&str>,
+        settings: ClientSettings,
+    ) -> ::core::result::Result<Self, ConnectError> {
+        #[allow(unreachable_patterns)]
+        let credentials = match *credentials {
+            Credentials::Hubspot(ref credentials) => credentials.clone(),
+            _ => return ::core::result::Result::Err(ConnectError::OtherProvider),
+        };
+        let base_url = base_url
+            .or(super::providers::hubspot::DEFAULT_BASE_URL)
+            .ok_or(ConnectError::BaseUrlRequired)?;
+        let client = super::providers::hubspot::Client::with_http_client(
+                base_url,
+                settings.http,
+            )
+            .with_retry_policy(settings.retry)
+            .with_extra_query(settings.extra_query)
+            .with_extra_body(settings.extra_body);
+        ::core::result::Result::Ok(
+            super::providers::hubspot::AccountConnection::new(client, credentials),
+        )
+    }
+}
+#[cfg(feature = "pipedrive")]
+impl Connect for super::providers::pipedrive::AccountConnection {
+    fn connect(
+        credentials: &Credentials,
+        base_url: ::core::option::Option<&str>,
+        settings: ClientSettings,
+    ) -> ::core::result::Result<Self, ConnectError> {
+        #[allow(unreachable_patterns)]
+        let credentials = match *credentials {
+            Credentials::Pipedrive(ref credentials) => credentials.clone(),
+            _ => return ::core::result::Result::Err(ConnectError::OtherProvider),
+        };
+        let base_url = base_url
+            .or(super::providers::pipedrive::DEFAULT_BASE_URL)
+            .ok_or(ConnectError::BaseUrlRequired)?;
+        let client = super::providers::pipedrive::Client::with_http_client(
+                base_url,
+                settings.http,
+            )
+            .with_retry_policy(settings.retry)
+            .with_extra_query(settings.extra_query)
+            .with_extra_body(settings.extra_body);
+        ::core::result::Result::Ok(
+            super::providers::pipedrive::AccountConnection::new(client, credentials),
+        )
+    }
+}
 /// The unified opportunities API of a provider, through its glue.
 pub(crate) fn opportunities(
     provider: Provider,
@@ -259,6 +383,14 @@ pub(crate) fn opportunities(
         #[cfg(feature = "copper")]
         Provider::Copper => {
             &crate::connector::Adapter::<crate::glue::copper::Copper>::NEW
+        }
+        #[cfg(feature = "hubspot")]
+        Provider::Hubspot => {
+            &crate::connector::Adapter::<crate::glue::hubspot::Hubspot>::NEW
+        }
+        #[cfg(feature = "pipedrive")]
+        Provider::Pipedrive => {
+            &crate::connector::Adapter::<crate::glue::pipedrive::Pipedrive>::NEW
         }
     }
 }
@@ -271,4 +403,14 @@ const _: fn() = || {
 const _: fn() = || {
     fn implements<T: super::providers::copper::UnifiedMapping>() {}
     implements::<crate::glue::copper::Copper>();
+};
+#[cfg(feature = "hubspot")]
+const _: fn() = || {
+    fn implements<T: super::providers::hubspot::UnifiedMapping>() {}
+    implements::<crate::glue::hubspot::Hubspot>();
+};
+#[cfg(feature = "pipedrive")]
+const _: fn() = || {
+    fn implements<T: super::providers::pipedrive::UnifiedMapping>() {}
+    implements::<crate::glue::pipedrive::Pipedrive>();
 };
