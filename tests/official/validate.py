@@ -635,27 +635,82 @@ def iter_jsonl(path: Path) -> Iterable[tuple[int, dict]]:
             raise InputError(f"{path}:{n}: not JSON: {e}")
 
 
+def parse_document_args(values: list[str]) -> list[tuple[str, str | None]]:
+    """`NAME` or `NAME@/path/prefix`: a document, and optionally the paths (below
+    its server) it is the one to use for."""
+    out = []
+    for value in values:
+        name, _, prefix = value.partition("@")
+        out.append((name, prefix or None))
+    return out
+
+
 def mode_exchanges(args, docs: Documents) -> int:
     aliases = parse_aliases(args.path_alias)
-    documents = [docs.get(d) for d in args.document]
+    # A scoped document (NAME@PREFIX) that is not available makes the lines under
+    # its prefix SKIPs; an unscoped one must exist.
+    scoped: list[tuple[str, str | None, Document | None]] = []
+    for name, prefix in parse_document_args(args.document):
+        try:
+            scoped.append((name, prefix, docs.get(name)))
+        except FileNotFoundError:
+            if prefix is None:
+                raise
+            scoped.append((name, prefix, None))
     outcomes = []
+    requests = responses = 0
     for n, ex in iter_jsonl(Path(args.records)):
         label = f"{Path(args.records).name}:{n}"
+        if ex.get("recording_error"):
+            o = Outcome("FAIL", f"{label} {ex.get('method', '?')} {ex.get('url', '?')}",
+                        [f"recording: {ex['recording_error']}"])
+            print_outcome(o, args.verbose)
+            outcomes.append(o)
+            continue
         if ex.get("document"):
-            candidates = [docs.get(ex["document"])]
+            candidates = [(ex["document"], None, docs.get(ex["document"]))]
         else:
-            candidates = documents
+            candidates = scoped
         doc = None
-        for d in candidates:
-            url = ex["url"] if not ex.get("base_url") else d.servers[0] + ex["url"][len(ex["base_url"].rstrip("/")):]
-            if d.strip_server(url) is not None:
-                doc = d
+        missing = None
+        for name, prefix, d in candidates:
+            server = d.servers[0] if d is not None else None
+            if d is None:
+                # An absent document: its prefix is matched against the path below
+                # any server of the others (they share the API root).
+                servers = [s for _, _, other in candidates if other is not None for s in other.servers]
+            else:
+                servers = d.servers
+            url = ex["url"]
+            if ex.get("base_url") and servers:
+                url = servers[0].rstrip("/") + url[len(ex["base_url"].rstrip("/")):]
+            below = None
+            for s in sorted(servers, key=len, reverse=True):
+                base = url.split("?", 1)[0]
+                if base == s.rstrip("/") or base.startswith(s.rstrip("/") + "/"):
+                    below = base[len(s.rstrip("/")):] or "/"
+                    break
+            if below is None or (prefix is not None and not below.startswith(prefix)):
+                continue
+            if d is None:
+                missing = name
                 break
+            doc = d
+            break
+        if doc is None and missing is not None:
+            o = Outcome("SKIP", f"{label} {ex.get('method', '?').upper()} {ex['url']} [{missing}]",
+                        [f"official document {missing} not found under {', '.join(map(str, docs.roots))}"])
+            print_outcome(o, args.verbose)
+            outcomes.append(o)
+            continue
         if doc is None:
             raise InputError(f"{label}: no given document serves {ex['url']}")
         o = check_exchange(doc, ex, label, aliases)
+        requests += ex.get("check_request", True) is not False
+        responses += ex.get("status") is not None
         print_outcome(o, args.verbose)
         outcomes.append(o)
+    print(f"checked {requests} requests and {responses} responses against the official documents")
     return summarize(outcomes, args.no_skip)
 
 
@@ -714,8 +769,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="mode", required=True)
 
     p = sub.add_parser("exchanges", help="validate recorded request/response exchanges (JSON lines)")
-    p.add_argument("--document", action="append", required=True,
-                   help="official document (name under a reference root, or a path); repeatable")
+    p.add_argument("--document", action="append", required=True, metavar="NAME[@PREFIX]",
+                   help="official document (name under a reference root, or a path); repeatable. "
+                        "With @PREFIX it serves only the paths below its server that start with "
+                        "PREFIX, and when it is not available those lines are SKIPped")
     p.add_argument("records")
 
     p = sub.add_parser("fixture", help="validate response body files against one documented operation")
