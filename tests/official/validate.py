@@ -671,7 +671,7 @@ def mode_exchanges(args, docs: Documents) -> int:
             candidates = [(ex["document"], None, docs.get(ex["document"]))]
         else:
             candidates = scoped
-        doc = None
+        doc = fallback = None
         missing = None
         for name, prefix, d in candidates:
             server = d.servers[0] if d is not None else None
@@ -693,10 +693,16 @@ def mode_exchanges(args, docs: Documents) -> int:
             if below is None or (prefix is not None and not below.startswith(prefix)):
                 continue
             if d is None:
-                missing = name
+                missing = missing or name
+                continue
+            # With a mock server's base_url every document "serves" the URL:
+            # prefer the one that has the operation.
+            if d.find_operation(ex["method"], below) is not None:
+                doc = d
                 break
-            doc = d
-            break
+            fallback = fallback or d
+        if doc is None and missing is None:
+            doc = fallback
         if doc is None and missing is not None:
             o = Outcome("SKIP", f"{label} {ex.get('method', '?').upper()} {ex['url']} [{missing}]",
                         [f"official document {missing} not found under {', '.join(map(str, docs.roots))}"])
