@@ -261,13 +261,12 @@ impl Recorder {
         line
     }
 
-    /// Writes every request seen but the last `keep`.
-    fn flush(&self, keep: usize) {
+    /// Writes every request seen and not written yet.
+    fn flush(&self) {
         let mut lines = String::new();
         {
             let mut seen = lock(&self.seen);
-            let until = seen.len().saturating_sub(keep);
-            for entry in seen.iter_mut().take(until).filter(|entry| !entry.written) {
+            for entry in seen.iter_mut().filter(|entry| !entry.written) {
                 entry.written = true;
                 lines.push_str(&self.line(&entry.request).to_string());
                 lines.push('\n');
@@ -295,7 +294,7 @@ struct Spy(Arc<Recorder>);
 impl Match for Spy {
     fn matches(&self, request: &Request) -> bool {
         // The requests before this one have been answered: write them.
-        self.0.flush(0);
+        self.0.flush();
         lock(&self.0.seen).push(Seen {
             request: request.clone(),
             written: false,
@@ -310,7 +309,7 @@ struct Current(Option<Arc<Recorder>>);
 impl Drop for Current {
     fn drop(&mut self) {
         if let Some(recorder) = self.0.take() {
-            recorder.flush(0);
+            recorder.flush();
         }
     }
 }
