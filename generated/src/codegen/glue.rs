@@ -13,9 +13,15 @@ pub mod copper;
 #[cfg(feature = "freshsales")]
 #[path = "../glue/freshsales.rs"]
 pub mod freshsales;
+#[cfg(feature = "hubspot")]
+#[path = "../glue/hubspot.rs"]
+pub mod hubspot;
 #[cfg(feature = "insightly")]
 #[path = "../glue/insightly.rs"]
 pub mod insightly;
+#[cfg(feature = "pipedrive")]
+#[path = "../glue/pipedrive.rs"]
+pub mod pipedrive;
 #[cfg(feature = "pipeliner")]
 #[path = "../glue/pipeliner.rs"]
 pub mod pipeliner;

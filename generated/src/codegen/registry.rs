@@ -16,9 +16,15 @@ pub enum Provider {
     #[cfg(feature = "freshsales")]
     /// `freshsales`
     Freshsales,
+    #[cfg(feature = "hubspot")]
+    /// `hubspot`
+    Hubspot,
     #[cfg(feature = "insightly")]
     /// `insightly`
     Insightly,
+    #[cfg(feature = "pipedrive")]
+    /// `pipedrive`
+    Pipedrive,
     #[cfg(feature = "pipeliner")]
     /// `pipeliner`
     Pipeliner,
@@ -43,8 +49,12 @@ impl Provider {
         Provider::Copper,
         #[cfg(feature = "freshsales")]
         Provider::Freshsales,
+        #[cfg(feature = "hubspot")]
+        Provider::Hubspot,
         #[cfg(feature = "insightly")]
         Provider::Insightly,
+        #[cfg(feature = "pipedrive")]
+        Provider::Pipedrive,
         #[cfg(feature = "pipeliner")]
         Provider::Pipeliner,
         #[cfg(feature = "planhat")]
@@ -65,8 +75,12 @@ impl Provider {
             Provider::Copper => super::providers::copper::PROVIDER_KEY,
             #[cfg(feature = "freshsales")]
             Provider::Freshsales => super::providers::freshsales::PROVIDER_KEY,
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => super::providers::hubspot::PROVIDER_KEY,
             #[cfg(feature = "insightly")]
             Provider::Insightly => super::providers::insightly::PROVIDER_KEY,
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => super::providers::pipedrive::PROVIDER_KEY,
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => super::providers::pipeliner::PROVIDER_KEY,
             #[cfg(feature = "planhat")]
@@ -88,8 +102,12 @@ impl Provider {
             Provider::Copper => super::providers::copper::PROVIDER_NAME,
             #[cfg(feature = "freshsales")]
             Provider::Freshsales => super::providers::freshsales::PROVIDER_NAME,
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => super::providers::hubspot::PROVIDER_NAME,
             #[cfg(feature = "insightly")]
             Provider::Insightly => super::providers::insightly::PROVIDER_NAME,
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => super::providers::pipedrive::PROVIDER_NAME,
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => super::providers::pipeliner::PROVIDER_NAME,
             #[cfg(feature = "planhat")]
@@ -113,8 +131,12 @@ impl Provider {
             Provider::Copper => super::providers::copper::CREDENTIAL_FIELDS,
             #[cfg(feature = "freshsales")]
             Provider::Freshsales => super::providers::freshsales::CREDENTIAL_FIELDS,
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => super::providers::hubspot::CREDENTIAL_FIELDS,
             #[cfg(feature = "insightly")]
             Provider::Insightly => super::providers::insightly::CREDENTIAL_FIELDS,
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => super::providers::pipedrive::CREDENTIAL_FIELDS,
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => super::providers::pipeliner::CREDENTIAL_FIELDS,
             #[cfg(feature = "planhat")]
@@ -136,8 +158,12 @@ impl Provider {
             Provider::Copper => super::providers::copper::SETTINGS,
             #[cfg(feature = "freshsales")]
             Provider::Freshsales => super::providers::freshsales::SETTINGS,
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => super::providers::hubspot::SETTINGS,
             #[cfg(feature = "insightly")]
             Provider::Insightly => super::providers::insightly::SETTINGS,
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => super::providers::pipedrive::SETTINGS,
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => super::providers::pipeliner::SETTINGS,
             #[cfg(feature = "planhat")]
@@ -159,8 +185,12 @@ impl Provider {
             Provider::Copper => super::providers::copper::HOST_PATTERNS,
             #[cfg(feature = "freshsales")]
             Provider::Freshsales => super::providers::freshsales::HOST_PATTERNS,
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => super::providers::hubspot::HOST_PATTERNS,
             #[cfg(feature = "insightly")]
             Provider::Insightly => super::providers::insightly::HOST_PATTERNS,
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => super::providers::pipedrive::HOST_PATTERNS,
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => super::providers::pipeliner::HOST_PATTERNS,
             #[cfg(feature = "planhat")]
@@ -182,8 +212,12 @@ impl Provider {
             Provider::Copper => super::providers::copper::DEFAULT_BASE_URL,
             #[cfg(feature = "freshsales")]
             Provider::Freshsales => super::providers::freshsales::DEFAULT_BASE_URL,
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => super::providers::hubspot::DEFAULT_BASE_URL,
             #[cfg(feature = "insightly")]
             Provider::Insightly => super::providers::insightly::DEFAULT_BASE_URL,
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => super::providers::pipedrive::DEFAULT_BASE_URL,
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => super::providers::pipeliner::DEFAULT_BASE_URL,
             #[cfg(feature = "planhat")]
@@ -213,9 +247,17 @@ impl Provider {
             Provider::Freshsales => {
                 <super::providers::freshsales::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
             }
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => {
+                <super::providers::hubspot::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
             #[cfg(feature = "insightly")]
             Provider::Insightly => {
                 <super::providers::insightly::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => {
+                <super::providers::pipedrive::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
             }
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => {
@@ -271,8 +313,12 @@ pub enum Credentials {
     Copper(super::providers::copper::AccountCredentials),
     #[cfg(feature = "freshsales")]
     Freshsales(super::providers::freshsales::AccountCredentials),
+    #[cfg(feature = "hubspot")]
+    Hubspot(super::providers::hubspot::AccountCredentials),
     #[cfg(feature = "insightly")]
     Insightly(super::providers::insightly::AccountCredentials),
+    #[cfg(feature = "pipedrive")]
+    Pipedrive(super::providers::pipedrive::AccountCredentials),
     #[cfg(feature = "pipeliner")]
     Pipeliner(super::providers::pipeliner::AccountCredentials),
     #[cfg(feature = "planhat")]
@@ -305,10 +351,20 @@ impl Credentials {
                 let _ = credentials;
                 Provider::Freshsales
             }
+            #[cfg(feature = "hubspot")]
+            Credentials::Hubspot(ref credentials) => {
+                let _ = credentials;
+                Provider::Hubspot
+            }
             #[cfg(feature = "insightly")]
             Credentials::Insightly(ref credentials) => {
                 let _ = credentials;
                 Provider::Insightly
+            }
+            #[cfg(feature = "pipedrive")]
+            Credentials::Pipedrive(ref credentials) => {
+                let _ = credentials;
+                Provider::Pipedrive
             }
             #[cfg(feature = "pipeliner")]
             Credentials::Pipeliner(ref credentials) => {
@@ -359,10 +415,20 @@ impl Credentials {
                 super::providers::freshsales::AccountCredentials::from_map(map)
                     .map(Credentials::Freshsales)
             }
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => {
+                super::providers::hubspot::AccountCredentials::from_map(map)
+                    .map(Credentials::Hubspot)
+            }
             #[cfg(feature = "insightly")]
             Provider::Insightly => {
                 super::providers::insightly::AccountCredentials::from_map(map)
                     .map(Credentials::Insightly)
+            }
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => {
+                super::providers::pipedrive::AccountCredentials::from_map(map)
+                    .map(Credentials::Pipedrive)
             }
             #[cfg(feature = "pipeliner")]
             Provider::Pipeliner => {
@@ -400,8 +466,12 @@ impl Credentials {
             Credentials::Copper(ref credentials) => credentials.to_map(),
             #[cfg(feature = "freshsales")]
             Credentials::Freshsales(ref credentials) => credentials.to_map(),
+            #[cfg(feature = "hubspot")]
+            Credentials::Hubspot(ref credentials) => credentials.to_map(),
             #[cfg(feature = "insightly")]
             Credentials::Insightly(ref credentials) => credentials.to_map(),
+            #[cfg(feature = "pipedrive")]
+            Credentials::Pipedrive(ref credentials) => credentials.to_map(),
             #[cfg(feature = "pipeliner")]
             Credentials::Pipeliner(ref credentials) => credentials.to_map(),
             #[cfg(feature = "planhat")]
@@ -548,6 +618,33 @@ impl Connect for super::providers::freshsales::AccountConnection {
         )
     }
 }
+#[cfg(feature = "hubspot")]
+impl Connect for super::providers::hubspot::AccountConnection {
+    fn connect(
+        credentials: &Credentials,
+        base_url: ::core::option::Option<&str>,
+        settings: ClientSettings,
+    ) -> ::core::result::Result<Self, ConnectError> {
+        #[allow(unreachable_patterns)]
+        let credentials = match *credentials {
+            Credentials::Hubspot(ref credentials) => credentials.clone(),
+            _ => return ::core::result::Result::Err(ConnectError::OtherProvider),
+        };
+        let base_url = base_url
+            .or(super::providers::hubspot::DEFAULT_BASE_URL)
+            .ok_or(ConnectError::BaseUrlRequired)?;
+        let client = super::providers::hubspot::Client::with_http_client(
+                base_url,
+                settings.http,
+            )
+            .with_retry_policy(settings.retry)
+            .with_extra_query(settings.extra_query)
+            .with_extra_body(settings.extra_body);
+        ::core::result::Result::Ok(
+            super::providers::hubspot::AccountConnection::new(client, credentials),
+        )
+    }
+}
 #[cfg(feature = "insightly")]
 impl Connect for super::providers::insightly::AccountConnection {
     fn connect(
@@ -572,6 +669,33 @@ impl Connect for super::providers::insightly::AccountConnection {
             .with_extra_body(settings.extra_body);
         ::core::result::Result::Ok(
             super::providers::insightly::AccountConnection::new(client, credentials),
+        )
+    }
+}
+#[cfg(feature = "pipedrive")]
+impl Connect for super::providers::pipedrive::AccountConnection {
+    fn connect(
+        credentials: &Credentials,
+        base_url: ::core::option::Option<&str>,
+        settings: ClientSettings,
+    ) -> ::core::result::Result<Self, ConnectError> {
+        #[allow(unreachable_patterns)]
+        let credentials = match *credentials {
+            Credentials::Pipedrive(ref credentials) => credentials.clone(),
+            _ => return ::core::result::Result::Err(ConnectError::OtherProvider),
+        };
+        let base_url = base_url
+            .or(super::providers::pipedrive::DEFAULT_BASE_URL)
+            .ok_or(ConnectError::BaseUrlRequired)?;
+        let client = super::providers::pipedrive::Client::with_http_client(
+                base_url,
+                settings.http,
+            )
+            .with_retry_policy(settings.retry)
+            .with_extra_query(settings.extra_query)
+            .with_extra_body(settings.extra_body);
+        ::core::result::Result::Ok(
+            super::providers::pipedrive::AccountConnection::new(client, credentials),
         )
     }
 }
@@ -702,9 +826,17 @@ pub(crate) fn opportunities(
         Provider::Freshsales => {
             &crate::connector::Adapter::<crate::glue::freshsales::Freshsales>::NEW
         }
+        #[cfg(feature = "hubspot")]
+        Provider::Hubspot => {
+            &crate::connector::Adapter::<crate::glue::hubspot::Hubspot>::NEW
+        }
         #[cfg(feature = "insightly")]
         Provider::Insightly => {
             &crate::connector::Adapter::<crate::glue::insightly::Insightly>::NEW
+        }
+        #[cfg(feature = "pipedrive")]
+        Provider::Pipedrive => {
+            &crate::connector::Adapter::<crate::glue::pipedrive::Pipedrive>::NEW
         }
         #[cfg(feature = "pipeliner")]
         Provider::Pipeliner => {
@@ -744,10 +876,20 @@ const _: fn() = || {
     fn implements<T: super::providers::freshsales::UnifiedMapping>() {}
     implements::<crate::glue::freshsales::Freshsales>();
 };
+#[cfg(feature = "hubspot")]
+const _: fn() = || {
+    fn implements<T: super::providers::hubspot::UnifiedMapping>() {}
+    implements::<crate::glue::hubspot::Hubspot>();
+};
 #[cfg(feature = "insightly")]
 const _: fn() = || {
     fn implements<T: super::providers::insightly::UnifiedMapping>() {}
     implements::<crate::glue::insightly::Insightly>();
+};
+#[cfg(feature = "pipedrive")]
+const _: fn() = || {
+    fn implements<T: super::providers::pipedrive::UnifiedMapping>() {}
+    implements::<crate::glue::pipedrive::Pipedrive>();
 };
 #[cfg(feature = "pipeliner")]
 const _: fn() = || {

@@ -73,6 +73,24 @@ pub mod copper;
     rustdoc::all
 )]
 pub mod freshsales;
+#[cfg(feature = "hubspot")]
+#[allow(
+    dead_code,
+    clippy::doc_lazy_continuation,
+    clippy::doc_overindented_list_items,
+    clippy::empty_docs,
+    clippy::enum_variant_names,
+    clippy::large_enum_variant,
+    clippy::module_inception,
+    clippy::ptr_arg,
+    clippy::result_large_err,
+    clippy::tabs_in_doc_comments,
+    clippy::too_many_arguments,
+    clippy::type_complexity,
+    clippy::upper_case_acronyms,
+    rustdoc::all
+)]
+pub mod hubspot;
 #[cfg(feature = "insightly")]
 #[allow(
     dead_code,
@@ -91,6 +109,24 @@ pub mod freshsales;
     rustdoc::all
 )]
 pub mod insightly;
+#[cfg(feature = "pipedrive")]
+#[allow(
+    dead_code,
+    clippy::doc_lazy_continuation,
+    clippy::doc_overindented_list_items,
+    clippy::empty_docs,
+    clippy::enum_variant_names,
+    clippy::large_enum_variant,
+    clippy::module_inception,
+    clippy::ptr_arg,
+    clippy::result_large_err,
+    clippy::tabs_in_doc_comments,
+    clippy::too_many_arguments,
+    clippy::type_complexity,
+    clippy::upper_case_acronyms,
+    rustdoc::all
+)]
+pub mod pipedrive;
 #[cfg(feature = "pipeliner")]
 #[allow(
     dead_code,
