@@ -304,8 +304,9 @@ async fn custom_fields_are_named_and_labelled_from_deal_fields_both_ways() {
         .update("1042", json!({"custom_fields": {"Region": "Antarctica"}}))
         .await
         .expect_err("unknown label");
+    // Not an option even after a fresh look at dealFields: a 400 naming it.
     assert!(
-        matches!(error, UnifiedError::Mapping(ref mapping) if mapping.field == "custom_fields.Region"),
+        matches!(error, UnifiedError::InvalidInput { ref field, .. } if field == "custom_fields.Region"),
         "{error:?}"
     );
     assert_eq!(company.requests("PATCH", &deal_path("1042")).await.len(), 1);
