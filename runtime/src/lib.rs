@@ -18,11 +18,15 @@
 //!   the spec documents it.
 //! - [`mapping`], [`support`]: what the generated unified-mapping traits
 //!   and provider-support tables are written in terms of.
+//! - [`limits`]: the response-body limit (read incrementally, 16 MiB by
+//!   default, per task with [`with_max_response_body`]) and the redirect
+//!   policy (same origin only, so credentials never leave it).
 
 mod auth;
 mod client;
 pub mod encode;
 mod error;
+pub mod limits;
 pub mod mapping;
 mod patch;
 mod retry;
@@ -32,9 +36,10 @@ pub mod support;
 pub use auth::{Auth, Credential};
 pub use client::{
     ClientCore, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, RawResponse, ResponseValue,
-    http_client,
+    http_client, http_client_builder,
 };
 pub use error::{DecodeError, Error, ErrorResponse};
+pub use limits::{DEFAULT_MAX_RESPONSE_BODY, max_response_body, with_max_response_body};
 pub use patch::Patch;
 pub use retry::{Idempotency, RetryPolicy, retry_after};
 pub use secret::Secret;
