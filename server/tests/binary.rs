@@ -43,7 +43,15 @@ async fn token_create_serve_and_graceful_sigterm() {
     );
 
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            database,
+            "--allow-host",
+            "127.0.0.1",
+        ])
         .env_remove("UNIFIED_SECRET_KEY")
         .env("RUST_LOG", "debug")
         .stdout(Stdio::null())
