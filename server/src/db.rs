@@ -531,3 +531,75 @@ fn account_row(row: &rusqlite::Row<'_>) -> Result<AccountRow, rusqlite::Error> {
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_version_1_database_is_migrated_keeping_tokens_and_accounts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite");
+        {
+            let connection = Connection::open(&path).unwrap();
+            connection
+                .execute_batch(&format!(
+                    "BEGIN; {}; PRAGMA user_version = 1; COMMIT;
+                     INSERT INTO tenants (name, created_at) VALUES ('acme', 'then');
+                     INSERT INTO tokens (hash, tenant_id, created_at) VALUES ('h1', 1, 'then');
+                     INSERT INTO tokens (hash, tenant_id, created_at) VALUES ('h2', 1, 'later');
+                     INSERT INTO integrated_accounts (id, tenant_id, provider, base_url, credentials, created_at)
+                       VALUES ('a1', 1, 'close', NULL, x'00', 'then');",
+                    MIGRATIONS[0]
+                ))
+                .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        assert_eq!(db.tenant_of("h2".into()).await.unwrap(), Some(1));
+        let tokens = db.tokens_blocking(Some("acme")).unwrap();
+        let ids: Vec<i64> = tokens.iter().map(|token| token.id).collect();
+        assert_eq!(ids, [1, 2]);
+        let row = db.account(1, "a1".into()).await.unwrap().unwrap();
+        assert_eq!(row.key_id, None);
+        assert_eq!(row.settings, "{}");
+        assert_eq!(row.tenant_id, 1);
+        // Opening again runs nothing twice.
+        drop(db);
+        let db = Db::open(&path).unwrap();
+        assert!(db.revoke_token_blocking(2).unwrap().is_some());
+        assert_eq!(db.tenant_of("h2".into()).await.unwrap(), None);
+        assert_eq!(db.tenant_of("h1".into()).await.unwrap(), Some(1));
+        // A new token never reuses a revoked one's id.
+        assert_eq!(db.create_token_blocking("acme", "h3").unwrap(), 3);
+    }
+
+    #[tokio::test]
+    async fn idempotency_claims() {
+        let db = Db::open_in_memory().unwrap();
+        db.create_token_blocking("acme", "h").unwrap();
+        let claim = |key: &str, hash: &str, now: i64| {
+            db.claim_idempotency_key(1, key.into(), hash.into(), now, now + 100)
+        };
+        assert_eq!(claim("k", "x", 0).await.unwrap(), Claim::New);
+        assert_eq!(
+            claim("k", "x", 5).await.unwrap(),
+            Claim::InFlight { created_at: 0 }
+        );
+        assert_eq!(claim("k", "y", 5).await.unwrap(), Claim::Mismatch);
+        db.complete_idempotency_key(1, "k".into(), 201, b"{}".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(
+            claim("k", "x", 6).await.unwrap(),
+            Claim::Done {
+                status: 201,
+                body: b"{}".to_vec()
+            }
+        );
+        // Expired: the key is new again.
+        assert_eq!(claim("k", "y", 100).await.unwrap(), Claim::New);
+        // A released key runs again; a completed one is not released.
+        db.release_idempotency_key(1, "k".into()).await.unwrap();
+        assert_eq!(claim("k", "z", 101).await.unwrap(), Claim::New);
+    }
+}

@@ -114,16 +114,7 @@ impl AppState {
     /// redirects only within an origin.
     pub fn new(db: db::Db, cipher: crypto::Cipher, config: Config) -> Result<Self, String> {
         let outbound = Arc::new(outbound::OutboundPolicy::new(config.allow_hosts.clone()));
-        let http = crm_runtime::http_client_builder(
-            crm_runtime::DEFAULT_CONNECT_TIMEOUT,
-            crm_runtime::DEFAULT_REQUEST_TIMEOUT,
-        )
-        .dns_resolver(Arc::new(outbound.resolver()))
-        // Connections go straight to the checked address: a proxy from the
-        // environment would resolve names where the checks cannot see.
-        .no_proxy()
-        .build()
-        .map_err(|error| format!("cannot build the HTTP client: {error}"))?;
+        let http = outbound.http_client()?;
         Ok(AppState {
             db,
             cipher,

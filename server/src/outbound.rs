@@ -210,6 +210,21 @@ impl OutboundPolicy {
             policy: self.clone(),
         }
     }
+
+    /// The HTTP client for provider calls: the runtime's timeouts and
+    /// same-origin redirect policy, this policy's resolver, and no proxy
+    /// from the environment (a proxy would resolve names where the checks
+    /// cannot see).
+    pub fn http_client(self: &Arc<Self>) -> Result<reqwest::Client, String> {
+        crm_runtime::http_client_builder(
+            crm_runtime::DEFAULT_CONNECT_TIMEOUT,
+            crm_runtime::DEFAULT_REQUEST_TIMEOUT,
+        )
+        .dns_resolver(Arc::new(self.resolver()))
+        .no_proxy()
+        .build()
+        .map_err(|error| format!("cannot build the HTTP client: {error}"))
+    }
 }
 
 /// Whether an address is on the public internet: not loopback, private,
@@ -508,6 +523,40 @@ mod tests {
         ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_provider_client_does_not_connect_to_a_name_that_resolves_privately() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        let url = format!("http://localhost:{port}/");
+        let refused = Arc::new(policy(&["127.0.0.1"])).http_client().unwrap();
+        let error = refused.get(&url).send().await.unwrap_err();
+        let mut chain = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(inner) = source {
+            chain.push_str(&format!(": {inner}"));
+            source = inner.source();
+        }
+        assert!(chain.contains("not a public address"), "{chain}");
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+        let allowed = Arc::new(policy(&["localhost"])).http_client().unwrap();
+        let response = allowed.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 204);
     }
 
     #[tokio::test]
