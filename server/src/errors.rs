@@ -15,9 +15,9 @@ pub struct ApiError {
     /// The provider's answer, when it answered.
     pub provider: Option<Box<ProviderAnswer>>,
     /// `Retry-After` (seconds) of this server's own 429s and 409s.
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u32>,
     /// Which of this server's limits was hit (`limit` in the body).
-    pub limit: Option<Value>,
+    pub limit: Option<Box<Value>>,
 }
 
 /// What a provider error adds to the answer.
@@ -75,7 +75,7 @@ impl ApiError {
             self.provider.as_ref().map(|provider| provider.json.clone()),
         );
         if let (Some(limit), Value::Object(map)) = (&self.limit, &mut body) {
-            map.insert("limit".into(), limit.clone());
+            map.insert("limit".into(), (**limit).clone());
         }
         body
     }

@@ -223,7 +223,7 @@ impl Limits {
                     ),
                 );
                 error.retry_after = Some(1);
-                error.limit = Some(json!({"source": "server", "scope": "streams", "limit": self.max_streams}));
+                error.limit = Some(Box::new(json!({"source": "server", "scope": "streams", "limit": self.max_streams})));
                 error
             })
     }
@@ -241,13 +241,13 @@ fn rate_limited(scope: Scope, rate: Rate, wait: Duration) -> ApiError {
             humantime(rate.period),
         ),
     );
-    error.retry_after = Some(seconds);
-    error.limit = Some(json!({
+    error.retry_after = Some(u32::try_from(seconds).unwrap_or(u32::MAX));
+    error.limit = Some(Box::new(json!({
         "source": "server",
         "scope": match scope { Scope::Tenant => "tenant", Scope::Account => "account" },
         "limit": rate.requests.get(),
         "period_seconds": rate.period.as_secs_f64(),
-    }));
+    })));
     error
 }
 

@@ -1012,7 +1012,7 @@ async fn keys_rotate_re_encrypts_every_credential_while_reads_go_on() {
 
     assert!(rotation.generated);
     assert_eq!(rotation.resealed, accounts.len());
-    assert_eq!(rotation.removed, [old_id.clone()]);
+    assert_eq!(rotation.removed, std::slice::from_ref(&old_id));
     assert_ne!(rotation.key_id, old_id);
     let usage = server.db.key_usage_blocking().unwrap();
     assert_eq!(
