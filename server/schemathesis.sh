@@ -98,8 +98,33 @@ EOF
 # the unified spec says "does not follow the schemas of this document": it
 # is sent as `normalized` instead (the server's raw format is covered by
 # server/tests/e2e.rs).
+#
+# A generated `Idempotency-Key` that is valid is replaced with a fresh one:
+# schemathesis draws the same few keys again and again, so most writes
+# would be 422s (a key reused for another request) and never reach the
+# handler, and a replayed create would answer a record deleted since, which
+# the stateful checks read as a stale resource. Invalid keys are sent as
+# drawn (they must be 400s). Replays, 409 and 422 are covered by
+# server/tests/operations.rs.
 cat >"$WORK/query_filter.py" <<'EOF'
+import itertools
+import re
+
 import schemathesis
+
+KEYS = itertools.count(1)
+VALID_KEY = re.compile(r"[!-~]{1,255}")
+
+@schemathesis.hook
+def map_headers(ctx, headers):
+    if not isinstance(headers, dict):
+        return headers
+    for name in list(headers):
+        if name.lower() == "idempotency-key":
+            value = headers[name]
+            if isinstance(value, str) and VALID_KEY.fullmatch(value):
+                headers[name] = f"schemathesis-{next(KEYS)}"
+    return headers
 
 @schemathesis.hook
 def map_query(ctx, query):

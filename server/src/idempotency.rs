@@ -20,12 +20,13 @@ use crate::auth::Tenant;
 use crate::errors::ApiError;
 use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use tracing::Instrument;
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED: &str = "idempotent-replayed";
@@ -37,12 +38,21 @@ pub const MAX_KEY_LEN: usize = 255;
 /// smaller); a larger one frees the key.
 const MAX_STORED_BODY: usize = 64 * 1024 * 1024;
 
-/// Whether the request is a unified write, the only ones keys apply to.
+/// Whether the request is a unified write, the only ones keys apply to
+/// (by route and method: another method on those paths is left to the
+/// router's 405).
 fn applies(request: &Request) -> bool {
+    let Some(route) = request.extensions().get::<MatchedPath>() else {
+        return false;
+    };
     matches!(
-        *request.method(),
-        Method::POST | Method::PATCH | Method::DELETE
-    ) && request.uri().path().starts_with("/unified/")
+        (request.method(), route.as_str()),
+        (&Method::POST, "/unified/crm/opportunities")
+            | (
+                &Method::PATCH | &Method::DELETE,
+                "/unified/crm/opportunities/{id}"
+            )
+    )
 }
 
 /// Visible ASCII, 1 to 255 characters.
@@ -166,14 +176,17 @@ pub async fn idempotency(
     let request = Request::from_parts(parts, Body::from(bytes));
     // Its own task: a caller that goes away does not cancel the write, and
     // its answer is stored for the retry.
-    let task = tokio::spawn({
-        let state = state.clone();
-        let key = key.clone();
-        async move {
-            let response = next.run(request).await;
-            finish(&state, tenant, key, response).await
+    let task = tokio::spawn(
+        {
+            let state = state.clone();
+            let key = key.clone();
+            async move {
+                let response = next.run(request).await;
+                finish(&state, tenant, key, response).await
+            }
         }
-    });
+        .in_current_span(),
+    );
     match task.await {
         Ok(response) => response,
         Err(_) => {

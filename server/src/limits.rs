@@ -6,7 +6,7 @@
 
 use crate::errors::ApiError;
 use axum::http::StatusCode;
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::json;
 use std::collections::HashMap;
@@ -137,7 +137,7 @@ impl<K: std::hash::Hash + Eq + Clone> Keyed<K> {
         }
         self.limiter
             .check_key(key)
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+            .map_err(|not_until| not_until.wait_time_from(self.limiter.clock().now()))
     }
 }
 

@@ -652,6 +652,14 @@ async fn an_idempotent_create_replayed_after_a_timeout_reaches_the_provider_once
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?}: {body}");
         assert_eq!(body["fields"], json!(["Idempotency-Key"]));
     }
+    // A method the route does not have is the router's 405, key or not.
+    let response = server
+        .request(Method::PATCH, &at, &token, Some(create_body(500.0)))
+        .header("Idempotency-Key", "create-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     // Keys belong to their tenant.
     let other = server.token("globex");
     let (status, body) = server
