@@ -105,6 +105,12 @@ impl UnifiedError {
                 }
                 UnifiedError::Transport { provider, message }
             }
+            crm_runtime::Error::BodyTooLarge { status, limit } => UnifiedError::Transport {
+                provider,
+                message: format!(
+                    "answered {status} with a body larger than {limit} bytes, the most this client reads; it was not read"
+                ),
+            },
             crm_runtime::Error::InvalidRequest(message) => {
                 UnifiedError::invalid("request", message)
             }

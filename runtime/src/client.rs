@@ -24,13 +24,22 @@ pub struct ClientCore {
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// An HTTP client with the given timeouts (connect, whole request).
+/// An HTTP client with the given timeouts (connect, whole request), that
+/// follows redirects only within the request's origin
+/// ([`crate::limits::same_origin_redirects`]).
 pub fn http_client(connect: Duration, request: Duration) -> reqwest::Client {
+    http_client_builder(connect, request)
+        .build()
+        .unwrap_or_default()
+}
+
+/// The builder behind [`http_client`], for callers that add to it (a DNS
+/// resolver, a proxy...): timeouts and the same-origin redirect policy.
+pub fn http_client_builder(connect: Duration, request: Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .connect_timeout(connect)
         .timeout(request)
-        .build()
-        .unwrap_or_default()
+        .redirect(crate::limits::same_origin_redirects())
 }
 
 impl ClientCore {
@@ -122,7 +131,8 @@ impl ClientCore {
         Ok(request.json(&value))
     }
 
-    /// Sends a request and reads the whole response, retrying as the
+    /// Sends a request and reads the whole response (up to
+    /// [`crate::limits::max_response_body`] bytes), retrying as the
     /// policy allows when the operation is safe to send again: on 429, 502,
     /// 503, 504, connection failures and timeouts, honouring `Retry-After`.
     /// Only the operation, method, status and attempt are traced; never
@@ -190,7 +200,18 @@ impl ClientCore {
         let status = response.status();
         tracing::debug!(operation, attempt, status = status.as_u16(), "response");
         let headers = response.headers().clone();
-        let body = response.bytes().await?;
+        let limit = crate::limits::max_response_body();
+        let body = match crate::limits::read_body(response, limit).await {
+            Ok(body) => body,
+            Err(crate::limits::ReadError::TooLarge { limit }) => {
+                tracing::debug!(operation, attempt, limit, "response body over the limit");
+                return Err(Error::BodyTooLarge {
+                    status: status.as_u16(),
+                    limit,
+                });
+            }
+            Err(crate::limits::ReadError::Transport(error)) => return Err(error.into()),
+        };
         Ok(RawResponse {
             status,
             headers,

@@ -23,6 +23,10 @@ pub enum Error<E> {
     /// A success status whose body does not have the documented shape.
     #[error("{0}")]
     Decode(Box<DecodeError>),
+    /// The response body is larger than the limit in force
+    /// ([`crate::limits::max_response_body`]); it was not read further.
+    #[error("the {status} response body is larger than the {limit}-byte limit; it was not read")]
+    BodyTooLarge { status: u16, limit: usize },
 }
 
 /// A success status whose body does not have the documented shape.
@@ -42,6 +46,7 @@ impl<E> Error<E> {
         match self {
             Error::Status(response) => Some(response.status),
             Error::Decode(error) => Some(error.status),
+            Error::BodyTooLarge { status, .. } => Some(*status),
             Error::InvalidRequest(_) | Error::Transport(_) => None,
         }
     }
@@ -51,7 +56,7 @@ impl<E> Error<E> {
         match self {
             Error::Status(response) => Some(&response.headers),
             Error::Decode(error) => Some(&error.headers),
-            Error::InvalidRequest(_) | Error::Transport(_) => None,
+            Error::InvalidRequest(_) | Error::Transport(_) | Error::BodyTooLarge { .. } => None,
         }
     }
 }
@@ -64,6 +69,7 @@ impl<E> Error<E> {
             Error::InvalidRequest(message) => Error::InvalidRequest(message),
             Error::Transport(error) => Error::Transport(error),
             Error::Decode(error) => Error::Decode(error),
+            Error::BodyTooLarge { status, limit } => Error::BodyTooLarge { status, limit },
             Error::Status(response) => Error::Status(Box::new(ErrorResponse {
                 status: response.status,
                 headers: response.headers,

@@ -21,12 +21,16 @@
 //!   errors, field-support tables, credentials and settings read against
 //!   their declared keys, declarative paging, and the uniform
 //!   [`unified::OpportunityCalls`] every provider client implements.
+//! - [`limits`]: the response-body limit (read incrementally, 16 MiB by
+//!   default, per task with [`with_max_response_body`]) and the redirect
+//!   policy (same origin only, so credentials never leave it).
 
 mod auth;
 mod client;
 pub mod connection;
 pub mod encode;
 mod error;
+pub mod limits;
 pub mod mapping;
 pub mod paging;
 mod patch;
@@ -38,9 +42,10 @@ pub mod unified;
 pub use auth::{Auth, Credential};
 pub use client::{
     ClientCore, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, RawResponse, ResponseValue,
-    http_client,
+    http_client, http_client_builder,
 };
 pub use error::{DecodeError, Error, ErrorResponse};
+pub use limits::{DEFAULT_MAX_RESPONSE_BODY, max_response_body, with_max_response_body};
 pub use patch::Patch;
 pub use retry::{Idempotency, RetryPolicy, retry_after};
 pub use secret::Secret;

@@ -1,12 +1,21 @@
-//! `server serve [--listen ADDR] [--database PATH]` and
-//! `server token create --tenant NAME [--database PATH]`.
+//! `server serve [--listen ADDR] [--database PATH] [--allow-host HOST[:PORT]]...
+//! [--max-provider-body BYTES] [--tenant-rate-limit N/PERIOD]
+//! [--account-rate-limit N/PERIOD] [--max-streams-per-tenant N]`,
+//! `server token create --tenant NAME`, `server token list [--tenant NAME]`,
+//! `server token revoke ID` and `server keys rotate` (each with
+//! `[--database PATH]`).
 
-use crate::{AppState, crypto, db};
+use crate::limits::RateOption;
+use crate::outbound::AllowedHost;
+use crate::{AppState, Config, crypto, db};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use unified_crm::UnifiedClient;
+
+/// The environment variable that adds allowed hosts (comma-separated),
+/// like `--allow-host`.
+pub const ALLOW_HOSTS_ENV: &str = "UNIFIED_ALLOW_HOSTS";
 
 #[derive(Debug, Parser)]
 #[command(name = "server", about = "The unified CRM API over HTTP")]
@@ -18,35 +27,155 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serves the API (creates and migrates the database on first start).
-    Serve {
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-        #[arg(long, default_value = "./unified.sqlite")]
-        database: PathBuf,
-    },
+    Serve(ServeArgs),
     /// API tokens.
     Token {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Credential encryption keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[arg(long, default_value = "./unified.sqlite")]
+    pub database: PathBuf,
+    /// A host (name or IP address, with an optional port) an account's
+    /// base_url may name besides the providers' public hosts; plain http is
+    /// allowed to it, and it may resolve to a private address. Repeatable;
+    /// UNIFIED_ALLOW_HOSTS adds more (comma-separated).
+    #[arg(long = "allow-host", value_name = "HOST[:PORT]")]
+    pub allow_host: Vec<AllowedHost>,
+    /// The largest provider response body read, in bytes (or with a KiB,
+    /// MiB or GiB suffix); a larger one is a 502.
+    #[arg(long, value_name = "BYTES", default_value = "16MiB", value_parser = parse_size)]
+    pub max_provider_body: usize,
+    /// Requests per tenant: N/PERIOD (500/10s, 50/1m, 5/500ms), or 0 for
+    /// no limit.
+    #[arg(long, value_name = "N/PERIOD", default_value = "500/10s")]
+    pub tenant_rate_limit: RateOption,
+    /// Requests per integrated account (unified endpoints): N/PERIOD, or 0
+    /// for no limit.
+    #[arg(long, value_name = "N/PERIOD", default_value = "50/10s")]
+    pub account_rate_limit: RateOption,
+    /// Concurrent NDJSON streams per tenant; 0 for no cap.
+    #[arg(long, value_name = "N", default_value_t = crate::DEFAULT_MAX_STREAMS_PER_TENANT)]
+    pub max_streams_per_tenant: usize,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Prints a new token for the tenant (created if new); only its
-    /// SHA-256 is stored.
+    /// SHA-256 is stored. The token's id goes to stderr.
     Create {
         #[arg(long)]
         tenant: String,
         #[arg(long, default_value = "./unified.sqlite")]
         database: PathBuf,
     },
+    /// Lists tokens (id, tenant, creation time, revocation time), never the
+    /// tokens themselves.
+    List {
+        /// Only this tenant's tokens.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, default_value = "./unified.sqlite")]
+        database: PathBuf,
+    },
+    /// Revokes a token by id: it is refused (401) from the next request on.
+    Revoke {
+        id: i64,
+        #[arg(long, default_value = "./unified.sqlite")]
+        database: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Re-encrypts every stored credential under a new key (appended to
+    /// the key file; with UNIFIED_SECRET_KEY, the last key listed there),
+    /// then drops the old keys from the key file. Servers keep running.
+    Rotate {
+        #[arg(long, default_value = "./unified.sqlite")]
+        database: PathBuf,
+    },
+}
+
+/// `16777216`, `16MiB`, `512KiB`, `1GiB` (also `KB`/`MB`/`GB`/`K`/`M`/`G`,
+/// all powers of 1024).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (e.g. 16MiB, 1048576)"))?;
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        "g" | "gb" | "gib" => 1024 * 1024 * 1024,
+        _ => {
+            return Err(format!(
+                "`{text}` has an unknown unit (use KiB, MiB or GiB)"
+            ));
+        }
+    };
+    let bytes = number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))?;
+    if bytes == 0 {
+        return Err("the size must be at least 1 byte".into());
+    }
+    Ok(bytes)
+}
+
+impl ServeArgs {
+    /// The server's configuration: the flags, plus the hosts of
+    /// `UNIFIED_ALLOW_HOSTS`.
+    pub fn config(&self, env_hosts: Option<&str>) -> Result<Config, String> {
+        let mut allow_hosts = self.allow_host.clone();
+        for host in env_hosts
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|host| !host.is_empty())
+        {
+            allow_hosts.push(
+                host.parse()
+                    .map_err(|error| format!("{ALLOW_HOSTS_ENV}: {error}"))?,
+            );
+        }
+        Ok(Config {
+            allow_hosts,
+            max_provider_body: self.max_provider_body,
+            tenant_rate_limit: self.tenant_rate_limit.0,
+            account_rate_limit: self.account_rate_limit.0,
+            max_streams_per_tenant: self.max_streams_per_tenant,
+        })
+    }
+}
+
+fn open_db(database: &std::path::Path) -> Result<db::Db, String> {
+    db::Db::open(database).map_err(|error| error.to_string())
 }
 
 /// Runs the command; the error is printed by `main`.
 pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { listen, database } => serve(listen, database).await,
+        Command::Serve(args) => {
+            let env_hosts = std::env::var(ALLOW_HOSTS_ENV).ok();
+            let config = args.config(env_hosts.as_deref())?;
+            serve(args.listen, args.database, config).await
+        }
         Command::Token {
             command: TokenCommand::Create { tenant, database },
         } => {
@@ -54,25 +183,94 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             if tenant.is_empty() || tenant.chars().count() > 200 {
                 return Err("--tenant must be 1 to 200 characters".into());
             }
-            let db = db::Db::open(&database).map_err(|error| error.to_string())?;
+            let db = open_db(&database)?;
             let token = crypto::new_token().map_err(|error| error.to_string())?;
-            db.create_token_blocking(tenant, &crypto::token_hash(&token))
+            let id = db
+                .create_token_blocking(tenant, &crypto::token_hash(&token))
                 .map_err(|error| error.to_string())?;
             println!("{token}");
+            eprintln!("token {id} created for tenant {tenant}");
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::List { tenant, database },
+        } => {
+            let db = open_db(&database)?;
+            let tokens = db
+                .tokens_blocking(tenant.as_deref().map(str::trim))
+                .map_err(|error| error.to_string())?;
+            println!("ID\tTENANT\tCREATED_AT\tREVOKED_AT");
+            for token in tokens {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    token.id,
+                    token.tenant,
+                    token.created_at,
+                    token.revoked_at.as_deref().unwrap_or("-")
+                );
+            }
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { id, database },
+        } => {
+            let db = open_db(&database)?;
+            match db
+                .revoke_token_blocking(id)
+                .map_err(|error| error.to_string())?
+            {
+                None => Err(format!("there is no token {id}")),
+                Some(token) if token.revoked_at.is_some() => {
+                    println!("token {id} of tenant {} was already revoked", token.tenant);
+                    Ok(())
+                }
+                Some(token) => {
+                    println!("token {id} of tenant {} revoked", token.tenant);
+                    Ok(())
+                }
+            }
+        }
+        Command::Keys {
+            command: KeysCommand::Rotate { database },
+        } => {
+            let db = open_db(&database)?;
+            let rotation = crate::keys::rotate(&db, &database)?;
+            println!(
+                "{} credentials re-encrypted under key {}{}",
+                rotation.resealed,
+                rotation.key_id,
+                if rotation.generated {
+                    " (new, in the key file)"
+                } else {
+                    " (the last key of UNIFIED_SECRET_KEY; the others can be removed from it)"
+                }
+            );
+            if !rotation.removed.is_empty() {
+                println!(
+                    "old keys removed from the key file: {}",
+                    rotation.removed.join(", ")
+                );
+            }
             Ok(())
         }
     }
 }
 
-async fn serve(listen: SocketAddr, database: PathBuf) -> Result<(), String> {
-    let db = db::Db::open(&database).map_err(|error| error.to_string())?;
+async fn serve(listen: SocketAddr, database: PathBuf, config: Config) -> Result<(), String> {
+    let db = open_db(&database)?;
     let cipher = crypto::Cipher::load(&database).map_err(|error| error.to_string())?;
-    let state = AppState::new(db, cipher, UnifiedClient::new())?;
+    let allowed: Vec<String> = config.allow_hosts.iter().map(ToString::to_string).collect();
+    let state = AppState::new(db, cipher, config)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|error| format!("cannot listen on {listen}: {error}"))?;
     let address = listener.local_addr().map_err(|error| error.to_string())?;
-    tracing::info!(%address, database = %database.display(), "listening");
+    tracing::info!(
+        %address,
+        database = %database.display(),
+        allowed_hosts = %allowed.join(","),
+        "listening"
+    );
     crate::serve(listener, Arc::new(state), shutdown_signal())
         .await
         .map_err(|error| error.to_string())?;
@@ -103,4 +301,68 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("16MiB"), Ok(16 * 1024 * 1024));
+        assert_eq!(parse_size("1048576"), Ok(1_048_576));
+        assert_eq!(parse_size("512 KiB"), Ok(512 * 1024));
+        assert_eq!(parse_size("1g"), Ok(1024 * 1024 * 1024));
+        for bad in ["", "0", "MiB", "16XB", "-1"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn serve_flags_and_defaults() {
+        let cli = Cli::try_parse_from(["server", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!()
+        };
+        let config = args.config(None).unwrap();
+        assert!(config.allow_hosts.is_empty());
+        assert_eq!(config.max_provider_body, 16 * 1024 * 1024);
+        assert_eq!(config.tenant_rate_limit.unwrap().to_string(), "500/10s");
+        assert_eq!(config.account_rate_limit.unwrap().to_string(), "50/10s");
+        assert_eq!(config.max_streams_per_tenant, 10);
+
+        let cli = Cli::try_parse_from([
+            "server",
+            "serve",
+            "--allow-host",
+            "127.0.0.1",
+            "--allow-host",
+            "crm.internal:8443",
+            "--max-provider-body",
+            "1MiB",
+            "--tenant-rate-limit",
+            "0",
+            "--account-rate-limit",
+            "5/1s",
+            "--max-streams-per-tenant",
+            "0",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!()
+        };
+        let config = args.config(Some("localhost, [::1]:9000")).unwrap();
+        let hosts: Vec<String> = config.allow_hosts.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            hosts,
+            ["127.0.0.1", "crm.internal:8443", "localhost", "[::1]:9000"]
+        );
+        assert_eq!(config.max_provider_body, 1024 * 1024);
+        assert_eq!(config.tenant_rate_limit, None);
+        assert_eq!(config.account_rate_limit.unwrap().to_string(), "5/1s");
+        assert_eq!(config.max_streams_per_tenant, 0);
+        assert!(args.config(Some("http://x")).is_err());
+        assert!(Cli::try_parse_from(["server", "serve", "--allow-host", "a/b"]).is_err());
+        assert!(Cli::try_parse_from(["server", "serve", "--tenant-rate-limit", "x"]).is_err());
+    }
 }

@@ -14,6 +14,10 @@ pub struct ApiError {
     pub fields: Vec<String>,
     /// The provider's answer, when it answered.
     pub provider: Option<Box<ProviderAnswer>>,
+    /// `Retry-After` (seconds) of this server's own 429s and 409s.
+    pub retry_after: Option<u32>,
+    /// Which of this server's limits was hit (`limit` in the body).
+    pub limit: Option<Box<Value>>,
 }
 
 /// What a provider error adds to the answer.
@@ -32,6 +36,8 @@ impl ApiError {
             message: message.into(),
             fields: Vec::new(),
             provider: None,
+            retry_after: None,
+            limit: None,
         }
     }
 
@@ -62,12 +68,16 @@ impl ApiError {
     }
 
     pub fn body(&self) -> Value {
-        error_body(
+        let mut body = error_body(
             self.status,
             &self.message,
             &self.fields,
             self.provider.as_ref().map(|provider| provider.json.clone()),
-        )
+        );
+        if let (Some(limit), Value::Object(map)) = (&self.limit, &mut body) {
+            map.insert("limit".into(), (**limit).clone());
+        }
+        body
     }
 }
 
@@ -102,12 +112,15 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Some(value) = self
-            .provider
-            .as_ref()
-            .and_then(|provider| provider.retry_after.as_deref())
-            .and_then(|value| HeaderValue::from_str(value).ok())
-        {
+        let retry_after = match (&self.provider, self.retry_after) {
+            (Some(provider), _) => provider
+                .retry_after
+                .as_deref()
+                .and_then(|value| HeaderValue::from_str(value).ok()),
+            (None, Some(seconds)) => HeaderValue::from_str(&seconds.to_string()).ok(),
+            (None, None) => None,
+        };
+        if let Some(value) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
@@ -120,7 +133,8 @@ impl IntoResponse for ApiError {
 /// |---|---|
 /// | `InvalidInput` | 400, `fields: [field]` |
 /// | `Validation` | 422, `fields`: missing and unsupported |
-/// | provider 401 or 403 | 401 (the provider refused the account's credentials) |
+/// | provider 401 | 401 (the provider refused the account's credentials) |
+/// | provider 403 | 403 (the credentials lack a permission) |
 /// | provider 404 | 404 |
 /// | provider 400, 409 or 422 | 422 (the provider refused the data) |
 /// | provider 429 | 429, `Retry-After` passed through |
@@ -153,7 +167,8 @@ impl From<UnifiedError> for ApiError {
                 rate_limit,
             } => {
                 let code = match status {
-                    401 | 403 => StatusCode::UNAUTHORIZED,
+                    401 => StatusCode::UNAUTHORIZED,
+                    403 => StatusCode::FORBIDDEN,
                     404 => StatusCode::NOT_FOUND,
                     400 | 409 | 422 => StatusCode::UNPROCESSABLE_ENTITY,
                     429 => StatusCode::TOO_MANY_REQUESTS,

@@ -1,10 +1,16 @@
 //! The unified CRM API over HTTP.
 //!
-//! - `cli`: `server serve` and `server token create`.
-//! - `db`: SQLite (tenants, token hashes, integrated accounts).
-//! - `crypto`: AES-256-GCM for credentials at rest, tokens and their hashes.
+//! - `cli`: `server serve`, `server token create|list|revoke`,
+//!   `server keys rotate`.
+//! - `db`: SQLite (tenants, token hashes, integrated accounts, idempotency
+//!   keys).
+//! - `crypto`: AES-256-GCM key ring for credentials at rest, tokens and
+//!   their hashes; `keys`: re-encryption under a new key.
 //! - `auth`: bearer tokens to tenants (401 otherwise).
 //! - `accounts`: `/integrated-accounts`.
+//! - `outbound`: where the server may connect (allow-list, DNS checks).
+//! - `limits`: rate limits per tenant and account, streams per tenant.
+//! - `idempotency`: `Idempotency-Key` on the unified writes.
 //! - `unified`: `/unified/crm/opportunities[/{id}]` over `UnifiedClient`.
 //! - `errors`: every error as `{"statusCode", "error", "message"}`.
 //! - `openapi`: `GET /openapi.json`.
@@ -18,18 +24,24 @@ pub mod cli;
 pub mod crypto;
 pub mod db;
 pub mod errors;
+pub mod idempotency;
+pub mod keys;
+pub mod limits;
 pub mod openapi;
+pub mod outbound;
 pub mod unified;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use unified_crm::UnifiedClient;
@@ -37,21 +49,83 @@ use unified_crm::UnifiedClient;
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// How the server is run (`server serve` flags).
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Hosts an account's `base_url` may name besides the providers'
+    /// public hosts (`--allow-host`); plain http is allowed to them.
+    pub allow_hosts: Vec<outbound::AllowedHost>,
+    /// The largest provider response body read (`--max-provider-body`).
+    pub max_provider_body: usize,
+    /// Requests per tenant (`--tenant-rate-limit`); `None`: no limit.
+    pub tenant_rate_limit: Option<limits::Rate>,
+    /// Requests per integrated account (`--account-rate-limit`).
+    pub account_rate_limit: Option<limits::Rate>,
+    /// Concurrent streams per tenant (`--max-streams-per-tenant`); 0: no
+    /// cap.
+    pub max_streams_per_tenant: usize,
+}
+
+/// `--max-provider-body`'s default: 16 MiB.
+pub const DEFAULT_MAX_PROVIDER_BODY: usize = crm_runtime::DEFAULT_MAX_RESPONSE_BODY;
+/// `--max-streams-per-tenant`'s default.
+pub const DEFAULT_MAX_STREAMS_PER_TENANT: usize = 10;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            allow_hosts: Vec::new(),
+            max_provider_body: DEFAULT_MAX_PROVIDER_BODY,
+            tenant_rate_limit: limits::Rate::new(500, Duration::from_secs(10)),
+            account_rate_limit: limits::Rate::new(50, Duration::from_secs(10)),
+            max_streams_per_tenant: DEFAULT_MAX_STREAMS_PER_TENANT,
+        }
+    }
+}
+
+impl Config {
+    /// The defaults, with `hosts` allowed (`--allow-host`).
+    pub fn allowing(hosts: &[&str]) -> Result<Self, String> {
+        Ok(Config {
+            allow_hosts: hosts
+                .iter()
+                .map(|host| host.parse())
+                .collect::<Result<_, _>>()?,
+            ..Config::default()
+        })
+    }
+}
+
 /// What every handler shares.
 #[derive(Debug)]
 pub struct AppState {
     pub db: db::Db,
     pub cipher: crypto::Cipher,
     pub client: UnifiedClient,
+    pub config: Config,
+    pub outbound: Arc<outbound::OutboundPolicy>,
+    pub limits: limits::Limits,
     openapi: Value,
 }
 
 impl AppState {
-    pub fn new(db: db::Db, cipher: crypto::Cipher, client: UnifiedClient) -> Result<Self, String> {
+    /// The state of a server run with `config`; its provider HTTP client
+    /// connects only where the outbound policy allows, and follows
+    /// redirects only within an origin.
+    pub fn new(db: db::Db, cipher: crypto::Cipher, config: Config) -> Result<Self, String> {
+        let outbound = Arc::new(outbound::OutboundPolicy::new(config.allow_hosts.clone()));
+        let http = outbound.http_client()?;
         Ok(AppState {
             db,
             cipher,
-            client,
+            client: UnifiedClient::with_http_client(http),
+            limits: limits::Limits::new(
+                config.tenant_rate_limit,
+                config.account_rate_limit,
+                config.max_streams_per_tenant,
+            ),
+            outbound,
+            config,
             openapi: openapi::document()?,
         })
     }
@@ -67,7 +141,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(
             "/integrated-accounts/{id}",
-            get(accounts::get).delete(accounts::delete),
+            get(accounts::get)
+                .patch(accounts::update)
+                .delete(accounts::delete),
         )
         .route(
             "/unified/crm/opportunities",
@@ -79,6 +155,21 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .patch(unified::update)
                 .delete(unified::delete),
         )
+        // Innermost first: the provider body limit around the handler; the
+        // idempotency keys; the tenant's rate limit; authentication runs
+        // first of all.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            provider_body_limit,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            tenant_rate_limit,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_tenant,
@@ -117,6 +208,28 @@ pub async fn serve(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Provider calls made while handling the request read at most
+/// `max_provider_body` bytes of a response.
+async fn provider_body_limit(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: Next,
+) -> Response {
+    crm_runtime::with_max_response_body(state.config.max_provider_body, next.run(request)).await
+}
+
+async fn tenant_rate_limit(
+    State(state): State<Arc<AppState>>,
+    axum::Extension(tenant): axum::Extension<auth::Tenant>,
+    request: axum::extract::Request,
+    next: Next,
+) -> Response {
+    match state.limits.check_tenant(tenant.0) {
+        Ok(()) => next.run(request).await,
+        Err(error) => error.into_response(),
+    }
 }
 
 async fn health() -> Response {

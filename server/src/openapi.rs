@@ -1,8 +1,10 @@
 //! `GET /openapi.json`: the unified document codegen reads
-//! (`specs/unified/crm.yaml`, compiled in), plus the integrated-accounts
-//! endpoints and one credentials schema per provider.
+//! (`specs/unified/crm.yaml`, compiled in), plus what this server adds: the
+//! integrated-accounts endpoints and one credentials schema per provider,
+//! `Idempotency-Key` on the unified writes (409, `Idempotent-Replayed`),
+//! the provider's 403, and this server's own limits (`limit` in a 429).
 
-use crate::accounts::credential_fields;
+use crate::accounts::{credential_fields, setting_fields};
 use crm_runtime::support::ResourceSupport;
 use serde_json::{Map, Value, json};
 use unified_crm::Provider;
@@ -24,11 +26,156 @@ pub fn document() -> Result<Value, String> {
     for (name, schema) in account_schemas() {
         schemas.insert(name, schema);
     }
+    if let Some(properties) = schemas
+        .get_mut("Error")
+        .and_then(|error| error.get_mut("properties"))
+        .and_then(Value::as_object_mut)
+    {
+        properties.insert(
+            "limit".into(),
+            json!({
+                "type": "object",
+                "description": "Present when this server's own limit (not the provider's) refused the request: which one.",
+                "required": ["source", "scope", "limit"],
+                "properties": {
+                    "source": {"type": "string", "enum": ["server"]},
+                    "scope": {"type": "string", "enum": ["tenant", "account", "streams"]},
+                    "limit": {"type": "integer", "minimum": 1, "description": "Requests per period, or concurrent streams."},
+                    "period_seconds": {"type": "number", "description": "The period of a rate limit."},
+                },
+            }),
+        );
+    }
     annotate_support(schemas);
+    add_unified_extras(&mut document)?;
     if let Some(tags) = document.get_mut("tags").and_then(Value::as_array_mut) {
         tags.push(json!({"name": "Integrated accounts", "description": "A tenant's connections to its CRMs."}));
     }
     Ok(document)
+}
+
+/// `Idempotency-Key` and its answers on the unified writes; the provider's
+/// 403 on every unified operation.
+fn add_unified_extras(document: &mut Value) -> Result<(), String> {
+    let components = object(document, "components")?;
+    for key in ["parameters", "headers", "responses"] {
+        if !components.get(key).is_some_and(Value::is_object) {
+            components.insert(key.to_owned(), json!({}));
+        }
+    }
+    let error_content =
+        json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
+    if let Some(parameters) = components
+        .get_mut("parameters")
+        .and_then(Value::as_object_mut)
+    {
+        parameters.insert(
+            "IdempotencyKey".into(),
+            json!({
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": false,
+                "description": "Makes the write safe to retry: the first request's status and body are kept for 24 hours with the tenant, the key and a hash of the request (method, path, query string, body). The same request with the same key gets them back (with `Idempotent-Replayed: true`) without calling the provider; the same key with another request is a 422; the same request while the first is still running is a 409.",
+                "schema": {"type": "string", "minLength": 1, "maxLength": crate::idempotency::MAX_KEY_LEN, "pattern": "^[!-~]+$"},
+                "example": "8e03978e-40d5-43e8-bc93-6894a57f9324",
+            }),
+        );
+    }
+    if let Some(headers) = components.get_mut("headers").and_then(Value::as_object_mut) {
+        headers.insert(
+            "IdempotentReplayed".into(),
+            json!({
+                "description": "`true` when this is the stored answer of an earlier request with the same `Idempotency-Key`.",
+                "schema": {"type": "string", "enum": ["true"]},
+            }),
+        );
+    }
+    if let Some(responses) = components
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+    {
+        responses.insert(
+            "Forbidden".into(),
+            json!({
+                "description": "The provider refused the operation for the account's credentials (a missing permission); `provider` has its answer. Distinct from this server's own 401.",
+                "content": error_content.clone(),
+            }),
+        );
+        responses.insert(
+            "Conflict".into(),
+            json!({
+                "description": "A request with the same `Idempotency-Key` is still in progress; retry after it finishes.",
+                "headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
+                "content": error_content,
+            }),
+        );
+        if let Some(description) = responses
+            .get_mut("TooManyRequests")
+            .and_then(|response| response.get_mut("description"))
+        {
+            *description = json!(
+                "Rate limited: by this server (its per-tenant or per-account rate, or its cap on concurrent streams; the body has `limit` and no `provider`) or by the provider (`provider` has its answer). `Retry-After` says when to try again."
+            );
+        }
+        if let Some(description) = responses
+            .get_mut("Unauthorized")
+            .and_then(|response| response.get_mut("description"))
+        {
+            *description = json!(
+                "The bearer token is missing, unknown or revoked (with `WWW-Authenticate: Bearer`), or the provider rejected the account's credentials (`provider` has its answer)."
+            );
+        }
+    }
+    let paths = object(document, "paths")?;
+    for (path, item) in paths.iter_mut() {
+        if !path.starts_with("/unified/") {
+            continue;
+        }
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in item.iter_mut() {
+            let Some(operation) = operation.as_object_mut() else {
+                continue;
+            };
+            let write = matches!(method.as_str(), "post" | "patch" | "delete");
+            if let Some(responses) = operation
+                .get_mut("responses")
+                .and_then(Value::as_object_mut)
+            {
+                responses.insert(
+                    "403".into(),
+                    json!({"$ref": "#/components/responses/Forbidden"}),
+                );
+                if write {
+                    responses.insert(
+                        "409".into(),
+                        json!({"$ref": "#/components/responses/Conflict"}),
+                    );
+                    for success in ["200", "201"] {
+                        if let Some(response) =
+                            responses.get_mut(success).and_then(Value::as_object_mut)
+                        {
+                            let headers = response.entry("headers").or_insert_with(|| json!({}));
+                            if let Some(headers) = headers.as_object_mut() {
+                                headers.insert(
+                                    "Idempotent-Replayed".into(),
+                                    json!({"$ref": "#/components/headers/IdempotentReplayed"}),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            if write {
+                let parameters = operation.entry("parameters").or_insert_with(|| json!([]));
+                if let Some(parameters) = parameters.as_array_mut() {
+                    parameters.push(json!({"$ref": "#/components/parameters/IdempotencyKey"}));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The fields of one operation a provider supports, and requires.
@@ -145,8 +292,7 @@ fn account_schemas() -> Vec<(String, Value)> {
             })
             .collect();
         let required: Vec<&str> = fields.iter().map(|field| field.name).collect();
-        let settings: Map<String, Value> = provider
-            .settings()
+        let settings: Map<String, Value> = setting_fields(provider)
             .iter()
             .map(|setting| {
                 let mut schema = json!({"type": "string", "description": setting.description});
@@ -159,14 +305,6 @@ fn account_schemas() -> Vec<(String, Value)> {
                 (setting.name.to_owned(), schema)
             })
             .collect();
-        let base_url_description = match provider.default_base_url() {
-            Some(root) => format!(
-                "Replaces {provider}'s public API root `{root}` (regional hosts, sandboxes)."
-            ),
-            None => format!(
-                "{provider}'s API root for this account (required: it is specific to each account)."
-            ),
-        };
         schemas.push((
             credentials.clone(),
             json!({
@@ -189,16 +327,10 @@ fn account_schemas() -> Vec<(String, Value)> {
                 "properties": {
                     "provider": {"type": "string", "enum": [provider.key()]},
                     "credentials": {"$ref": format!("#/components/schemas/{credentials}")},
-                    "base_url": {
-                        "type": "string",
-                        "format": "uri",
-                        "nullable": provider.default_base_url().is_some(),
-                        "description": base_url_description,
-                    },
+                    "base_url": base_url_schema(),
                     "settings": {
                         "type": "object",
-                        "nullable": true,
-                        "description": format!("{provider}'s per-account settings; each takes its default when absent."),
+                        "description": format!("Non-secret options of a {provider} account; each takes its default when absent."),
                         "properties": settings,
                         "additionalProperties": false,
                     },
@@ -224,17 +356,36 @@ fn account_schemas() -> Vec<(String, Value)> {
             "discriminator": {"propertyName": "provider", "mapping": mapping},
         }),
     ));
+    let credentials: Vec<Value> = Provider::ALL
+        .iter()
+        .map(|&provider| json!({"$ref": format!("#/components/schemas/{}", credentials_schema_name(provider))}))
+        .collect();
+    schemas.push((
+        "IntegratedAccountUpdate".into(),
+        json!({
+            "type": "object",
+            "description": "What to change: new credentials (all of the provider's), a new `base_url` (`null`: the provider's public host) or new settings; each is checked as on create. The provider cannot change.",
+            "properties": {
+                "credentials": {"oneOf": credentials, "description": "The account provider's credentials schema."},
+                "base_url": base_url_schema(),
+                "settings": {"type": "object", "description": "The provider's settings."},
+            },
+            "additionalProperties": false,
+        }),
+    ));
     schemas.push((
         "IntegratedAccount".into(),
         json!({
             "type": "object",
             "description": "An integrated account. Credentials are never returned.",
-            "required": ["id", "provider", "base_url", "created_at"],
+            "required": ["id", "provider", "base_url", "settings", "created_at", "updated_at"],
             "properties": {
                 "id": {"type": "string", "format": "uuid"},
                 "provider": {"type": "string", "enum": providers},
                 "base_url": {"type": "string", "nullable": true},
+                "settings": {"type": "object"},
                 "created_at": {"type": "string", "format": "date-time"},
+                "updated_at": {"type": "string", "format": "date-time", "nullable": true},
             },
         }),
     ));
@@ -252,8 +403,24 @@ fn account_schemas() -> Vec<(String, Value)> {
     schemas
 }
 
+fn base_url_schema() -> Value {
+    json!({
+        "type": "string",
+        "format": "uri",
+        "nullable": true,
+        "description": "The provider's API base URL; the provider's public host when absent or null. It must be https on one of the provider's public hosts (from its spec's `servers`, e.g. `{instance}.my.salesforce.com`), without user info, query or fragment, unless the operator allowed its host (`serve --allow-host`, which also permits http). Refused otherwise with a 400 naming `base_url`.",
+    })
+}
+
 fn error(reference: &str) -> Value {
     json!({"$ref": format!("#/components/responses/{reference}")})
+}
+
+fn too_large() -> Value {
+    json!({
+        "description": "The request body is larger than 1 MiB.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    })
 }
 
 fn account_paths() -> Vec<(String, Value)> {
@@ -278,12 +445,13 @@ fn account_paths() -> Vec<(String, Value)> {
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IntegratedAccountList"}}},
                         },
                         "401": error("Unauthorized"),
+                        "429": error("TooManyRequests"),
                     },
                 },
                 "post": {
                     "operationId": "createIntegratedAccount",
                     "summary": "Create an integrated account",
-                    "description": "Credentials are checked per provider (a missing one is a 400 naming it), encrypted at rest and never returned.",
+                    "description": "Credentials are checked per provider (a missing one, or one that is not a valid HTTP header value, is a 400 naming it), encrypted at rest and never returned. `base_url` is checked against the outbound allow-list.",
                     "tags": ["Integrated accounts"],
                     "requestBody": {
                         "required": true,
@@ -293,10 +461,8 @@ fn account_paths() -> Vec<(String, Value)> {
                         "201": {"description": "The created account, without credentials.", "content": account.clone()},
                         "400": error("BadRequest"),
                         "401": error("Unauthorized"),
-                        "413": {
-                            "description": "The request body is larger than 1 MiB.",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                        },
+                        "413": too_large(),
+                        "429": error("TooManyRequests"),
                     },
                 },
             }),
@@ -310,9 +476,28 @@ fn account_paths() -> Vec<(String, Value)> {
                     "summary": "Get an integrated account",
                     "tags": ["Integrated accounts"],
                     "responses": {
-                        "200": {"description": "The account, without credentials.", "content": account},
+                        "200": {"description": "The account, without credentials.", "content": account.clone()},
                         "401": error("Unauthorized"),
                         "404": error("NotFound"),
+                        "429": error("TooManyRequests"),
+                    },
+                },
+                "patch": {
+                    "operationId": "updateIntegratedAccount",
+                    "summary": "Change an integrated account",
+                    "description": "Replaces the credentials, the `base_url` or the settings, checked as on create. What the server cached for the account (custom field definitions, stages) is dropped.",
+                    "tags": ["Integrated accounts"],
+                    "requestBody": {
+                        "required": true,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IntegratedAccountUpdate"}}},
+                    },
+                    "responses": {
+                        "200": {"description": "The account as it is now, without credentials.", "content": account},
+                        "400": error("BadRequest"),
+                        "401": error("Unauthorized"),
+                        "404": error("NotFound"),
+                        "413": too_large(),
+                        "429": error("TooManyRequests"),
                     },
                 },
                 "delete": {
@@ -323,6 +508,7 @@ fn account_paths() -> Vec<(String, Value)> {
                         "204": {"description": "Deleted, with its credentials."},
                         "401": error("Unauthorized"),
                         "404": error("NotFound"),
+                        "429": error("TooManyRequests"),
                     },
                 },
             }),
@@ -372,13 +558,43 @@ mod tests {
         );
         assert!(schemas["Opportunity"].is_object());
         // Support comes from the provider specs, not the unified one.
-        assert_eq!(
-            schemas["OpportunityCreate"]["properties"]["name"]["x-supported-in"],
-            json!(["copper"])
+        let tags = &schemas["OpportunityCreate"]["properties"]["tags"];
+        let tags_in = tags["x-supported-in"].as_array().unwrap();
+        assert!(tags_in.contains(&json!("copper")) && !tags_in.contains(&json!("close")));
+        assert!(
+            tags["description"]
+                .as_str()
+                .unwrap()
+                .contains("Supported in: ")
         );
+        let account_required =
+            &schemas["OpportunityCreate"]["properties"]["account"]["x-required-in"];
+        assert!(
+            account_required
+                .as_array()
+                .unwrap()
+                .contains(&json!("close"))
+        );
+
+        assert!(schemas["IntegratedAccountUpdate"].is_object());
+        assert!(document["paths"]["/integrated-accounts/{id}"]["patch"].is_object());
+        assert!(schemas["Error"]["properties"]["limit"].is_object());
+        let create = &document["paths"]["/unified/crm/opportunities"]["post"];
+        assert!(
+            create["parameters"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"$ref": "#/components/parameters/IdempotencyKey"}))
+        );
+        assert!(create["responses"]["409"].is_object());
+        assert!(create["responses"]["403"].is_object());
+        assert!(create["responses"]["201"]["headers"]["Idempotent-Replayed"].is_object());
+        let list = &document["paths"]["/unified/crm/opportunities"]["get"];
+        assert!(list["responses"]["403"].is_object());
+        assert!(list["responses"].get("409").is_none());
         assert_eq!(
-            schemas["OpportunityCreate"]["properties"]["account"]["x-required-in"],
-            json!(["close"])
+            document["components"]["parameters"]["IdempotencyKey"]["in"],
+            json!("header")
         );
     }
 }

@@ -7,6 +7,7 @@ use crate::AppState;
 use crate::accounts::{json_body, load};
 use crate::auth::Tenant;
 use crate::errors::ApiError;
+use crate::limits::StreamSlot;
 use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
@@ -43,6 +44,7 @@ async fn prepare(
         .exclude_fields
         .retain(|field| field != "id");
     let account = load(state, tenant, parsed.integrated_account_id).await?;
+    state.limits.check_account(account.id)?;
     Ok((account, parsed.options))
 }
 
@@ -58,7 +60,8 @@ pub async fn list(
 ) -> Result<Response, ApiError> {
     let (account, options) = prepare(&state, tenant, query).await?;
     if options.request.format == ResponseFormat::Stream {
-        return stream(state, account, options).await;
+        let slot = state.limits.stream_slot(tenant.0)?;
+        return stream(state, account, options, slot).await;
     }
     let page = state.client.list(&account, &options).await?;
     Ok(json(StatusCode::OK, &page))
@@ -70,23 +73,27 @@ pub async fn list(
 /// are held; when the caller goes away the channel closes and the task
 /// stops. An error before the first record is an ordinary error answer; an
 /// error later aborts the body (the status was already sent), so a cut
-/// stream is never mistaken for a complete one.
+/// stream is never mistaken for a complete one. The task holds the
+/// tenant's stream slot until it ends.
 async fn stream(
     state: Arc<AppState>,
     account: IntegratedAccount,
     options: ListOptions,
+    slot: StreamSlot,
 ) -> Result<Response, ApiError> {
     let (sender, mut receiver) =
         tokio::sync::mpsc::channel::<Result<Value, UnifiedError>>(STREAM_BUFFER);
-    tokio::spawn(async move {
+    let max_body = state.config.max_provider_body;
+    tokio::spawn(crm_runtime::with_max_response_body(max_body, async move {
         use futures::StreamExt;
+        let _slot = slot;
         let mut records = std::pin::pin!(state.client.stream(&account, options));
         while let Some(item) = records.next().await {
             if sender.send(item).await.is_err() {
                 break;
             }
         }
-    });
+    }));
     let first = match receiver.recv().await {
         None => None,
         Some(Ok(record)) => Some(line(&record)),
@@ -97,8 +104,19 @@ async fn stream(
         match receiver.recv().await? {
             Ok(record) => Some((line(&record), Some(receiver))),
             Err(error) => {
-                tracing::warn!(%error, "stream cut by a provider error");
-                Some((Err(std::io::Error::other(error.to_string())), None))
+                // The kind and status only: a provider's message can quote
+                // its body, which is never logged.
+                let (kind, status) = match &error {
+                    UnifiedError::Provider { status, .. } => ("provider", Some(*status)),
+                    UnifiedError::Transport { .. } => ("transport", None),
+                    UnifiedError::Mapping(_) => ("mapping", None),
+                    _ => ("other", None),
+                };
+                tracing::warn!(kind, status, "stream cut by an error");
+                Some((
+                    Err(std::io::Error::other("the stream was cut by an error")),
+                    None,
+                ))
             }
         }
     });

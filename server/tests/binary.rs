@@ -1,6 +1,7 @@
 //! The real `server` binary: `token create`, `serve` on a fresh database
-//! (created, migrated, key file 0600), and a SIGTERM that lets the request
-//! in flight finish.
+//! (created, migrated, key file 0600), `token list`, `token revoke` and
+//! `keys rotate` beside the running server, and a SIGTERM that lets the
+//! request in flight finish.
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -10,6 +11,17 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_server");
+
+/// Runs the binary to completion; answers stdout, or panics with stderr.
+fn run(args: &[&str]) -> String {
+    let output = Command::new(BIN)
+        .args(args)
+        .env_remove("UNIFIED_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{args:?}: {output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
 
 #[tokio::test]
 async fn token_create_serve_and_graceful_sigterm() {
@@ -43,7 +55,15 @@ async fn token_create_serve_and_graceful_sigterm() {
     );
 
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            database,
+            "--allow-host",
+            "127.0.0.1",
+        ])
         .env_remove("UNIFIED_SECRET_KEY")
         .env("RUST_LOG", "debug")
         .stdout(Stdio::null())
@@ -89,28 +109,31 @@ async fn token_create_serve_and_graceful_sigterm() {
         200
     );
 
-    // A slow provider, so a request is in flight when SIGTERM arrives.
+    // A provider, slow on `oppo_2`, so a request is in flight when SIGTERM
+    // arrives.
     let provider = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/custom_field/opportunity/"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(
-                    include_str!("../../tests/fixtures/responses/close/custom_fields.json"),
-                    "application/json",
-                )
-                .set_delay(Duration::from_millis(1500)),
-        )
-        .mount(&provider)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/opportunity/oppo_1/"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(
-            include_str!("../../tests/fixtures/responses/close/opportunity.json"),
+            include_str!("../../tests/fixtures/responses/close/custom_fields.json"),
             "application/json",
         ))
         .mount(&provider)
         .await;
+    for (at, delay) in [("/opportunity/oppo_1/", 0), ("/opportunity/oppo_2/", 1500)] {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_raw(
+                        include_str!("../../tests/fixtures/responses/close/opportunity.json"),
+                        "application/json",
+                    )
+                    .set_delay(Duration::from_millis(delay)),
+            )
+            .mount(&provider)
+            .await;
+    }
     let created: Value = http
         .post(format!("{base}/integrated-accounts"))
         .bearer_auth(&token)
@@ -122,11 +145,72 @@ async fn token_create_serve_and_graceful_sigterm() {
         .await
         .unwrap();
     let account = created["id"].as_str().unwrap().to_owned();
+    let get_url =
+        format!("{base}/unified/crm/opportunities/oppo_1?integrated_account_id={account}");
+
+    // A second token, listed without the token itself, then revoked while
+    // the server runs: refused from the next request on.
+    let second = run(&[
+        "token",
+        "create",
+        "--tenant",
+        "acme",
+        "--database",
+        database,
+    ]);
+    let second = second.trim().to_owned();
+    assert_eq!(
+        http.get(format!("{base}/integrated-accounts"))
+            .bearer_auth(&second)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let listed = run(&["token", "list", "--tenant", "acme", "--database", database]);
+    let rows: Vec<&str> = listed.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{listed}");
+    assert!(rows[1].starts_with("2\tacme\t"), "{listed}");
+    assert!(rows[1].ends_with("\t-"), "{listed}");
+    assert!(!listed.contains(&token) && !listed.contains(&second));
+    let revoked = run(&["token", "revoke", "2", "--database", database]);
+    assert!(revoked.contains("revoked"), "{revoked}");
+    assert_eq!(
+        http.get(format!("{base}/integrated-accounts"))
+            .bearer_auth(&second)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let listed = run(&["token", "list", "--database", database]);
+    assert!(!listed.lines().nth(2).unwrap().ends_with("\t-"), "{listed}");
+
+    // Keys rotated beside the running server: the account still reads.
+    let key_file = dir.path().join("unified.sqlite.key");
+    let old_key = std::fs::read_to_string(&key_file).unwrap();
+    let rotated = run(&["keys", "rotate", "--database", database]);
+    assert!(
+        rotated.starts_with("1 credentials re-encrypted under key "),
+        "{rotated}"
+    );
+    let new_key = std::fs::read_to_string(&key_file).unwrap();
+    assert_ne!(old_key.trim(), new_key.trim());
+    assert_eq!(new_key.trim().lines().count(), 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let response = http.get(&get_url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status(), 200);
 
     let in_flight = tokio::spawn({
         let http = http.clone();
-        let url =
-            format!("{base}/unified/crm/opportunities/oppo_1?integrated_account_id={account}");
+        let url = get_url.replace("oppo_1", "oppo_2");
         let token = token.clone();
         async move { http.get(url).bearer_auth(token).send().await }
     });

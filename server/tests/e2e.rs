@@ -6,9 +6,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::crypto::{Cipher, new_token, token_hash};
 use server::db::Db;
-use server::{AppState, serve};
+use server::{AppState, Config, serve};
 use std::sync::Arc;
-use unified_crm::UnifiedClient;
 use wiremock::matchers::{body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -57,8 +56,8 @@ struct Server {
 impl Server {
     async fn start() -> Server {
         let db = Db::open_in_memory().unwrap();
-        let state =
-            AppState::new(db.clone(), Cipher::from_key(&[9; 32]), UnifiedClient::new()).unwrap();
+        let config = Config::allowing(&["127.0.0.1"]).unwrap();
+        let state = AppState::new(db.clone(), Cipher::from_key(&[9; 32]), config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -319,7 +318,19 @@ async fn accounts_are_created_listed_read_and_deleted_without_credentials() {
     assert_eq!(status, StatusCode::CREATED);
     let mut keys: Vec<&String> = created.as_object().unwrap().keys().collect();
     keys.sort();
-    assert_eq!(keys, ["base_url", "created_at", "id", "provider"]);
+    assert_eq!(
+        keys,
+        [
+            "base_url",
+            "created_at",
+            "id",
+            "provider",
+            "settings",
+            "updated_at"
+        ]
+    );
+    assert_eq!(created["settings"], json!({}));
+    assert_eq!(created["updated_at"], Value::Null);
     assert_eq!(created["provider"], json!("close"));
     assert_eq!(created["base_url"], json!(provider.uri()));
     let id = created["id"].as_str().unwrap();
@@ -430,8 +441,13 @@ async fn bad_account_bodies_are_400s_naming_the_field() {
         (json!({"provider": "close"}), "credentials"),
         (json!({"credentials": {"api_key": "k"}}), "provider"),
         (
-            json!({"provider": "salesforce", "credentials": {}}),
+            json!({"provider": "dynamics", "credentials": {}}),
             "provider",
+        ),
+        // Salesforce's API root is the org's own: base_url is required.
+        (
+            json!({"provider": "salesforce", "credentials": {"access_token": "t"}}),
+            "base_url",
         ),
         (
             json!({"provider": "close", "credentials": {"api_key": "k"}, "base_url": "ftp://x"}),
@@ -440,6 +456,32 @@ async fn bad_account_bodies_are_400s_naming_the_field() {
         (
             json!({"provider": "close", "credentials": {"api_key": "k"}, "base_url": "http://u:p@x"}),
             "base_url",
+        ),
+        // Credentials that are not valid header values are refused, not
+        // stored and silently left out of requests.
+        (
+            json!({"provider": "copper", "credentials": {"access_token": "t\r\nX-Evil: 1", "user_email": "e"}}),
+            "credentials.access_token",
+        ),
+        (
+            json!({"provider": "copper", "credentials": {"access_token": "t", "user_email": "é@example.com"}}),
+            "credentials.user_email",
+        ),
+        (
+            json!({"provider": "close", "credentials": {"api_key": " k"}}),
+            "credentials.api_key",
+        ),
+        (
+            json!({"provider": "close", "credentials": {"api_key": "k\u{0}"}}),
+            "credentials.api_key",
+        ),
+        (
+            json!({"provider": "close", "credentials": {"api_key": "k"}, "settings": {"x": 1}}),
+            "settings.x",
+        ),
+        (
+            json!({"provider": "close", "credentials": {"api_key": "k"}, "settings": []}),
+            "settings",
         ),
         (json!([1]), "body"),
     ];
@@ -1040,12 +1082,20 @@ async fn a_provider_429_is_passed_through_with_retry_after() {
 }
 
 #[tokio::test]
-async fn provider_404_401_and_5xx_map_to_404_401_and_502() {
+async fn provider_404_401_403_and_5xx_map_to_404_401_403_and_502() {
     let server = Server::start().await;
     let token = server.token("acme");
     let provider = close().await;
     on(&provider, "GET", CLOSE_PATH, 404, CLOSE_404).await;
     on(&provider, "DELETE", CLOSE_PATH, 401, CLOSE_401).await;
+    on(
+        &provider,
+        "POST",
+        "/opportunity/",
+        403,
+        r#"{"error": "You don't have permission to create opportunities."}"#,
+    )
+    .await;
     on(&provider, "PUT", CLOSE_PATH, 500, "oops").await;
     let account = server.account(&token, close_account(&provider)).await;
 
@@ -1071,6 +1121,26 @@ async fn provider_404_401_and_5xx_map_to_404_401_and_502() {
         .await;
     assert_error(status, &body, StatusCode::UNAUTHORIZED);
     assert_eq!(body["provider"]["name"], json!("close"));
+
+    // A provider's 403 stays a 403, with its details; this server's own
+    // 401 is the one with `WWW-Authenticate` and no `provider`.
+    let response = server
+        .send(
+            Method::POST,
+            &opportunities(&account, ""),
+            Some(&token),
+            Some(json!({"account": {"id": "lead_1"}, "owner": {"id": "user_1"}, "amount": 5.0})),
+        )
+        .await;
+    assert!(response.headers().get("www-authenticate").is_none());
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_error(status, &body, StatusCode::FORBIDDEN);
+    assert_eq!(body["provider"]["status"], json!(403));
+    assert_eq!(
+        body["provider"]["body"]["error"],
+        json!("You don't have permission to create opportunities.")
+    );
 
     let (status, body) = server
         .call(
