@@ -33,6 +33,11 @@ fn external_references() {
 }
 
 #[test]
+fn odd_text() {
+    insta::assert_snapshot!(generated("fixtures/specs/odd-text.yaml"));
+}
+
+#[test]
 fn output_is_byte_identical_from_run_to_run() {
     for spec in ["fixtures/specs/types.yaml", "fixtures/specs/petshop.yaml"] {
         assert_eq!(generated(spec), generated(spec), "{spec}");

@@ -182,10 +182,9 @@ fn enum_def(doc: TokenStream, name: &proc_macro2::Ident, body: &Enum) -> TokenSt
         .iter()
         .map(|variant| variant.value.as_str())
         .collect();
-    let variant_docs = values.iter().map(|value| {
-        let text = format!(" `{value}`");
-        quote! { #[doc = #text] }
-    });
+    let variant_docs = values
+        .iter()
+        .map(|value| doc_attrs(Some(&format!("`{value}`"))));
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -271,14 +270,16 @@ fn union_def(doc: TokenStream, name: &proc_macro2::Ident, body: &Union) -> Token
             Some(#(#values)|*) => ::serde_json::from_value(value).map(Self::#variant_name).map_err(::serde::de::Error::custom),
         }
     });
-    let unknown_doc = format!(" A `{tag}` this spec does not list, kept as sent.");
+    let unknown_doc = doc_attrs(Some(&format!(
+        "A `{tag}` this spec does not list, kept as sent."
+    )));
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
         #[serde(untagged)]
         pub enum #name {
             #(#variants)*
-            #[doc = #unknown_doc]
+            #unknown_doc
             Unknown(::serde_json::Value),
         }
 
