@@ -8,6 +8,7 @@ const FIXTURES: &[(&str, &str)] = &[
     ("petshop", "fixtures/specs/petshop.yaml"),
     ("no_operation_id", "fixtures/specs/no-operation-id.yaml"),
     ("external", "fixtures/specs/external/main.yaml"),
+    ("percent_refs", "fixtures/specs/percent-refs/main.yaml"),
     ("odd_text", "fixtures/specs/odd-text.yaml"),
 ];
 

@@ -33,6 +33,7 @@ pub mod names;
 pub mod normalize;
 pub mod parse;
 pub mod project;
+pub mod reference;
 pub mod resolve;
 pub mod validate;
 

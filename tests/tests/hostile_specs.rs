@@ -2,9 +2,11 @@
 //! each with a fixture in `fixtures/specs/` that the build script
 //! generates and compiles.
 
-use integration_tests::odd_text;
+use integration_tests::{odd_text, percent_refs};
 use serde_json::json;
 use std::path::Path;
+use wiremock::matchers::{body_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn fixture(spec: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(spec)
@@ -13,6 +15,74 @@ fn fixture(spec: &str) -> std::path::PathBuf {
 fn generate(spec: &str) -> crm_generator::Generated {
     crm_generator::generate_file(&fixture(spec), spec)
         .unwrap_or_else(|diagnostics| panic!("{spec} does not generate: {diagnostics:#?}"))
+}
+
+fn warnings(spec: &str) -> Vec<String> {
+    generate(spec)
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+// Percent-encoded pointers.
+
+#[tokio::test]
+async fn percent_encoded_references_are_followed() {
+    // `copyItem` takes its path parameter from `#/paths/~1items~1%7Bid%7D`,
+    // its body through `Item%20body` and a chain of aliases, and its
+    // response from another path's response.
+    let server = MockServer::start().await;
+    let item = json!({"id": "i 1", "labels": ["a"], "tags": ["b"], "parent": {"id": "i0"}});
+    Mock::given(method("POST"))
+        .and(path("/items/i%201/copy"))
+        .and(body_json(json!({"id": "i0"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(item.clone()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = percent_refs::Client::new(server.uri());
+    let body = percent_refs::ItemV2 {
+        id: "i0".into(),
+        labels: None,
+        tags: None,
+        parent: None,
+    };
+    let copied = client.copy_item("i 1", &body).await.expect("a copy");
+    let copied: percent_refs::ItemV2 = copied.body;
+    assert_eq!(copied.tags.as_deref(), Some(&["b".to_owned()][..]));
+    assert_eq!(copied.parent.map(|parent| parent.id).as_deref(), Some("i0"));
+    assert_eq!(serde_json::to_value(&body).unwrap(), json!({"id": "i0"}));
+}
+
+#[test]
+fn schemas_of_other_files_are_hoisted_under_encoded_references() {
+    // `_shapes.yaml#/schemas/Shape%20%C3%A9` is the schema `Shape é`,
+    // hoisted into `components/schemas` and referenced from there.
+    let shape: percent_refs::Shape = serde_json::from_value(json!({
+        "sides": 3, "inner": {"sides": 4}, "corner": {"angle": 90.0}
+    }))
+    .expect("a shape");
+    assert_eq!(shape.inner.and_then(|inner| inner.sides), Some(4));
+    assert_eq!(shape.corner.and_then(|corner| corner.angle), Some(90.0));
+    assert!(warnings("fixtures/specs/percent-refs/main.yaml").is_empty());
+}
+
+#[test]
+fn a_cycle_through_encoded_references_is_a_cycle() {
+    let errors = crm_generator::generate_file(
+        &fixture("fixtures/bad/ref-cycle-encoded.yaml"),
+        "ref-cycle-encoded.yaml",
+    )
+    .expect_err("a cycle fails");
+    let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(
+        errors[0],
+        "error: ref-cycle-encoded.yaml#/components/schemas/A/$ref: `$ref` cycle: \
+         #/components/schemas/B%20C -> #/components/schemas/A -> #/components/schemas/B%20C; \
+         each reference leads to another and none to a definition"
+    );
 }
 
 // Text a comment cannot hold.

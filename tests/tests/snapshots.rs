@@ -33,6 +33,11 @@ fn external_references() {
 }
 
 #[test]
+fn percent_encoded_references() {
+    insta::assert_snapshot!(generated("fixtures/specs/percent-refs/main.yaml"));
+}
+
+#[test]
 fn odd_text() {
     insta::assert_snapshot!(generated("fixtures/specs/odd-text.yaml"));
 }

@@ -230,8 +230,8 @@ fn patch_only_components(doc: &OpenAPI, raw: &Value) -> HashSet<String> {
         if let Some(ReferenceOr::Item(body)) = &operation.request_body {
             for media in body.content.values() {
                 if let Some(ReferenceOr::Reference { reference }) = &media.schema {
-                    if let Some(key) = reference.strip_prefix("#/components/schemas/") {
-                        *body_counts.entry(key.to_owned()).or_default() += 1;
+                    if let Some(key) = crate::reference::schema_name(reference) {
+                        *body_counts.entry(key).or_default() += 1;
                     }
                 }
             }
@@ -250,8 +250,8 @@ fn count_component_refs(value: &Value, counts: &mut HashMap<String, usize>) {
     match value {
         Value::Object(object) => {
             if let Some(Value::String(reference)) = object.get("$ref") {
-                if let Some(key) = reference.strip_prefix("#/components/schemas/") {
-                    *counts.entry(key.to_owned()).or_default() += 1;
+                if let Some(key) = crate::reference::schema_name(reference) {
+                    *counts.entry(key).or_default() += 1;
                 }
             }
             object
