@@ -10,6 +10,7 @@ const FIXTURES: &[(&str, &str)] = &[
     ("external", "fixtures/specs/external/main.yaml"),
     ("percent_refs", "fixtures/specs/percent-refs/main.yaml"),
     ("odd_text", "fixtures/specs/odd-text.yaml"),
+    ("unused_parts", "fixtures/specs/unused-parts.yaml"),
 ];
 
 fn main() {

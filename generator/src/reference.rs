@@ -122,6 +122,38 @@ pub fn last_token(fragment: &str) -> Option<String> {
     pointer_tokens(&pointer_of(fragment)).pop()
 }
 
+/// Maps whose keys are names the spec chose, so a key there starting with
+/// `x-` or spelled `example` is a name, not an extension or an example.
+const NAMED_MAPS: &[&str] = &[
+    "properties",
+    "patternProperties",
+    "definitions",
+    "$defs",
+    "dependentSchemas",
+    "schemas",
+    "parameters",
+    "headers",
+    "requestBodies",
+    "securitySchemes",
+    "pathItems",
+    "content",
+    "encoding",
+    "variables",
+];
+
+/// Whether the steps that follow references look under `key` of the
+/// object at `parent` (a JSON pointer). Examples are data, and a vendor
+/// extension is the vendor's own: a `$ref` inside either is not the
+/// document's, so it is neither followed nor checked. In a map of names
+/// (`properties`, `headers`...) every key is a name and is followed.
+pub fn holds_references(parent: &str, key: &str) -> bool {
+    if !(key.starts_with("x-") || key == "example" || key == "examples") {
+        return true;
+    }
+    let parent_key = parent.rsplit('/').next().unwrap_or_default();
+    NAMED_MAPS.contains(&parent_key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +190,22 @@ mod tests {
         );
         let reference = component_reference("/components/schemas", "Pet Ä/1%");
         assert_eq!(schema_name(&reference).as_deref(), Some("Pet Ä/1%"));
+    }
+
+    #[test]
+    fn examples_and_extensions_hold_no_references() {
+        assert!(!holds_references("/components/schemas/A", "x-links"));
+        assert!(!holds_references("/components/schemas/A", "example"));
+        assert!(!holds_references("", "x-tagGroups"));
+        assert!(holds_references(
+            "/components/schemas/A/properties",
+            "x-request-id"
+        ));
+        assert!(holds_references(
+            "/components/schemas/A/properties",
+            "example"
+        ));
+        assert!(holds_references("/components/schemas/A", "items"));
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl Bundler<'_> {
                     }
                 }
                 for (key, child) in object.iter_mut() {
-                    if is_example(key) {
+                    if !reference::holds_references(pointer, key) {
                         continue;
                     }
                     let child_pointer = push_pointer(pointer, key);
@@ -209,12 +209,6 @@ impl Bundler<'_> {
     }
 }
 
-/// Examples are data, not schema: a `$ref` key inside one is literal (and
-/// the generator never reads examples).
-fn is_example(key: &str) -> bool {
-    key == "example" || key == "examples"
-}
-
 /// The file a relative reference names, next to `file`. The location is
 /// a URI reference, so it is percent-decoded too (`my%20types.yaml`); a
 /// file whose name holds a literal `%` escape is still found as written.
@@ -314,7 +308,7 @@ fn collect_refs(value: &Value, pointer: &str, refs: &mut Vec<(String, String)>) 
                 refs.push((pointer.to_owned(), reference.clone()));
             }
             for (key, child) in object {
-                if !is_example(key) && key != "$ref" {
+                if key != "$ref" && reference::holds_references(pointer, key) {
                     collect_refs(child, &push_pointer(pointer, key), refs);
                 }
             }

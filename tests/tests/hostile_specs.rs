@@ -2,7 +2,7 @@
 //! each with a fixture in `fixtures/specs/` that the build script
 //! generates and compiles.
 
-use integration_tests::{odd_text, percent_refs};
+use integration_tests::{odd_text, percent_refs, unused_parts};
 use serde_json::json;
 use std::path::Path;
 use wiremock::matchers::{body_json, method, path};
@@ -117,4 +117,65 @@ fn odd_text_in_names_and_values_stays_on_the_wire() {
     let shape: odd_text::Shape =
         serde_json::from_value(json!({"kind\r\nname": "Square", "side": 2.0})).expect("a shape");
     assert!(matches!(shape, odd_text::Shape::Square(_)));
+}
+
+// Broken parts the client does not need.
+
+#[test]
+fn broken_parts_the_client_does_not_need_are_skipped_with_a_warning() {
+    let warnings = warnings("fixtures/specs/unused-parts.yaml");
+    let pointers: Vec<&str> = warnings
+        .iter()
+        .map(|warning| {
+            let (_, rest) = warning.split_once('#').unwrap_or_default();
+            rest.split_once(": ").unwrap_or_default().0
+        })
+        .collect();
+    assert_eq!(
+        pointers,
+        [
+            "/paths/~1subscriptions/post/callbacks/onEvent/{$request.body#~1url}/$ref",
+            "/paths/~1subscriptions/post/callbacks/onOther",
+            "/paths/~1subscriptions/post/callbacks/onThird/$ref",
+            "/paths/~1subscriptions/post/requestBody/content/application~1json/examples",
+            "/paths/~1subscriptions/post/responses/201/links/unsubscribe",
+            "/paths/~1subscriptions/post/responses/201/content/application~1json/examples/created/$ref",
+            "/paths/~1subscriptions~1{id}/parameters/0/examples",
+            "/paths/~1subscriptions~1{id}/delete/responses/204/headers/X-Trace/examples/one/$ref",
+            "/components/callbacks/Broken",
+            "/components/links/Broken/$ref",
+            "/components/examples/Broken",
+            "/webhooks",
+        ],
+        "{warnings:#?}"
+    );
+    assert!(
+        warnings[0].ends_with(
+            "`#/components/pathItems/Missing` points at nothing; callbacks do not shape the \
+             generated client, so these are skipped and the rest of the document is generated"
+        ),
+        "{warnings:#?}"
+    );
+}
+
+#[tokio::test]
+async fn the_client_of_a_spec_with_broken_unused_parts_works() {
+    let server = MockServer::start().await;
+    let created = json!({"id": "s1", "url": "https://example.com", "x-state": "active"});
+    Mock::given(method("POST"))
+        .and(path("/subscriptions"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(created.clone()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = unused_parts::Client::new(server.uri());
+    let body = unused_parts::Subscription {
+        id: "s0".into(),
+        url: "https://example.com".into(),
+        x_state: None,
+    };
+    let subscription = client.subscribe(&body).await.expect("subscribed").body;
+    // A property named `x-...` is a property, not an extension.
+    assert_eq!(subscription.x_state.as_deref(), Some("active"));
+    assert_eq!(serde_json::to_value(&subscription).unwrap(), created);
 }

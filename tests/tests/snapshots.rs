@@ -43,6 +43,11 @@ fn odd_text() {
 }
 
 #[test]
+fn unused_parts() {
+    insta::assert_snapshot!(generated("fixtures/specs/unused-parts.yaml"));
+}
+
+#[test]
 fn output_is_byte_identical_from_run_to_run() {
     for spec in ["fixtures/specs/types.yaml", "fixtures/specs/petshop.yaml"] {
         assert_eq!(generated(spec), generated(spec), "{spec}");

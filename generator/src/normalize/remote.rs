@@ -103,7 +103,7 @@ impl Localizer<'_> {
                     }
                 }
                 for (key, child) in object.iter_mut() {
-                    if key == "example" || key == "examples" || key == "$ref" {
+                    if key == "$ref" || !reference::holds_references(self.pointer.as_str(), key) {
                         continue;
                     }
                     let length = self.pointer.push(key);
