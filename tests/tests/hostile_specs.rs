@@ -2,10 +2,13 @@
 //! each with a fixture in `fixtures/specs/` that the build script
 //! generates and compiles.
 
+use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage};
+use integration_tests::prelude_names as names;
+use integration_tests::prelude_unified as unified;
 use integration_tests::{odd_text, percent_refs, unused_parts};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::path::Path;
-use wiremock::matchers::{body_json, method, path};
+use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn fixture(spec: &str) -> std::path::PathBuf {
@@ -178,4 +181,250 @@ async fn the_client_of_a_spec_with_broken_unused_parts_works() {
     // A property named `x-...` is a property, not an extension.
     assert_eq!(subscription.x_state.as_deref(), Some("active"));
     assert_eq!(serde_json::to_value(&subscription).unwrap(), created);
+}
+
+// Names that shadow what generated code uses: every schema and operation
+// of `prelude-names.yaml` is named after a prelude item, a runtime type,
+// or a crate generated code names by path.
+
+fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(wire: Value) -> T {
+    let typed: T = serde_json::from_value(wire.clone()).expect("deserializes");
+    assert_eq!(serde_json::to_value(&typed).expect("serializes"), wire);
+    typed
+}
+
+#[test]
+fn types_named_after_the_prelude_keep_their_names_and_round_trip() {
+    let option: names::Option = round_trip(json!({
+        "id": "o1",
+        "some": "None",
+        "next": {"id": "o2", "some": "not listed"},
+        "list": [{"id": "o3"}],
+        "result": {"kind": "Err", "value": "bad"},
+        "box": {"id": "b1", "inner": {"id": "b2", "text": "t", "flag": true}},
+        "map": {"known": "k", "extra": "e"},
+        "default": {"a": "x", "b": 2},
+        "none": {},
+        "value": {"any": [1, true, null]},
+        "when": {"at": "2024-01-02T03:04:05+02:00", "on": "2024-01-02", "uid": "67e55044-10b1-426f-9247-bb680e5fe0c8"},
+    }));
+    let id: names::String = option.id.clone();
+    assert_eq!(id, "o1");
+    assert_eq!(option.some, Some(names::Some::None));
+    let next = option.next.as_deref().expect("next");
+    assert_eq!(next.some, Some(names::Some::Unknown("not listed".into())));
+    let list: &names::Vec = option.list.as_ref().expect("list");
+    assert_eq!(list[0].id, "o3");
+    assert!(
+        matches!(&option.result, Some(names::Result::Err(err)) if err.value.as_deref() == Some("bad"))
+    );
+    let boxed: &names::Box = option.box_.as_ref().expect("box");
+    assert_eq!(
+        boxed.inner.as_ref().map(|inner| inner.id.as_str()),
+        Some("b2")
+    );
+    let map: &names::Map = option.map.as_ref().expect("map");
+    assert_eq!(map.additional_properties["extra"], "e");
+    assert_eq!(
+        option.default.as_ref().and_then(|default| default.b),
+        Some(2)
+    );
+    let value: &names::Value = option.value.as_ref().expect("value");
+    assert_eq!(value["any"], json!([1, true, null]));
+
+    // Derived and generated impls on types named like the traits.
+    assert_eq!(
+        serde_json::to_value(names::Default::default()).unwrap(),
+        json!({})
+    );
+    let from = names::From {
+        id: "f".into(),
+        text: None,
+        flag: None,
+    };
+    assert_eq!(from.clone(), from);
+    assert_eq!(names::Into::from("into-value"), names::Into::IntoValue);
+    assert_eq!(names::S::from("s-value").to_string(), "s-value");
+    assert_eq!(names::D::from(String::from("other")).as_str(), "other");
+    let result: names::Result = round_trip(json!({"kind": "Ok", "value": "fine"}));
+    assert!(matches!(result, names::Result::Ok(names::Ok { .. })));
+    let either: names::Either = round_trip(json!([{"id": "in a list"}]));
+    assert!(matches!(either, names::Either::Vec(_)));
+    let patch: names::Patch = round_trip(json!({"id": "p", "note": null}));
+    assert_eq!(patch.note, crm_runtime::Patch::Null);
+    assert_eq!(patch.count, crm_runtime::Patch::Absent);
+    // `Client`, `Self` and `self` are the only names taken.
+    let _: names::Client2 = round_trip(json!({"id": "c"}));
+    let _: names::Self_ = round_trip(json!({"id": "s"}));
+    let _: names::Self2 = round_trip(json!({"id": "s"}));
+    let _: names::UnifiedMapping2 = round_trip(json!({"id": "u"}));
+}
+
+#[tokio::test]
+async fn operations_named_after_the_prelude_reach_the_server() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/option/o%201"))
+        .and(query_param("Some", "Some"))
+        .and(query_param("None", "3"))
+        .and(query_param("Vec", "a"))
+        .and(query_param("self", "true"))
+        .and(header("Result", "r"))
+        .and(header("cookie", "Ok=c"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "o1"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/result"))
+        .and(body_json(json!({"kind": "Ok"})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"kind": "Err"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/string"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("text"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/box"))
+        .and(body_string("boxed"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/error"))
+        .and(header("cookie", "error=k"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "e"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let client = names::Client::new(server.uri()).with_error("k");
+    let params = names::OptionParams {
+        some: Some(names::Some::Some),
+        vec: Some(vec!["a".into()]),
+        result: Some("r".into()),
+        ok: Some("c".into()),
+        self_: Some(true),
+    };
+    let option = client.option("o 1", &3, &params).await.expect("an option");
+    assert_eq!(option.body.id, "o1");
+    let ok = names::Result::Ok(names::Ok {
+        kind: "Ok".into(),
+        value: None,
+    });
+    let created = client.result(&ok).await.expect("a result");
+    assert!(matches!(
+        created.body,
+        names::ResultResponse::Created(names::Err { .. })
+    ));
+    assert_eq!(client.string().await.expect("text").body, "text");
+    client.box_("boxed".into()).await.expect("boxed");
+    assert_eq!(client.error().await.expect("an error record").body.id, "e");
+}
+
+/// Hand-written glue for the generated trait, as `generated/src/glue/`
+/// writes for real providers.
+struct Glue;
+
+impl names::UnifiedMapping for Glue {
+    type Context = ();
+
+    fn opportunities_list(
+        &self,
+        query: &ListQuery,
+        _: &(),
+    ) -> Result<names::IteratorParams, MappingError> {
+        Ok(names::IteratorParams {
+            limit: query.limit.map(i64::from),
+            cursor: query
+                .cursor
+                .as_ref()
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        })
+    }
+
+    fn stages_list(&self, response: &names::Value) -> Result<Vec<Stage>, MappingError> {
+        Ok(response
+            .keys()
+            .map(|id| Stage {
+                id: id.clone(),
+                name: id.clone(),
+            })
+            .collect())
+    }
+
+    fn custom_fields_list(
+        &self,
+        response: &names::Vec,
+    ) -> Result<Vec<CustomFieldDefinition>, MappingError> {
+        Ok(response
+            .iter()
+            .map(|option| CustomFieldDefinition {
+                id: option.id.clone(),
+                name: option.id.clone(),
+                data_type: "text".into(),
+                options: Vec::new(),
+            })
+            .collect())
+    }
+
+    fn opportunities_get(
+        &self,
+        record: &names::Option,
+        _: &(),
+    ) -> Result<unified::Option, MappingError> {
+        Ok(unified::Option {
+            id: record.id.clone(),
+            amount: None,
+            result: Some(unified::Result::Ok),
+        })
+    }
+
+    fn opportunities_create(
+        &self,
+        body: &unified::Box,
+        _: &(),
+    ) -> Result<names::Box, MappingError> {
+        Ok(names::Box {
+            id: body.name.clone(),
+            text: None,
+            flag: None,
+            inner: None,
+        })
+    }
+
+    fn opportunities_update(
+        &self,
+        body: &unified::Patch,
+        _: &(),
+    ) -> Result<names::Patch, MappingError> {
+        Ok(names::Patch {
+            id: String::new(),
+            note: body.name.clone(),
+            count: crm_runtime::Patch::Absent,
+        })
+    }
+}
+
+#[test]
+fn the_mapping_trait_of_a_provider_named_after_the_prelude_is_implementable() {
+    use names::UnifiedMapping as _;
+    let record = names::Option {
+        id: "o1".into(),
+        ..serde_json::from_value(json!({"id": ""})).expect("an option")
+    };
+    let unified = Glue
+        .opportunities_get(&record, &())
+        .expect("a unified record");
+    assert_eq!(unified.id, "o1");
+    let body = Glue
+        .opportunities_create(&unified::Box { name: "n".into() }, &())
+        .expect("a body");
+    assert_eq!(body.id, "n");
 }

@@ -1,8 +1,9 @@
 //! Step 5: the model to Rust tokens (with `quote`), then text (with
-//! `prettyplease`). Generated code names std types unqualified (the
-//! lowering keeps spec types off those names) and everything else by its
-//! full path, so it compiles in any module.
+//! `prettyplease`). Generated code names everything outside its own
+//! module by absolute path, `core` and `std` included ([`absolute`]), so
+//! it compiles in any module and whatever the spec names its types.
 
+mod absolute;
 mod client;
 mod mapping;
 mod text;
@@ -160,7 +161,7 @@ pub(crate) fn doc_attrs(doc: Option<&str>) -> TokenStream {
 
 pub(crate) fn type_tokens(ty: &Type) -> TokenStream {
     match ty {
-        Type::String => quote! { String },
+        Type::String => absolute::string(),
         Type::Boolean => quote! { bool },
         Type::I32 => quote! { i32 },
         Type::I64 => quote! { i64 },
@@ -178,17 +179,8 @@ pub(crate) fn type_tokens(ty: &Type) -> TokenStream {
             let name = ident(name);
             quote! { #name }
         }
-        Type::Vec(inner) => {
-            let inner = type_tokens(inner);
-            quote! { Vec<#inner> }
-        }
-        Type::Map(inner) => {
-            let inner = type_tokens(inner);
-            quote! { ::std::collections::BTreeMap<String, #inner> }
-        }
-        Type::Option(inner) => {
-            let inner = type_tokens(inner);
-            quote! { Option<#inner> }
-        }
+        Type::Vec(inner) => absolute::vec(type_tokens(inner)),
+        Type::Map(inner) => absolute::string_map(type_tokens(inner)),
+        Type::Option(inner) => absolute::option(type_tokens(inner)),
     }
 }

@@ -21,10 +21,12 @@ use openapiv3::{OpenAPI, ReferenceOr};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
-/// Names the generated code uses unqualified, so no spec type may take them.
-const RESERVED_TYPE_NAMES: &[&str] = &[
-    "Box", "Client", "Default", "Err", "None", "Ok", "Option", "Result", "Some", "String", "Vec",
-];
+/// Items the generated module defines besides the spec's types (`Client`,
+/// and a provider's `UnifiedMapping`), so no spec type may take them. Names
+/// from `core`, `std` and the runtime are free: generated code names those
+/// by absolute path (`emit::absolute`), so a spec type `Option` or `From`
+/// keeps its name.
+const RESERVED_TYPE_NAMES: &[&str] = &["Client", "UnifiedMapping"];
 
 /// A vendor extension on an operation marking a PUT or POST that changes
 /// only the fields sent (as Close's and Copper's PUT do); PATCH always does.
