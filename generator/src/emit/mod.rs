@@ -1,6 +1,6 @@
 //! Step 5: the model to Rust tokens (with `quote`), then text (with
 //! `prettyplease`). Generated code names everything outside its own
-//! module by absolute path, `core` and `std` included ([`absolute`]), so
+//! module by absolute path, `core` and `std` included (`absolute.rs`), so
 //! it compiles in any module and whatever the spec names its types.
 
 mod absolute;
