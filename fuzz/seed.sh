@@ -9,7 +9,7 @@ root="$(dirname "$fuzz")"
 shared="${SHARED_CORPUS:-$root/../shared/openapi-corpus}"
 
 seeds=()
-for file in "$root"/tests/fixtures/specs/*.yaml "$root"/tests/fixtures/specs/external/*.yaml \
+for file in "$root"/tests/fixtures/specs/*.yaml "$root"/tests/fixtures/specs/*/*.yaml \
     "$root"/tests/fixtures/bad/* "$root"/tests/fixtures/fuzz-regressions/*; do
     [ -f "$file" ] && seeds+=("$file")
 done

@@ -31,6 +31,7 @@ use std::sync::OnceLock;
 const FIXTURE_DIRS: &[&str] = &[
     "tests/fixtures/specs",
     "tests/fixtures/specs/external",
+    "tests/fixtures/specs/percent-refs",
     "tests/fixtures/bad",
 ];
 
@@ -224,6 +225,32 @@ const NAMES: &[&str] = &[
     "Result",
     "Client",
     "Value",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "From",
+    "Into",
+    "TryFrom",
+    "Default",
+    "Clone",
+    "Debug",
+    "PartialEq",
+    "Hash",
+    "ToOwned",
+    "Error",
+    "Patch",
+    "Secret",
+    "Serialize",
+    "Map",
+    "UnifiedMapping",
+    "S",
+    "D",
+    "a\rb",
+    "a\r\nb",
+    "\u{202E}rtl",
+    "\u{FFFD}",
+    "nul\u{0}",
     "1abc",
     "+1",
     "-1",
@@ -280,6 +307,43 @@ const REFS: &[&str] = &[
     "missing.yaml#/x",
     "https://example.com/spec.json#/components/schemas/Pet",
     "spec.json#/components/schemas/Pet",
+    // Percent-encoded pointers (RFC 6901 section 6), well and badly formed.
+    "#/components/schemas/P%65t",
+    "#/components/schemas/a%7E1b",
+    "#/paths/~1pets~1%7Bid%7D",
+    "#/paths/~1pets~1%7Bid%7D/get/responses/200",
+    "#/components/schemas/%",
+    "#/components/schemas/%ZZ",
+    "#/components/schemas/%FF",
+    "#/components/schemas/%E2%82",
+    "#/components/schemas/Pet%20",
+    "_common.yaml#/schemas/Th%69ng",
+    "%5Fcommon.yaml#/schemas/Thing",
+    "#/components/callbacks/Missing",
+    "#/components/examples/Missing",
+];
+
+/// Text for descriptions and titles: line endings and characters a Rust
+/// comment cannot hold as they are.
+const TEXTS: &[&str] = &[
+    "line\r\nline",
+    "cr\ronly",
+    "\r",
+    "ends with cr\r",
+    "\r\n\r\n",
+    // What a lone surrogate becomes once a loader has read it.
+    "\u{FFFD}",
+    "\u{0}\u{7}\u{8}\u{b}\u{c}\u{1b}\u{7f}",
+    "\u{80}\u{85}\u{9f}",
+    "\u{2028}\u{2029}",
+    "\u{202E}rtl\u{202C} \u{2066}isolate\u{2069}",
+    "\u{feff}bom",
+    "*/ /* /** //",
+    "\\",
+    "\"quoted\"",
+    "#[doc = \"x\"]",
+    "`tick",
+    "",
 ];
 
 const TYPES: &[&str] = &[
@@ -306,7 +370,7 @@ const FORMATS: &[&str] = &[
 ];
 
 fn random_scalar(source: &mut Source) -> Value {
-    match source.below(10) {
+    match source.below(11) {
         0 => Value::Null,
         1 => Value::Bool(source.byte() & 1 == 1),
         2 => json!(*source.pick(&[0i64, 1, -1, 200, 404, i64::MAX, i64::MIN])),
@@ -315,6 +379,7 @@ fn random_scalar(source: &mut Source) -> Value {
         5 => json!(*source.pick(TYPES)),
         6 => json!(*source.pick(REFS)),
         7 => json!(*source.pick(FORMATS)),
+        8 => json!(*source.pick(TEXTS)),
         _ => json!(*source.pick(NAMES)),
     }
 }
@@ -478,7 +543,7 @@ fn mutate(doc: &mut Value, source: &mut Source) {
     } else {
         source.pick(REFS).to_string()
     };
-    let operation = source.below(16);
+    let operation = source.below(18);
     let Some(slot) = node_mut(doc, &target) else {
         return;
     };
@@ -681,6 +746,32 @@ fn mutate(doc: &mut Value, source: &mut Source) {
         }
         // Swap in another node's value.
         14 => *slot = other_value,
+        // Odd text where text becomes documentation.
+        15 => {
+            if let Value::Object(object) = slot {
+                let key = *source.pick(&["description", "summary", "title"]);
+                object.insert(key.into(), json!(source.pick(TEXTS)));
+            }
+        }
+        // Parts that do not shape the client, of any shape.
+        16 => {
+            if let Value::Object(object) = slot {
+                let key = *source.pick(&[
+                    "callbacks",
+                    "links",
+                    "examples",
+                    "example",
+                    "webhooks",
+                    "x-anything",
+                ]);
+                let value = match source.below(3) {
+                    0 => json!({ "$ref": reference }),
+                    1 => json!({ source.pick(NAMES).to_string(): { "$ref": reference } }),
+                    _ => random_value(source, 1),
+                };
+                object.insert(key.into(), value);
+            }
+        }
         // An operation with whatever parameters and responses.
         _ => {
             if let Value::Object(object) = slot {

@@ -34,6 +34,7 @@ pub mod names;
 pub mod normalize;
 pub mod parse;
 pub mod project;
+pub mod reference;
 pub mod resolve;
 pub mod validate;
 

@@ -72,7 +72,9 @@ impl Namespace {
     }
 
     /// `name` if it is free, else `name2`, `name3`... (with `_` before the
-    /// number for snake_case names).
+    /// number for snake_case names). The `_` that keeps a name off a
+    /// keyword goes before the number (`Self_` then `Self2`, `self_` then
+    /// `self_2`), so numbered names stay in their case style.
     pub fn claim(&mut self, name: String) -> String {
         if self.taken.insert(name.clone()) {
             return name;
@@ -82,8 +84,12 @@ impl Namespace {
         } else {
             "_"
         };
+        let base = match name.trim_end_matches('_') {
+            "" => name.as_str(),
+            trimmed => trimmed,
+        };
         (2..)
-            .map(|counter| format!("{name}{separator}{counter}"))
+            .map(|counter| format!("{base}{separator}{counter}"))
             .find(|candidate| self.taken.insert(candidate.clone()))
             .unwrap_or(name)
     }
@@ -124,5 +130,9 @@ mod tests {
         assert_eq!(fields.claim(snake_name("Add")), "add_2");
         let mut types = Namespace::with_reserved(&["Client"]);
         assert_eq!(types.claim(type_name("client")), "Client2");
+        assert_eq!(types.claim(type_name("Self")), "Self_");
+        assert_eq!(types.claim(type_name("self")), "Self2");
+        assert_eq!(fields.claim(snake_name("self")), "self_");
+        assert_eq!(fields.claim(snake_name("Self")), "self_2");
     }
 }

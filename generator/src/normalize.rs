@@ -21,6 +21,7 @@
 mod remote;
 mod schema;
 mod swagger;
+mod unused;
 
 use crate::diagnostic::{Diagnostics, push_pointer};
 use serde_json::{Map, Value};
@@ -63,6 +64,7 @@ pub fn normalize(raw: &mut Value, path: &Path, diags: &mut Diagnostics) {
     if dialect == Dialect::Swagger2 {
         swagger::convert(raw, diags);
     }
+    unused::skip_unused_parts(raw, diags);
     remote::localize_remote_refs(raw, path, diags);
     let mut normalizer = Normalizer {
         dialect,
@@ -159,18 +161,9 @@ impl Normalizer<'_> {
         }
     }
 
+    /// (`webhooks` are taken out before, with the other parts that do not
+    /// shape the client: [`unused`].)
     fn top_level_31(&mut self, root: &mut Map<String, Value>) {
-        if let Some(webhooks) = root.remove("webhooks") {
-            let count = webhooks.as_object().map_or(0, Map::len);
-            if count > 0 {
-                self.diags.warning(
-                    "/webhooks",
-                    format!(
-                        "{count} webhook(s) not generated: webhooks are requests the API sends to you, not operations a client calls"
-                    ),
-                );
-            }
-        }
         if let Some(dialect) = root.remove("jsonSchemaDialect") {
             let default = "https://spec.openapis.org/oas/3.1/dialect/base";
             if dialect.as_str() != Some(default) {

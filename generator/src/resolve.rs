@@ -3,9 +3,12 @@
 //! `components/schemas` under their own name, anything else is inlined.
 //! Afterwards every `$ref` is local, and each one is checked: it must point
 //! at something, and a chain of references must end in a definition.
+//! Fragments are percent-decoded before their pointer applies
+//! ([`crate::reference`]).
 
 use crate::diagnostic::{Diagnostics, pointer_tokens, push_pointer};
 use crate::load::load_file;
+use crate::reference;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -75,7 +78,7 @@ impl Bundler<'_> {
                     }
                 }
                 for (key, child) in object.iter_mut() {
-                    if is_example(key) {
+                    if !reference::holds_references(pointer, key) {
                         continue;
                     }
                     let child_pointer = push_pointer(pointer, key);
@@ -104,21 +107,23 @@ impl Bundler<'_> {
             );
             return;
         }
-        let (file_part, fragment) = reference.split_once('#').unwrap_or((reference, ""));
+        let (file_part, fragment) = reference::split(reference);
         let target_file = if file_part.is_empty() {
             file.to_path_buf()
         } else {
-            file.parent().unwrap_or(Path::new(".")).join(file_part)
+            relative_file(file, file_part)
         };
-        let Some(target) = self.node(&target_file, fragment, reference, &ref_pointer) else {
+        let Some((pointer_found, target)) =
+            self.node(&target_file, fragment, reference, &ref_pointer)
+        else {
             return;
         };
-        let key = (target_file.clone(), fragment.to_owned());
+        let key = (target_file.clone(), pointer_found.clone());
         if is_schema_position(pointer) {
             let name = match self.hoisted.get(&key) {
                 Some(name) => name.clone(),
                 None => {
-                    let name = self.fresh_name(&target_file, fragment);
+                    let name = self.fresh_name(&target_file, &pointer_found);
                     self.hoisted.insert(key, name.clone());
                     let mut schema = target;
                     let schema_pointer = push_pointer("/components/schemas", &name);
@@ -127,8 +132,9 @@ impl Bundler<'_> {
                     name
                 }
             };
-            *value =
-                serde_json::json!({ "$ref": format!("#/components/schemas/{}", escape(&name)) });
+            *value = serde_json::json!({
+                "$ref": reference::component_reference("/components/schemas", &name)
+            });
         } else {
             if self.inlining.contains(&key) {
                 self.diags.error(
@@ -145,13 +151,15 @@ impl Bundler<'_> {
         }
     }
 
+    /// What `fragment` points at in `file`, and the decoded pointer that
+    /// reached it.
     fn node(
         &mut self,
         file: &Path,
         fragment: &str,
         reference: &str,
         pointer: &str,
-    ) -> Option<Value> {
+    ) -> Option<(String, Value)> {
         if !self.files.contains_key(file) {
             let loaded = match load_file(file) {
                 Ok(value) => Some(value),
@@ -166,12 +174,14 @@ impl Bundler<'_> {
             self.files.insert(file.to_path_buf(), loaded);
         }
         let document = self.files.get(file)?.as_ref()?;
-        let node = document.pointer(fragment).cloned();
+        let node = reference::locate(document, fragment)
+            .map(|(found, node)| (found.into_owned(), node.clone()));
         if node.is_none() {
             self.diags.error(
                 pointer,
                 format!(
-                    "`{reference}` points at `#{fragment}`, which does not exist in {}",
+                    "`{reference}` points at `#{}`, which does not exist in {}",
+                    reference::pointer_of(fragment),
                     file.display()
                 ),
             );
@@ -179,8 +189,9 @@ impl Bundler<'_> {
         node
     }
 
-    fn fresh_name(&mut self, file: &Path, fragment: &str) -> String {
-        let base = pointer_tokens(fragment)
+    /// A name for a hoisted schema: the last token of its pointer.
+    fn fresh_name(&mut self, file: &Path, pointer: &str) -> String {
+        let base = pointer_tokens(pointer)
             .pop()
             .filter(|token| !token.is_empty())
             .or_else(|| {
@@ -198,14 +209,18 @@ impl Bundler<'_> {
     }
 }
 
-/// Examples are data, not schema: a `$ref` key inside one is literal (and
-/// the generator never reads examples).
-fn is_example(key: &str) -> bool {
-    key == "example" || key == "examples"
-}
-
-fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+/// The file a relative reference names, next to `file`. The location is
+/// a URI reference, so it is percent-decoded too (`my%20types.yaml`); a
+/// file whose name holds a literal `%` escape is still found as written.
+fn relative_file(file: &Path, location: &str) -> PathBuf {
+    let directory = file.parent().unwrap_or(Path::new("."));
+    let decoded = reference::pointer_of(location);
+    let candidate = directory.join(decoded.as_ref());
+    if decoded != location && !candidate.is_file() {
+        directory.join(location)
+    } else {
+        candidate
+    }
 }
 
 /// Whether a `$ref` at `pointer` stands where a schema is expected.
@@ -242,36 +257,45 @@ pub fn check_local_refs(root: &Value, diags: &mut Diagnostics) {
     collect_refs(root, "", &mut refs);
     for (pointer, reference) in refs {
         let ref_pointer = push_pointer(&pointer, "$ref");
-        let Some(fragment) = reference.strip_prefix('#') else {
+        let Some(fragment) = reference::local_fragment(&reference) else {
             continue;
         };
-        let mut seen = vec![reference.clone()];
+        // Compared decoded, so `#/a%20b` and `#/a b` are one step.
+        let mut seen = vec![reference::canonical(&reference).into_owned()];
+        let mut shown = vec![reference.clone()];
         let mut current = fragment.to_owned();
         loop {
-            let Some(target) = root.pointer(&current) else {
+            let Some(target) = reference::follow(root, &current) else {
                 diags.error(
                     ref_pointer.clone(),
-                    format!("`$ref: {reference}` points at `#{current}`, which does not exist; define it or fix the reference"),
+                    format!(
+                        "`$ref: {reference}` points at `#{}`, which does not exist; define it or fix the reference",
+                        reference::pointer_of(&current)
+                    ),
                 );
                 break;
             };
             match target.get("$ref").and_then(Value::as_str) {
-                Some(next) if next.starts_with('#') => {
-                    if seen.iter().any(|earlier| earlier == next) {
-                        seen.push(next.to_owned());
+                Some(next) => {
+                    let Some(next_fragment) = reference::local_fragment(next) else {
+                        break;
+                    };
+                    let key = reference::canonical(next).into_owned();
+                    shown.push(next.to_owned());
+                    if seen.contains(&key) {
                         diags.error(
                             ref_pointer.clone(),
                             format!(
                                 "`$ref` cycle: {}; each reference leads to another and none to a definition",
-                                seen.join(" -> ")
+                                shown.join(" -> ")
                             ),
                         );
                         break;
                     }
-                    seen.push(next.to_owned());
-                    current = next[1..].to_owned();
+                    seen.push(key);
+                    current = next_fragment.to_owned();
                 }
-                _ => break,
+                None => break,
             }
         }
     }
@@ -284,7 +308,7 @@ fn collect_refs(value: &Value, pointer: &str, refs: &mut Vec<(String, String)>) 
                 refs.push((pointer.to_owned(), reference.clone()));
             }
             for (key, child) in object {
-                if !is_example(key) && key != "$ref" {
+                if key != "$ref" && reference::holds_references(pointer, key) {
                     collect_refs(child, &push_pointer(pointer, key), refs);
                 }
             }

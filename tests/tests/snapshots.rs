@@ -33,6 +33,21 @@ fn external_references() {
 }
 
 #[test]
+fn percent_encoded_references() {
+    insta::assert_snapshot!(generated("fixtures/specs/percent-refs/main.yaml"));
+}
+
+#[test]
+fn odd_text() {
+    insta::assert_snapshot!(generated("fixtures/specs/odd-text.yaml"));
+}
+
+#[test]
+fn unused_parts() {
+    insta::assert_snapshot!(generated("fixtures/specs/unused-parts.yaml"));
+}
+
+#[test]
 fn output_is_byte_identical_from_run_to_run() {
     for spec in ["fixtures/specs/types.yaml", "fixtures/specs/petshop.yaml"] {
         assert_eq!(generated(spec), generated(spec), "{spec}");

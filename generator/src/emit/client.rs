@@ -1,6 +1,7 @@
 //! The client struct: constructors, credential setters, one async method
 //! per operation, and the per-operation response and error enums.
 
+use super::absolute::{self, Derive};
 use super::{doc_attrs, ident, type_tokens};
 use crate::model::{
     Api, BodyEncoding, Idempotency, Operation, Param, ParamLocation, QueryStyle, ResponseCase,
@@ -12,9 +13,10 @@ use quote::quote;
 /// The client struct.
 pub(super) fn client_struct(api: &Api) -> TokenStream {
     let doc = doc_attrs(Some(&client_doc(api)));
+    let derive = absolute::derive(&[Derive::Clone, Derive::Debug]);
     quote! {
         #doc
-        #[derive(Clone, Debug)]
+        #derive
         pub struct Client {
             core: ::crm_runtime::ClientCore,
         }
@@ -30,18 +32,22 @@ pub(super) fn client_constructors(api: &Api) -> TokenStream {
         }
     });
     let setters = api.security_schemes.iter().map(setter);
+    let string = absolute::string();
+    let url = absolute::impl_into(&string);
+    let pairs = absolute::vec(quote! { (#string, #string) });
+    let fields = quote! { ::serde_json::Map<#string, ::serde_json::Value> };
     quote! {
         impl Client {
             #default_base_url
 
             /// A client for the API at `base_url`.
-            pub fn new(base_url: impl Into<String>) -> Self {
+            pub fn new(base_url: #url) -> Self {
                 Client { core: ::crm_runtime::ClientCore::new(base_url) }
             }
 
             /// A client using a `reqwest::Client` you configured (timeouts,
             /// proxies, connection pool).
-            pub fn with_http_client(base_url: impl Into<String>, http: ::crm_runtime::reexports::reqwest::Client) -> Self {
+            pub fn with_http_client(base_url: #url, http: ::crm_runtime::reexports::reqwest::Client) -> Self {
                 Client { core: ::crm_runtime::ClientCore::with_http_client(base_url, http) }
             }
 
@@ -57,13 +63,13 @@ pub(super) fn client_constructors(api: &Api) -> TokenStream {
             }
 
             /// Adds these query parameters, as they are, to every request.
-            pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+            pub fn with_extra_query(mut self, pairs: #pairs) -> Self {
                 self.core.set_extra_query(pairs);
                 self
             }
 
             /// Merges these fields, as they are, into every JSON object body.
-            pub fn with_extra_body(mut self, fields: ::serde_json::Map<String, ::serde_json::Value>) -> Self {
+            pub fn with_extra_body(mut self, fields: #fields) -> Self {
                 self.core.set_extra_body(fields);
                 self
             }
@@ -119,29 +125,42 @@ fn setter(scheme: &crate::model::SecurityScheme) -> TokenStream {
         doc.push_str(description);
     }
     let doc = doc_attrs(Some(&doc));
+    let secret = absolute::impl_into(quote! { ::crm_runtime::Secret });
+    // The arguments, converted through the trait.
+    let [username, password, token, api_key] = [
+        quote! { username },
+        quote! { password },
+        quote! { token },
+        quote! { key },
+    ]
+    .map(absolute::into);
     let (params, credential) = match &scheme.kind {
         SchemeKind::Basic => (
-            quote! { username: impl Into<::crm_runtime::Secret>, password: impl Into<::crm_runtime::Secret> },
-            quote! { ::crm_runtime::Credential::Basic { username: username.into(), password: password.into() } },
+            quote! { username: #secret, password: #secret },
+            quote! { ::crm_runtime::Credential::Basic { username: #username, password: #password } },
         ),
         SchemeKind::Bearer => (
-            quote! { token: impl Into<::crm_runtime::Secret> },
-            quote! { ::crm_runtime::Credential::Bearer(token.into()) },
+            quote! { token: #secret },
+            quote! { ::crm_runtime::Credential::Bearer(#token) },
         ),
         SchemeKind::ApiKeyHeader(header) => (
-            quote! { key: impl Into<::crm_runtime::Secret> },
-            quote! { ::crm_runtime::Credential::Header { name: #header, value: key.into() } },
+            quote! { key: #secret },
+            quote! { ::crm_runtime::Credential::Header { name: #header, value: #api_key } },
         ),
         SchemeKind::ApiKeyQuery(param) => (
-            quote! { key: impl Into<::crm_runtime::Secret> },
-            quote! { ::crm_runtime::Credential::Query { name: #param, value: key.into() } },
+            quote! { key: #secret },
+            quote! { ::crm_runtime::Credential::Query { name: #param, value: #api_key } },
         ),
         SchemeKind::ApiKeyCookie(cookie) => (
-            quote! { key: impl Into<::crm_runtime::Secret> },
+            quote! { key: #secret },
             quote! {
                 ::crm_runtime::Credential::Header {
                     name: "cookie",
-                    value: ::crm_runtime::Secret::new(format!("{}={}", #cookie, key.into().expose())),
+                    value: ::crm_runtime::Secret::new(::std::format!(
+                        "{}={}",
+                        #cookie,
+                        ::core::convert::Into::<::crm_runtime::Secret>::into(key).expose()
+                    )),
                 }
             },
         ),
@@ -159,7 +178,7 @@ fn setter(scheme: &crate::model::SecurityScheme) -> TokenStream {
 fn content_type(content: &ResponseContent) -> TokenStream {
     match content {
         ResponseContent::Json(ty) => type_tokens(ty),
-        ResponseContent::Text => quote! { String },
+        ResponseContent::Text => absolute::string(),
         ResponseContent::Bytes => quote! { ::crm_runtime::reexports::bytes::Bytes },
         ResponseContent::Empty => quote! { () },
     }
@@ -194,6 +213,7 @@ fn json_cases(responses: &Responses) -> impl Iterator<Item = (&ResponseCase, &Ty
 }
 
 pub(super) fn response_enums(operation: &Operation) -> TokenStream {
+    let derive = absolute::derive(&[Derive::Debug, Derive::Clone, Derive::PartialEq]);
     let success = operation.success.enum_name.as_ref().map(|name| {
         let name = ident(name);
         let doc = format!(
@@ -213,7 +233,7 @@ pub(super) fn response_enums(operation: &Operation) -> TokenStream {
         });
         quote! {
             #[doc = #doc]
-            #[derive(Debug, Clone, PartialEq)]
+            #derive
             pub enum #name { #(#variants)* }
         }
     });
@@ -231,7 +251,7 @@ pub(super) fn response_enums(operation: &Operation) -> TokenStream {
         });
         quote! {
             #[doc = #doc]
-            #[derive(Debug, Clone, PartialEq)]
+            #derive
             pub enum #name { #(#variants)* }
         }
     });
@@ -294,9 +314,18 @@ fn method(operation: &Operation, json_variant: bool) -> TokenStream {
         let ty = type_tokens(&body.ty);
         args.push(match (body.encoding, body.required) {
             (BodyEncoding::Json | BodyEncoding::Form, true) => quote! { body: &#ty },
-            (BodyEncoding::Json | BodyEncoding::Form, false) => quote! { body: Option<&#ty> },
-            (BodyEncoding::Text, _) => quote! { body: String },
-            (BodyEncoding::Bytes, _) => quote! { body: Vec<u8> },
+            (BodyEncoding::Json | BodyEncoding::Form, false) => {
+                let ty = absolute::option(quote! { &#ty });
+                quote! { body: #ty }
+            }
+            (BodyEncoding::Text, _) => {
+                let ty = absolute::string();
+                quote! { body: #ty }
+            }
+            (BodyEncoding::Bytes, _) => {
+                let ty = absolute::vec(quote! { u8 });
+                quote! { body: #ty }
+            }
         });
     }
 
@@ -331,10 +360,14 @@ fn method(operation: &Operation, json_variant: bool) -> TokenStream {
         Idempotency::WithKey(header) => quote! { ::crm_runtime::Idempotency::WithKey(#header) },
     };
     let allow = (args.len() > 6).then(|| quote! { #[allow(clippy::too_many_arguments)] });
+    let output = absolute::result(
+        quote! { ::crm_runtime::ResponseValue<#success> },
+        quote! { ::crm_runtime::Error<#error> },
+    );
     quote! {
         #doc
         #allow
-        pub async fn #name(&self, #(#args),*) -> Result<::crm_runtime::ResponseValue<#success>, ::crm_runtime::Error<#error>> {
+        pub async fn #name(&self, #(#args),*) -> #output {
             let path = #path;
             let request = self.core.request(::crm_runtime::reexports::reqwest::Method::#http_method, #path_arg, &[#(#schemes),*]);
             #query
@@ -343,7 +376,7 @@ fn method(operation: &Operation, json_variant: bool) -> TokenStream {
             let response = self.core.send(request, #idempotency, #operation_id).await?;
             match response.status.as_u16() {
                 #arms
-                _ => Err(response.into_error(#decode_error)),
+                _ => ::core::result::Result::Err(response.into_error(#decode_error)),
             }
         }
     }
@@ -387,7 +420,7 @@ fn path_expression(operation: &Operation) -> TokenStream {
     if values.is_empty() {
         quote! { #template }
     } else {
-        quote! { format!(#template, #(#values),*) }
+        quote! { ::std::format!(#template, #(#values),*) }
     }
 }
 
@@ -414,8 +447,9 @@ fn query_statements(operation: &Operation) -> TokenStream {
     if pushes.is_empty() {
         return TokenStream::new();
     }
+    let pairs = absolute::vec(quote! { (::std::string::String, ::std::string::String) });
     quote! {
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: #pairs = ::std::vec::Vec::new();
         #(#pushes)*
         let request = request.query(&query);
     }
@@ -431,8 +465,8 @@ fn header_statements(operation: &Operation) -> TokenStream {
             let value = param_value(param);
             quote! {
                 let request = match ::crm_runtime::encode::header_value(#wire, #value)? {
-                    Some(value) => request.header(#wire, value),
-                    None => request,
+                    ::core::option::Option::Some(value) => request.header(#wire, value),
+                    ::core::option::Option::None => request,
                 };
             }
         });
@@ -444,15 +478,16 @@ fn header_statements(operation: &Operation) -> TokenStream {
             let wire = &param.wire_name;
             let value = param_value(param);
             quote! {
-                if let Some(value) = ::crm_runtime::encode::header_value(#wire, #value)? {
-                    cookies.push(format!("{}={}", #wire, value));
+                if let ::core::option::Option::Some(value) = ::crm_runtime::encode::header_value(#wire, #value)? {
+                    cookies.push(::std::format!("{}={}", #wire, value));
                 }
             }
         })
         .collect();
     let cookies = (!cookies.is_empty()).then(|| {
+        let list = absolute::vec(absolute::string());
         quote! {
-            let mut cookies: Vec<String> = Vec::new();
+            let mut cookies: #list = ::std::vec::Vec::new();
             #(#cookies)*
             let request = if cookies.is_empty() { request } else { request.header("cookie", cookies.join("; ")) };
         }
@@ -468,13 +503,19 @@ fn body_statement(operation: &Operation) -> TokenStream {
     match (body.encoding, body.required) {
         (BodyEncoding::Json, true) => quote! { let request = self.core.json_body(request, body)?; },
         (BodyEncoding::Json, false) => quote! {
-            let request = match body { Some(body) => self.core.json_body(request, body)?, None => request };
+            let request = match body {
+                ::core::option::Option::Some(body) => self.core.json_body(request, body)?,
+                ::core::option::Option::None => request,
+            };
         },
         (BodyEncoding::Form, true) => {
             quote! { let request = request.form(&::crm_runtime::encode::form(body)?); }
         }
         (BodyEncoding::Form, false) => quote! {
-            let request = match body { Some(body) => request.form(&::crm_runtime::encode::form(body)?), None => request };
+            let request = match body {
+                ::core::option::Option::Some(body) => request.form(&::crm_runtime::encode::form(body)?),
+                ::core::option::Option::None => request,
+            };
         },
         (BodyEncoding::Text | BodyEncoding::Bytes, _) => quote! {
             let request = request.header("content-type", #content_type).body(body);
@@ -556,7 +597,7 @@ fn decode_error(responses: &Responses) -> TokenStream {
         let variant = ident(&case.variant);
         quote! { #pattern => ::serde_json::from_slice(body).ok().map(#name::#variant), }
     });
-    let fallback = (!has_default).then(|| quote! { _ => None, });
+    let fallback = (!has_default).then(|| quote! { _ => ::core::option::Option::None, });
     quote! {
         |status: u16, body: &[u8]| match status {
             #(#arms)*

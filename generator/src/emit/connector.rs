@@ -106,7 +106,7 @@ pub(super) fn connector_items(api: &Api, spec: &ConnectorSpec) -> TokenStream {
         pub const SETTINGS: &[::crm_runtime::connection::SettingField] = &[#(#setting_rows)*];
 
         /// An account's credentials. `Debug` shows no secret.
-        #[derive(Clone, Debug, PartialEq, Eq)]
+        #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::cmp::PartialEq, ::core::cmp::Eq)]
         pub struct #credentials_type {
             #(#fields)*
         }
@@ -137,7 +137,7 @@ pub(super) fn connector_items(api: &Api, spec: &ConnectorSpec) -> TokenStream {
 
         /// A client with an account's credentials: what the unified layer
         /// calls.
-        #[derive(Clone, Debug)]
+        #[derive(::core::clone::Clone, ::core::fmt::Debug)]
         pub struct #connection_type {
             pub client: Client,
             pub credentials: #credentials_type,
@@ -316,7 +316,7 @@ fn list_wrapper(api: &Api, spec: &ConnectorSpec) -> Option<TokenStream> {
     Some(quote! {
         /// The list operation's input: its required parameters, which
         /// the glue sets, and what paging writes into.
-        #[derive(Clone, Debug, Default)]
+        #[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::default::Default)]
         pub struct #name {
             #(#fields)*
             pub #inner_field: #inner_type,

@@ -5,7 +5,7 @@
 //! conversion the glue lacks is a compile error that names it, and a type
 //! that changes in either spec breaks the glue that must follow.
 
-use super::{doc_attrs, ident, type_tokens};
+use super::{absolute, doc_attrs, ident, type_tokens};
 use crate::model::{Api, Operation, ResponseContent, Type};
 use crate::names::snake_name;
 use proc_macro2::TokenStream;
@@ -86,18 +86,9 @@ fn qualified(ty: &Type, module: &[String]) -> TokenStream {
             let name = ident(name);
             quote! { #(#segments::)* #name }
         }
-        Type::Vec(inner) => {
-            let inner = qualified(inner, module);
-            quote! { Vec<#inner> }
-        }
-        Type::Map(inner) => {
-            let inner = qualified(inner, module);
-            quote! { ::std::collections::BTreeMap<String, #inner> }
-        }
-        Type::Option(inner) => {
-            let inner = qualified(inner, module);
-            quote! { Option<#inner> }
-        }
+        Type::Vec(inner) => absolute::vec(qualified(inner, module)),
+        Type::Map(inner) => absolute::string_map(qualified(inner, module)),
+        Type::Option(inner) => absolute::option(qualified(inner, module)),
         other => type_tokens(other),
     }
 }
@@ -159,21 +150,33 @@ fn method(operation: &Operation, link: &UnifiedLink) -> Option<TokenStream> {
             let doc = doc_attrs(Some(&format!(
                 "The custom field definitions in the response of {provider_op}."
             )));
-            quote! { #doc fn #name(&self, response: &#response) -> Result<Vec<::crm_runtime::mapping::CustomFieldDefinition>, #error>; }
+            let output = absolute::result(
+                absolute::vec(quote! { ::crm_runtime::mapping::CustomFieldDefinition }),
+                &error,
+            );
+            quote! { #doc fn #name(&self, response: &#response) -> #output; }
         }
         ("stages.list", _) => {
             let response = type_tokens(&success_type(operation)?);
             let doc = doc_attrs(Some(&format!(
                 "The stages in the response of {provider_op}."
             )));
-            quote! { #doc fn #name(&self, response: &#response) -> Result<Vec<::crm_runtime::mapping::Stage>, #error>; }
+            let output = absolute::result(
+                absolute::vec(quote! { ::crm_runtime::mapping::Stage }),
+                &error,
+            );
+            quote! { #doc fn #name(&self, response: &#response) -> #output; }
         }
         ("users.list", _) => {
             let response = type_tokens(&success_type(operation)?);
             let doc = doc_attrs(Some(&format!(
                 "The users in the response of {provider_op}."
             )));
-            quote! { #doc fn #name(&self, response: &#response) -> Result<Vec<::crm_runtime::mapping::User>, #error>; }
+            let output = absolute::result(
+                absolute::vec(quote! { ::crm_runtime::mapping::User }),
+                &error,
+            );
+            quote! { #doc fn #name(&self, response: &#response) -> #output; }
         }
         (_, "list") => {
             let input = match (&operation.body, &operation.options_struct) {
@@ -184,7 +187,8 @@ fn method(operation: &Operation, link: &UnifiedLink) -> Option<TokenStream> {
             let doc = doc_attrs(Some(&format!(
                 "`{binding}`: the unified list query as the input of {provider_op}."
             )));
-            quote! { #doc fn #name(&self, query: &::crm_runtime::mapping::ListQuery, context: &Self::Context) -> Result<#input, #error>; }
+            let output = absolute::result(input, &error);
+            quote! { #doc fn #name(&self, query: &::crm_runtime::mapping::ListQuery, context: &Self::Context) -> #output; }
         }
         (_, "get") => {
             let record = type_tokens(&success_type(operation)?);
@@ -192,7 +196,8 @@ fn method(operation: &Operation, link: &UnifiedLink) -> Option<TokenStream> {
             let doc = doc_attrs(Some(&format!(
                 "`{binding}`: a record of {provider_op} as the unified record."
             )));
-            quote! { #doc fn #name(&self, record: &#record, context: &Self::Context) -> Result<#unified_record, #error>; }
+            let output = absolute::result(unified_record, &error);
+            quote! { #doc fn #name(&self, record: &#record, context: &Self::Context) -> #output; }
         }
         (_, "create" | "update") => {
             let body = type_tokens(&operation.body.as_ref()?.ty);
@@ -200,7 +205,8 @@ fn method(operation: &Operation, link: &UnifiedLink) -> Option<TokenStream> {
             let doc = doc_attrs(Some(&format!(
                 "`{binding}`: the unified body as the body of {provider_op}."
             )));
-            quote! { #doc fn #name(&self, body: &#unified_body, context: &Self::Context) -> Result<#body, #error>; }
+            let output = absolute::result(body, &error);
+            quote! { #doc fn #name(&self, body: &#unified_body, context: &Self::Context) -> #output; }
         }
         _ => return None,
     };

@@ -1,5 +1,6 @@
 //! Structs, open enums, unions and aliases.
 
+use super::absolute::{self, Derive};
 use super::{doc_attrs, ident, type_tokens};
 use crate::model::{Enum, Field, Presence, Struct, TypeDef, TypeKind, Union};
 use proc_macro2::TokenStream;
@@ -37,21 +38,38 @@ fn struct_def(
         .fields
         .iter()
         .all(|field| field.presence != Presence::Required);
-    let default = all_optional.then(|| quote! { Default, });
+    let derive = if all_optional {
+        absolute::derive(&[
+            Derive::Debug,
+            Derive::Clone,
+            Derive::PartialEq,
+            Derive::Default,
+            Derive::Serialize,
+            Derive::Deserialize,
+        ])
+    } else {
+        absolute::derive(&[
+            Derive::Debug,
+            Derive::Clone,
+            Derive::PartialEq,
+            Derive::Serialize,
+            Derive::Deserialize,
+        ])
+    };
     let fields = body.fields.iter().map(field);
     let additional = body.additional.as_ref().map(|additional| {
         let field_name = ident(&additional.name);
-        let value = type_tokens(&additional.value);
+        let map = absolute::string_map(type_tokens(&additional.value));
         quote! {
             /// Properties not listed above, by their wire name.
             #[serde(flatten)]
-            pub #field_name: ::std::collections::BTreeMap<String, #value>,
+            pub #field_name: #map,
         }
     });
     let support = is_unified.then(|| unified_fields_impl(name, body));
     quote! {
         #doc
-        #[derive(Debug, Clone, PartialEq, #default ::serde::Serialize, ::serde::Deserialize)]
+        #derive
         pub struct #name {
             #(#fields)*
             #additional
@@ -83,6 +101,7 @@ fn unified_fields_impl(name: &proc_macro2::Ident, body: &Struct) -> TokenStream 
             Presence::Patch => quote! { if !self.#field_name.is_absent() { set.push(#wire); } },
         }
     });
+    let names = absolute::vec(quote! { &'static str });
     quote! {
         impl #name {
             /// The fields, in the schema's order.
@@ -91,8 +110,8 @@ fn unified_fields_impl(name: &proc_macro2::Ident, body: &Struct) -> TokenStream 
             /// The wire names of the fields this value sets (for a partial
             /// update: the fields it sends).
             #[allow(clippy::vec_init_then_push)]
-            pub fn fields_set(&self) -> Vec<&'static str> {
-                let mut set = Vec::new();
+            pub fn fields_set(&self) -> #names {
+                let mut set = ::std::vec::Vec::new();
                 #(#checks)*
                 set
             }
@@ -104,7 +123,7 @@ fn field(field: &Field) -> TokenStream {
     let name = ident(&field.name);
     let mut ty = type_tokens(&field.ty);
     if field.boxed {
-        ty = quote! { Box<#ty> };
+        ty = absolute::boxed(ty);
     }
     let mut serde_args = Vec::new();
     if field.name != field.wire_name {
@@ -113,10 +132,11 @@ fn field(field: &Field) -> TokenStream {
     }
     let ty = match field.presence {
         Presence::Required => ty,
-        Presence::RequiredNullable => quote! { Option<#ty> },
+        Presence::RequiredNullable => absolute::option(ty),
         Presence::Optional => {
-            serde_args.push(quote! { default, skip_serializing_if = "Option::is_none" });
-            quote! { Option<#ty> }
+            serde_args
+                .push(quote! { default, skip_serializing_if = "::core::option::Option::is_none" });
+            absolute::option(ty)
         }
         Presence::Patch => {
             serde_args
@@ -165,17 +185,26 @@ fn enum_def(doc: TokenStream, name: &proc_macro2::Ident, body: &Enum) -> TokenSt
         .iter()
         .map(|variant| variant.value.as_str())
         .collect();
-    let variant_docs = values.iter().map(|value| {
-        let text = format!(" `{value}`");
-        quote! { #[doc = #text] }
-    });
+    let variant_docs = values
+        .iter()
+        .map(|value| doc_attrs(Some(&format!("`{value}`"))));
+    let derive = absolute::derive(&[
+        Derive::Debug,
+        Derive::Clone,
+        Derive::PartialEq,
+        Derive::Eq,
+        Derive::Hash,
+    ]);
+    let string = absolute::string();
+    let serialized = absolute::result(quote! { S::Ok }, quote! { S::Error });
+    let deserialized = absolute::result(quote! { Self }, quote! { D::Error });
     quote! {
         #doc
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #derive
         pub enum #name {
             #(#variant_docs #variants,)*
             /// A value this spec does not list, kept as sent.
-            #unknown(String),
+            #unknown(#string),
         }
 
         impl #name {
@@ -188,18 +217,18 @@ fn enum_def(doc: TokenStream, name: &proc_macro2::Ident, body: &Enum) -> TokenSt
             }
         }
 
-        impl From<&str> for #name {
+        impl ::core::convert::From<&str> for #name {
             fn from(value: &str) -> Self {
                 match value {
                     #(#values => Self::#variants,)*
-                    other => Self::#unknown(other.to_owned()),
+                    other => Self::#unknown(::std::borrow::ToOwned::to_owned(other)),
                 }
             }
         }
 
-        impl From<String> for #name {
-            fn from(value: String) -> Self {
-                match Self::from(value.as_str()) {
+        impl ::core::convert::From<#string> for #name {
+            fn from(value: #string) -> Self {
+                match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
                     Self::#unknown(_) => Self::#unknown(value),
                     known => known,
                 }
@@ -213,14 +242,15 @@ fn enum_def(doc: TokenStream, name: &proc_macro2::Ident, body: &Enum) -> TokenSt
         }
 
         impl ::serde::Serialize for #name {
-            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            fn serialize<S: ::serde::Serializer>(&self, serializer: S) -> #serialized {
                 serializer.serialize_str(self.as_str())
             }
         }
 
         impl<'de> ::serde::Deserialize<'de> for #name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> #deserialized {
+                <#string as ::serde::Deserialize>::deserialize(deserializer)
+                    .map(<Self as ::core::convert::From<#string>>::from)
             }
         }
     }
@@ -231,14 +261,21 @@ fn union_def(doc: TokenStream, name: &proc_macro2::Ident, body: &Union) -> Token
         let variant_name = ident(&variant.name);
         let mut ty = type_tokens(&variant.ty);
         if variant.boxed {
-            ty = quote! { Box<#ty> };
+            ty = absolute::boxed(ty);
         }
         quote! { #variant_name(#ty), }
     });
     let Some(tag) = &body.discriminator else {
+        let derive = absolute::derive(&[
+            Derive::Debug,
+            Derive::Clone,
+            Derive::PartialEq,
+            Derive::Serialize,
+            Derive::Deserialize,
+        ]);
         return quote! {
             #doc
-            #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+            #derive
             #[serde(untagged)]
             pub enum #name {
                 #(#variants)*
@@ -251,27 +288,39 @@ fn union_def(doc: TokenStream, name: &proc_macro2::Ident, body: &Union) -> Token
         let variant_name = ident(&variant.name);
         let values = &variant.tag_values;
         quote! {
-            Some(#(#values)|*) => ::serde_json::from_value(value).map(Self::#variant_name).map_err(::serde::de::Error::custom),
+            ::core::option::Option::Some(#(#values)|*) => ::serde_json::from_value(value).map(Self::#variant_name).map_err(::serde::de::Error::custom),
         }
     });
-    let unknown_doc = format!(" A `{tag}` this spec does not list, kept as sent.");
+    let derive = absolute::derive(&[
+        Derive::Debug,
+        Derive::Clone,
+        Derive::PartialEq,
+        Derive::Serialize,
+    ]);
+    let deserialized = absolute::result(quote! { Self }, quote! { D::Error });
+    let unknown_doc = doc_attrs(Some(&format!(
+        "A `{tag}` this spec does not list, kept as sent."
+    )));
     quote! {
         #doc
-        #[derive(Debug, Clone, PartialEq, ::serde::Serialize)]
+        #derive
         #[serde(untagged)]
         pub enum #name {
             #(#variants)*
-            #[doc = #unknown_doc]
+            #unknown_doc
             Unknown(::serde_json::Value),
         }
 
         impl<'de> ::serde::Deserialize<'de> for #name {
-            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> #deserialized {
                 let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(deserializer)?;
-                let tag = value.get(#tag).and_then(::serde_json::Value::as_str).map(str::to_owned);
+                let tag = value
+                    .get(#tag)
+                    .and_then(::serde_json::Value::as_str)
+                    .map(<str as ::std::borrow::ToOwned>::to_owned);
                 match tag.as_deref() {
                     #(#arms)*
-                    _ => Ok(Self::Unknown(value)),
+                    _ => ::core::result::Result::Ok(Self::Unknown(value)),
                 }
             }
         }

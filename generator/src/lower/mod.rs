@@ -21,10 +21,12 @@ use openapiv3::{OpenAPI, ReferenceOr};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
-/// Names the generated code uses unqualified, so no spec type may take them.
-const RESERVED_TYPE_NAMES: &[&str] = &[
-    "Box", "Client", "Default", "Err", "None", "Ok", "Option", "Result", "Some", "String", "Vec",
-];
+/// Items the generated module defines besides the spec's types (`Client`,
+/// and a provider's `UnifiedMapping`), so no spec type may take them. Names
+/// from `core`, `std` and the runtime are free: generated code names those
+/// by absolute path (`emit::absolute`), so a spec type `Option` or `From`
+/// keeps its name.
+const RESERVED_TYPE_NAMES: &[&str] = &["Client", "UnifiedMapping"];
 
 /// A vendor extension on an operation marking a PUT or POST that changes
 /// only the fields sent (as Close's and Copper's PUT do); PATCH always does.
@@ -236,8 +238,8 @@ fn patch_only_components(doc: &OpenAPI, raw: &Value) -> HashSet<String> {
         if let Some(ReferenceOr::Item(body)) = &operation.request_body {
             for media in body.content.values() {
                 if let Some(ReferenceOr::Reference { reference }) = &media.schema {
-                    if let Some(key) = reference.strip_prefix("#/components/schemas/") {
-                        *body_counts.entry(key.to_owned()).or_default() += 1;
+                    if let Some(key) = crate::reference::schema_name(reference) {
+                        *body_counts.entry(key).or_default() += 1;
                     }
                 }
             }
@@ -256,8 +258,8 @@ fn count_component_refs(value: &Value, counts: &mut HashMap<String, usize>) {
     match value {
         Value::Object(object) => {
             if let Some(Value::String(reference)) = object.get("$ref") {
-                if let Some(key) = reference.strip_prefix("#/components/schemas/") {
-                    *counts.entry(key.to_owned()).or_default() += 1;
+                if let Some(key) = crate::reference::schema_name(reference) {
+                    *counts.entry(key).or_default() += 1;
                 }
             }
             object

@@ -73,9 +73,7 @@ impl<'a> Lowerer<'a> {
     fn resolve<T: DeserializeOwned>(&mut self, reference: &str, pointer: &str) -> Option<T> {
         let mut reference = reference.to_owned();
         for _ in 0..32 {
-            let node = reference
-                .strip_prefix('#')
-                .and_then(|fragment| self.raw.pointer(fragment))?;
+            let node = crate::reference::follow_local(self.raw, &reference)?;
             if let Some(next) = node.get("$ref").and_then(|next| next.as_str()) {
                 reference = next.to_owned();
                 continue;

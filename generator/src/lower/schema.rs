@@ -119,22 +119,24 @@ impl<'a> Lowerer<'a> {
                 return if info.nullable { ty.nullable() } else { ty };
             }
         }
-        if let Some(ty) = self.deep_refs.get(reference) {
+        // One key however the reference is percent-encoded.
+        let key = crate::reference::canonical(reference).into_owned();
+        if let Some(ty) = self.deep_refs.get(&key) {
             return ty.clone();
         }
         let Some(schema) = self.resolve_schema(reference, pointer) else {
             return Type::Json;
         };
-        let fragment = reference.trim_start_matches('#');
-        let hint = pointer_tokens(fragment)
+        let fragment = crate::reference::pointer_of(reference.trim_start_matches('#'));
+        let hint = pointer_tokens(&fragment)
             .last()
             .map(|token| type_name(token))
             .unwrap_or_else(|| hint.to_owned());
         // Placeholder first: a schema that reaches itself through a deep
         // reference stops here instead of recursing forever.
-        self.deep_refs.insert(reference.to_owned(), Type::Json);
-        let ty = self.inline(&schema, &hint, fragment, Target::INLINE);
-        self.deep_refs.insert(reference.to_owned(), ty.clone());
+        self.deep_refs.insert(key.clone(), Type::Json);
+        let ty = self.inline(&schema, &hint, &fragment, Target::INLINE);
+        self.deep_refs.insert(key, ty.clone());
         ty
     }
 
@@ -155,8 +157,7 @@ impl<'a> Lowerer<'a> {
                 Some(ReferenceOr::Reference { .. }) | None => {}
             }
         }
-        let fragment = reference.strip_prefix('#')?;
-        let node = self.raw.pointer(fragment)?;
+        let node = crate::reference::follow_local(self.raw, reference)?;
         match serde_json::from_value::<ReferenceOr<Schema>>(node.clone()) {
             Ok(ReferenceOr::Item(schema)) => Some(Cow::Owned(schema)),
             Ok(ReferenceOr::Reference { reference: next }) => {
@@ -470,7 +471,11 @@ impl<'a> Lowerer<'a> {
                     let mapped: Vec<String> = discriminator
                         .mapping
                         .iter()
-                        .filter(|(_, target)| *target == reference || **target == key)
+                        .filter(|(_, target)| {
+                            *target == reference
+                                || **target == key
+                                || component_key(target).as_ref() == Some(&key)
+                        })
                         .map(|(value, _)| value.clone())
                         .collect();
                     if mapped.is_empty() && !key.is_empty() {
@@ -718,10 +723,9 @@ impl Merged {
     }
 }
 
-/// `NAME` of `#/components/schemas/NAME`, unescaped.
+/// `NAME` of `#/components/schemas/NAME`, percent-decoded and unescaped.
 pub(super) fn component_key(reference: &str) -> Option<String> {
-    let rest = reference.strip_prefix("#/components/schemas/")?;
-    (!rest.contains('/')).then(|| rest.replace("~1", "/").replace("~0", "~"))
+    crate::reference::schema_name(reference)
 }
 
 fn is_null_schema(schema: &ReferenceOr<Schema>) -> bool {

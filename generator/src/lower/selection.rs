@@ -97,13 +97,10 @@ fn reachable_schemas(raw: &Value, operations: &HashSet<(String, String)>) -> Has
             Value::Object(object) => {
                 if let Some(Value::String(reference)) = object.get("$ref") {
                     if seen_refs.insert(reference.clone()) {
-                        if let Some(name) = reference.strip_prefix("#/components/schemas/") {
-                            schemas.insert(name.replace("~1", "/").replace("~0", "~"));
+                        if let Some(name) = crate::reference::schema_name(reference) {
+                            schemas.insert(name);
                         }
-                        if let Some(target) = reference
-                            .strip_prefix('#')
-                            .and_then(|fragment| raw.pointer(fragment))
-                        {
+                        if let Some(target) = crate::reference::follow_local(raw, reference) {
                             pending.push_back(target);
                         }
                     }

@@ -11,6 +11,7 @@
 use super::Pointer;
 use crate::diagnostic::{Diagnostics, pointer_tokens};
 use crate::load::load_file;
+use crate::reference;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::Path;
@@ -78,7 +79,8 @@ struct Localizer<'a> {
     files: HashMap<String, Option<String>>,
     /// Local copies, loaded once.
     documents: HashMap<String, Option<Value>>,
-    /// (file, fragment) of a schema to its name in `components/schemas`.
+    /// (file, decoded pointer) of a schema to its name in
+    /// `components/schemas`.
     hoisted: HashMap<(String, String), String>,
     /// Copied schemas still to walk: name, file, schema.
     pending: VecDeque<(String, String, Value)>,
@@ -101,7 +103,7 @@ impl Localizer<'_> {
                     }
                 }
                 for (key, child) in object.iter_mut() {
-                    if key == "example" || key == "examples" || key == "$ref" {
+                    if key == "$ref" || !reference::holds_references(self.pointer.as_str(), key) {
                         continue;
                     }
                     let length = self.pointer.push(key);
@@ -123,7 +125,7 @@ impl Localizer<'_> {
     /// What replaces the object holding `$ref: reference`, or `None` to
     /// leave it for the resolver.
     fn reference(&mut self, reference: &str, file: Option<&str>) -> Option<Value> {
-        let (location, fragment) = reference.split_once('#').unwrap_or((reference, ""));
+        let (location, fragment) = reference::split(reference);
         let target_file = if location.contains("://") {
             self.local_copy(location)?
         } else if location.is_empty() {
@@ -137,14 +139,17 @@ impl Localizer<'_> {
         let schema_position = is_schema_position(self.pointer.as_str());
         let known = self
             .hoisted
-            .get(&(target_file.clone(), fragment.to_owned()))
+            .get(&(
+                target_file.clone(),
+                reference::pointer_of(fragment).into_owned(),
+            ))
             .filter(|_| schema_position);
         if let Some(name) = known {
             return Some(local_schema_ref(name));
         }
-        let target = self.node(&target_file, fragment)?;
+        let (pointer, target) = self.node(&target_file, fragment)?;
         if schema_position {
-            let name = self.hoist(target_file, fragment, target);
+            let name = self.hoist(target_file, &pointer, target);
             return Some(local_schema_ref(&name));
         }
         if self.depth >= MAX_INLINE_DEPTH {
@@ -157,12 +162,13 @@ impl Localizer<'_> {
         Some(inlined)
     }
 
-    fn hoist(&mut self, file: String, fragment: &str, target: Value) -> String {
-        let key = (file, fragment.to_owned());
+    /// `pointer`: the decoded pointer that reached `target` in `file`.
+    fn hoist(&mut self, file: String, pointer: &str, target: Value) -> String {
+        let key = (file, pointer.to_owned());
         if let Some(name) = self.hoisted.get(&key) {
             return name.clone();
         }
-        let base = pointer_tokens(fragment)
+        let base = pointer_tokens(pointer)
             .pop()
             .filter(|token| !token.is_empty())
             .unwrap_or_else(|| "External".to_owned());
@@ -200,32 +206,28 @@ impl Localizer<'_> {
         self.files.get(url)?.clone()
     }
 
-    fn node(&mut self, file: &str, fragment: &str) -> Option<Value> {
+    /// What `fragment` points at in `file`, and the decoded pointer that
+    /// reached it.
+    fn node(&mut self, file: &str, fragment: &str) -> Option<(String, Value)> {
         if !self.documents.contains_key(file) {
             // A copy that cannot be read is left to the resolver, which
             // reports the reference.
             let document = load_file(&self.directory.join(file)).ok();
             self.documents.insert(file.to_owned(), document);
         }
-        self.documents
-            .get(file)?
-            .as_ref()?
-            .pointer(fragment)
-            .cloned()
+        let document = self.documents.get(file)?.as_ref()?;
+        reference::locate(document, fragment)
+            .map(|(pointer, node)| (pointer.into_owned(), node.clone()))
     }
 }
 
 fn local_schema_ref(name: &str) -> Value {
-    let mut reference = Map::new();
-    reference.insert(
+    let mut object = Map::new();
+    object.insert(
         "$ref".into(),
-        Value::String(format!("#/components/schemas/{}", escape(name))),
+        Value::String(reference::component_reference("/components/schemas", name)),
     );
-    Value::Object(reference)
-}
-
-fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+    Value::Object(object)
 }
 
 /// Whether a `$ref` at `pointer` stands where a schema is expected (as

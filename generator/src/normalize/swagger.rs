@@ -309,9 +309,8 @@ impl Converter<'_> {
     /// The shared parameter a `$ref: '#/parameters/NAME'` names.
     fn shared_target(&self, parameter: &Value) -> Option<&Value> {
         let reference = parameter.get("$ref")?.as_str()?;
-        let name = reference.strip_prefix("#/parameters/")?;
-        self.shared_parameters
-            .get(&name.replace("~1", "/").replace("~0", "~"))
+        let name = crate::reference::component_name(reference, "/parameters")?;
+        self.shared_parameters.get(&name)
     }
 
     /// A body or form parameter, with a reference to a shared one followed

@@ -4,330 +4,559 @@
 /// Capsule's error body: `message`, and for validation failures `errors` with one
 /// item per problem, e.g.
 /// `{"message": "Validation Failed", "errors": [{"message": "party is required", "resource": "opportunity", "field": "party"}]}`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Error {
     /// What went wrong, e.g. `Could not find resource` or `Validation Failed`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub message: ::core::option::Option<::std::string::String>,
     /// Validation failures, one per problem.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<ErrorDetail>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub errors: ::core::option::Option<::std::vec::Vec<ErrorDetail>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ErrorDetail {
     /// The problem, e.g. `name is required`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub message: ::core::option::Option<::std::string::String>,
     /// The resource the field belongs to, e.g. `opportunity`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub resource: ::core::option::Option<::std::string::String>,
     /// The property at fault, e.g. `name`, `party`, `milestone`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub field: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Body of a 429, `{"error": "rate limit reached"}`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct RateLimitError {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub error: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// A user reference; with `embed` naming it, the full user.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct NestedUser {
     pub id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub username: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// A team reference.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct NestedTeam {
     pub id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// A party (person or organisation) reference: `id`, `type`, the name
 /// (`firstName`/`lastName` for a person, `name` for an organisation) and
 /// `pictureURL`. `isRestricted` is true (and the name is `Private`) when the user
 /// cannot see the party. With `embed=party`, the full party.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct NestedParty {
     pub id: i64,
     /// `person` or `organisation`.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub type_: ::core::option::Option<::std::string::String>,
     /// Organisation name (organisations only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
     /// First name (people only).
-    #[serde(rename = "firstName", default, skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
+    #[serde(
+        rename = "firstName",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub first_name: ::core::option::Option<::std::string::String>,
     /// Last name (people only).
-    #[serde(rename = "lastName", default, skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    #[serde(rename = "pictureURL", default, skip_serializing_if = "Option::is_none")]
-    pub picture_url: Option<String>,
-    #[serde(rename = "isRestricted", default, skip_serializing_if = "Option::is_none")]
-    pub is_restricted: Option<bool>,
+    #[serde(
+        rename = "lastName",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub last_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "pictureURL",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub picture_url: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "isRestricted",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub is_restricted: ::core::option::Option<bool>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// A milestone reference: `id` and `name`. With `embed=milestone` the full
 /// milestone (the `Milestone` properties: `complete`, `probability`, ...).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct NestedMilestone {
     pub id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
     /// Only with `embed=milestone`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub complete: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub complete: ::core::option::Option<bool>,
     /// Only with `embed=milestone`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub probability: ::core::option::Option<i64>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// A lost reason reference.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct NestedLostReason {
     pub id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// A custom field definition reference, as it appears in `fields[].definition`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct NestedFieldDefinition {
     pub id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// A tag on the opportunity (only with `embed=tags`).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Tag {
     pub id: i64,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub name: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
     /// True for a data tag (one that carries custom fields).
-    #[serde(rename = "dataTag", default, skip_serializing_if = "Option::is_none")]
-    pub data_tag: Option<bool>,
+    #[serde(
+        rename = "dataTag",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub data_tag: ::core::option::Option<bool>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// One custom field value of the opportunity (only with `embed=fields`).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct FieldValue {
     /// Id of this value row (used to change or `_delete` it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub id: ::core::option::Option<i64>,
     pub definition: NestedFieldDefinition,
     /// Depends on the definition's `type`: text, large text, link and list fields
     /// give a string (a list value is one of the definition's `options`); date fields
     /// a `YYYY-MM-DD` string; boolean fields a boolean; number fields a **string**
     /// (`"3"`), although they may be written as a number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<::serde_json::Value>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value: ::core::option::Option<::serde_json::Value>,
     /// The data tag the field belongs to, if any.
-    #[serde(rename = "tagId", default, skip_serializing_if = "Option::is_none")]
-    pub tag_id: Option<i64>,
+    #[serde(
+        rename = "tagId",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub tag_id: ::core::option::Option<i64>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// The worth of an opportunity, in major units of `currency`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityValue {
     /// Amount in major units (500 = 500.00).
     pub amount: f64,
     /// ISO 4217 currency code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub currency: ::core::option::Option<::std::string::String>,
 }
 /// An opportunity as Capsule returns it.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Opportunity {
     pub id: i64,
-    #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(rename = "updatedAt", default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub party: Option<NestedParty>,
+    #[serde(
+        rename = "createdAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(
+        rename = "updatedAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub party: ::core::option::Option<NestedParty>,
     /// Why the opportunity was lost, a reporting category.
-    #[serde(rename = "lostReason", default, skip_serializing_if = "Option::is_none")]
-    pub lost_reason: Option<NestedLostReason>,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    #[serde(
+        rename = "lostReason",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub lost_reason: ::core::option::Option<NestedLostReason>,
+    pub name: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
     /// The user the opportunity is assigned to (an owner and/or a team is required).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<NestedUser>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub team: Option<NestedTeam>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub milestone: Option<NestedMilestone>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<OpportunityValue>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner: ::core::option::Option<NestedUser>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub team: ::core::option::Option<NestedTeam>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub milestone: ::core::option::Option<NestedMilestone>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value: ::core::option::Option<OpportunityValue>,
     /// The expected close date, `YYYY-MM-DD`.
     #[serde(
         rename = "expectedCloseOn",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub expected_close_on: Option<::chrono::NaiveDate>,
+    pub expected_close_on: ::core::option::Option<::chrono::NaiveDate>,
     /// Chance of winning in percent; defaults to the milestone's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub probability: ::core::option::Option<i64>,
     /// Unit of `duration`. One of FIXED, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR.
-    #[serde(rename = "durationBasis", default, skip_serializing_if = "Option::is_none")]
-    pub duration_basis: Option<String>,
+    #[serde(
+        rename = "durationBasis",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub duration_basis: ::core::option::Option<::std::string::String>,
     /// How many `durationBasis` units the deal runs for; null when FIXED.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub duration: ::core::option::Option<i64>,
     /// The day the opportunity reached a complete milestone; null while open.
-    #[serde(rename = "closedOn", default, skip_serializing_if = "Option::is_none")]
-    pub closed_on: Option<::chrono::NaiveDate>,
+    #[serde(
+        rename = "closedOn",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub closed_on: ::core::option::Option<::chrono::NaiveDate>,
     /// Only with `embed=tags`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<Tag>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub tags: ::core::option::Option<::std::vec::Vec<Tag>>,
     /// Custom field values; only with `embed=fields`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<FieldValue>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub fields: ::core::option::Option<::std::vec::Vec<FieldValue>>,
     /// Last history entry on the opportunity.
     #[serde(
         rename = "lastContactedAt",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub last_contacted_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub last_contacted_at: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     #[serde(
         rename = "lastStageChangedAt",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub last_stage_changed_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub last_stage_changed_at: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     /// The last open milestone the opportunity was at (kept after it closes).
     #[serde(
         rename = "lastOpenMilestone",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub last_open_milestone: Option<NestedMilestone>,
+    pub last_open_milestone: ::core::option::Option<NestedMilestone>,
     /// Only with `embed=missingImportantFields`.
     #[serde(
         rename = "missingImportantFields",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub missing_important_fields: Option<bool>,
+    pub missing_important_fields: ::core::option::Option<bool>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// One opportunity, wrapped.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityEnvelope {
     pub opportunity: Opportunity,
 }
 /// One page of opportunities. Paging is only in the `Link` header.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityList {
-    pub opportunities: Vec<Opportunity>,
+    pub opportunities: ::std::vec::Vec<Opportunity>,
 }
 /// A reference to another record by id, e.g. `{"id": 581}`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct IdRef {
     pub id: i64,
 }
 /// A tag to add (by `name`, created if new, or by `id`), or with `id` and
 /// `"_delete": true`, a tag to remove.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct TagWrite {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "_delete", default, skip_serializing_if = "Option::is_none")]
-    pub delete: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "_delete",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub delete: ::core::option::Option<bool>,
 }
 /// A custom field value to set, `{definition: {id}, value}`; or `{id, value}` to
 /// change an existing value row; or `{id, "_delete": true}` to remove one.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct FieldValueWrite {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub definition: Option<IdRef>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub definition: ::core::option::Option<IdRef>,
     /// String, number, boolean or `YYYY-MM-DD` string, by the definition's type; null clears (not for booleans).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<::serde_json::Value>,
-    #[serde(rename = "_delete", default, skip_serializing_if = "Option::is_none")]
-    pub delete: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value: ::core::option::Option<::serde_json::Value>,
+    #[serde(
+        rename = "_delete",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub delete: ::core::option::Option<bool>,
 }
 /// The opportunity of a create request.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityCreate {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub name: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
     pub party: IdRef,
     pub milestone: IdRef,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<IdRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub team: Option<IdRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<OpportunityValue>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner: ::core::option::Option<IdRef>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub team: ::core::option::Option<IdRef>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value: ::core::option::Option<OpportunityValue>,
     #[serde(
         rename = "expectedCloseOn",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub expected_close_on: Option<::chrono::NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<i64>,
-    #[serde(rename = "durationBasis", default, skip_serializing_if = "Option::is_none")]
-    pub duration_basis: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration: Option<i64>,
-    #[serde(rename = "lostReason", default, skip_serializing_if = "Option::is_none")]
-    pub lost_reason: Option<IdRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<TagWrite>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<FieldValueWrite>>,
+    pub expected_close_on: ::core::option::Option<::chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub probability: ::core::option::Option<i64>,
+    #[serde(
+        rename = "durationBasis",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub duration_basis: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub duration: ::core::option::Option<i64>,
+    #[serde(
+        rename = "lostReason",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub lost_reason: ::core::option::Option<IdRef>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub tags: ::core::option::Option<::std::vec::Vec<TagWrite>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub fields: ::core::option::Option<::std::vec::Vec<FieldValueWrite>>,
     /// Track definitions to apply on creation only, `[{"definition": {"id": 1}}]` or ids.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tracks: Option<Vec<::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub tracks: ::core::option::Option<::std::vec::Vec<::serde_json::Value>>,
 }
 /// Body of `POST /opportunities`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityCreateRequest {
     pub opportunity: OpportunityCreate,
 }
@@ -340,240 +569,449 @@ pub struct OpportunityCreateRequest {
 /// properties below can be left out or set but not sent as `null`. The glue
 /// clears `description`, `owner`, `value` and `expectedCloseOn` by putting
 /// `null` under their names here.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityUpdate {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub party: Option<IdRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub milestone: Option<IdRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<IdRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub team: Option<IdRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<OpportunityValue>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub party: ::core::option::Option<IdRef>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub milestone: ::core::option::Option<IdRef>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner: ::core::option::Option<IdRef>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub team: ::core::option::Option<IdRef>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value: ::core::option::Option<OpportunityValue>,
     #[serde(
         rename = "expectedCloseOn",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub expected_close_on: Option<::chrono::NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<i64>,
-    #[serde(rename = "durationBasis", default, skip_serializing_if = "Option::is_none")]
-    pub duration_basis: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duration: Option<i64>,
-    #[serde(rename = "lostReason", default, skip_serializing_if = "Option::is_none")]
-    pub lost_reason: Option<IdRef>,
+    pub expected_close_on: ::core::option::Option<::chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub probability: ::core::option::Option<i64>,
+    #[serde(
+        rename = "durationBasis",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub duration_basis: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub duration: ::core::option::Option<i64>,
+    #[serde(
+        rename = "lostReason",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub lost_reason: ::core::option::Option<IdRef>,
     /// Tags to add, or (with `id` and `_delete`) to remove; tags not listed stay.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<TagWrite>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub tags: ::core::option::Option<::std::vec::Vec<TagWrite>>,
     /// Custom field values to set or clear; fields not listed stay.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<FieldValueWrite>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub fields: ::core::option::Option<::std::vec::Vec<FieldValueWrite>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Body of `PUT /opportunities/{opportunityId}`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityUpdateRequest {
     pub opportunity: OpportunityUpdate,
 }
 /// A person or organisation (only the properties the glue reads).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Party {
     pub id: i64,
     /// `person` or `organisation`.
     #[serde(rename = "type")]
-    pub type_: String,
-    #[serde(rename = "firstName", default, skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
-    #[serde(rename = "lastName", default, skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(rename = "updatedAt", default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub type_: ::std::string::String,
+    #[serde(
+        rename = "firstName",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub first_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "lastName",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub last_name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "createdAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(
+        rename = "updatedAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PartyList {
-    pub parties: Vec<Party>,
+    pub parties: ::std::vec::Vec<Party>,
 }
 /// An opportunity custom field definition.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct FieldDefinition {
     pub id: i64,
     /// Display name; the unified `custom_fields` key.
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub name: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
     /// Value type: `text`, `number`, `date`, `list`, `boolean`, `largeText`,
     /// `link`... Kept open: treat unknown types as opaque strings.
     #[serde(rename = "type")]
-    pub type_: String,
-    #[serde(rename = "displayOrder", default, skip_serializing_if = "Option::is_none")]
-    pub display_order: Option<i64>,
+    pub type_: ::std::string::String,
+    #[serde(
+        rename = "displayOrder",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub display_order: ::core::option::Option<i64>,
     /// The allowed values of a `list` field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub options: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
     /// Highlighted when missing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub important: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub important: ::core::option::Option<bool>,
     /// The data tag the field belongs to, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tag: Option<Tag>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub tag: ::core::option::Option<Tag>,
     /// Parties only (`person`, `organisation`).
-    #[serde(rename = "captureRule", default, skip_serializing_if = "Option::is_none")]
-    pub capture_rule: Option<String>,
+    #[serde(
+        rename = "captureRule",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub capture_rule: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct FieldDefinitionList {
-    pub definitions: Vec<FieldDefinition>,
+    pub definitions: ::std::vec::Vec<FieldDefinition>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PipelineRef {
     pub id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// A milestone (a pipeline stage).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Milestone {
     pub id: i64,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub name: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
     /// True for a closing milestone (won with probability 100, lost with 0).
     pub complete: bool,
     /// Default win probability of opportunities at this milestone.
     pub probability: i64,
-    #[serde(rename = "daysUntilStale", default, skip_serializing_if = "Option::is_none")]
-    pub days_until_stale: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline: Option<PipelineRef>,
-    #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(rename = "updatedAt", default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(
+        rename = "daysUntilStale",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub days_until_stale: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline: ::core::option::Option<PipelineRef>,
+    #[serde(
+        rename = "createdAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(
+        rename = "updatedAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct MilestoneList {
-    pub milestones: Vec<Milestone>,
+    pub milestones: ::std::vec::Vec<Milestone>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct MilestoneEnvelope {
     pub milestone: Milestone,
 }
 /// A sales pipeline.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Pipeline {
     pub id: i64,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(rename = "updatedAt", default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub name: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "createdAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(
+        rename = "updatedAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PipelineList {
-    pub pipelines: Vec<Pipeline>,
+    pub pipelines: ::std::vec::Vec<Pipeline>,
 }
 /// Optional parameters of [`Client::list_opportunities`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListOpportunitiesParams {
     /// 1-based page number. Default 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page: ::core::option::Option<i64>,
     /// Records per page, 1..100. Default 50.
-    #[serde(rename = "perPage", default, skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<i64>,
+    #[serde(
+        rename = "perPage",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub per_page: ::core::option::Option<i64>,
     /// Comma-separated extra data: `tags`, `fields` (custom field values, including
     /// data-tag fields), `party` (the full main party), `milestone` (the full
     /// milestone, with `complete` and `probability`), `missingImportantFields`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub embed: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub embed: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
     /// Only opportunities changed after this instant (ISO 8601, e.g.
     /// `2024-01-15T10:30:00Z`). The incremental-sync filter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub since: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub since: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
 }
 /// Optional parameters of [`Client::list_opportunity_additional_parties`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListOpportunityAdditionalPartiesParams {
     /// 1-based page number. Default 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page: ::core::option::Option<i64>,
     /// Records per page, 1..100. Default 50.
-    #[serde(rename = "perPage", default, skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<i64>,
+    #[serde(
+        rename = "perPage",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub per_page: ::core::option::Option<i64>,
 }
 /// Optional parameters of [`Client::list_opportunity_field_definitions`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListOpportunityFieldDefinitionsParams {
     /// 1-based page number. Default 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page: ::core::option::Option<i64>,
     /// Records per page, 1..100. Default 50.
-    #[serde(rename = "perPage", default, skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<i64>,
+    #[serde(
+        rename = "perPage",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub per_page: ::core::option::Option<i64>,
 }
 /// Optional parameters of [`Client::list_milestones`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListMilestonesParams {
     /// 1-based page number. Default 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page: ::core::option::Option<i64>,
     /// Records per page, 1..100. Default 50.
-    #[serde(rename = "perPage", default, skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<i64>,
+    #[serde(
+        rename = "perPage",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub per_page: ::core::option::Option<i64>,
 }
 /// Optional parameters of [`Client::list_pipelines`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListPipelinesParams {
     /// 1-based page number. Default 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page: ::core::option::Option<i64>,
     /// Records per page, 1..100. Default 50.
-    #[serde(rename = "perPage", default, skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<i64>,
+    #[serde(
+        rename = "perPage",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub per_page: ::core::option::Option<i64>,
 }
 /// Optional parameters of [`Client::list_pipeline_milestones`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListPipelineMilestonesParams {
     /// 1-based page number. Default 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page: ::core::option::Option<i64>,
     /// Records per page, 1..100. Default 50.
-    #[serde(rename = "perPage", default, skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<i64>,
+    #[serde(
+        rename = "perPage",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub per_page: ::core::option::Option<i64>,
 }
 /// The documented error bodies of [`Client::list_opportunities`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ListOpportunitiesError {
     /// Status 400.
     BadRequest(Error),
@@ -587,7 +1025,7 @@ pub enum ListOpportunitiesError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::create_opportunity`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum CreateOpportunityError {
     /// Status 400.
     BadRequest(Error),
@@ -601,7 +1039,7 @@ pub enum CreateOpportunityError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::get_opportunity`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum GetOpportunityError {
     /// Status 400.
     BadRequest(Error),
@@ -615,7 +1053,7 @@ pub enum GetOpportunityError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::update_opportunity`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum UpdateOpportunityError {
     /// Status 400.
     BadRequest(Error),
@@ -631,7 +1069,7 @@ pub enum UpdateOpportunityError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::delete_opportunity`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum DeleteOpportunityError {
     /// Status 401.
     Unauthorized(Error),
@@ -643,7 +1081,7 @@ pub enum DeleteOpportunityError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::list_opportunity_additional_parties`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ListOpportunityAdditionalPartiesError {
     /// Status 401.
     Unauthorized(Error),
@@ -655,7 +1093,7 @@ pub enum ListOpportunityAdditionalPartiesError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::add_opportunity_additional_party`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum AddOpportunityAdditionalPartyError {
     /// Status 401.
     Unauthorized(Error),
@@ -669,7 +1107,7 @@ pub enum AddOpportunityAdditionalPartyError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::remove_opportunity_additional_party`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum RemoveOpportunityAdditionalPartyError {
     /// Status 401.
     Unauthorized(Error),
@@ -681,7 +1119,7 @@ pub enum RemoveOpportunityAdditionalPartyError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::list_opportunity_field_definitions`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ListOpportunityFieldDefinitionsError {
     /// Status 401.
     Unauthorized(Error),
@@ -691,7 +1129,7 @@ pub enum ListOpportunityFieldDefinitionsError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::list_milestones`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ListMilestonesError {
     /// Status 401.
     Unauthorized(Error),
@@ -701,7 +1139,7 @@ pub enum ListMilestonesError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::get_milestone`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum GetMilestoneError {
     /// Status 401.
     Unauthorized(Error),
@@ -713,7 +1151,7 @@ pub enum GetMilestoneError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::list_pipelines`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ListPipelinesError {
     /// Status 401.
     Unauthorized(Error),
@@ -723,7 +1161,7 @@ pub enum ListPipelinesError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::list_pipeline_milestones`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ListPipelineMilestonesError {
     /// Status 401.
     Unauthorized(Error),
@@ -740,16 +1178,16 @@ pub trait UnifiedMapping {
     fn custom_fields_list(
         &self,
         response: &FieldDefinitionList,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::CustomFieldDefinition>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::CustomFieldDefinition>,
         ::crm_runtime::mapping::MappingError,
     >;
     /// The stages in the response of `listMilestones` (`GET /milestones`).
     fn stages_list(
         &self,
         response: &MilestoneList,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::Stage>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::Stage>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -776,7 +1214,12 @@ pub const CREDENTIAL_FIELDS: &[::crm_runtime::connection::CredentialField] = &[
 /// The per-account settings, from `x-unified-connection`.
 pub const SETTINGS: &[::crm_runtime::connection::SettingField] = &[];
 /// An account's credentials. `Debug` shows no secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::fmt::Debug,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq
+)]
 pub struct AccountCredentials {
     pub access_token: ::crm_runtime::Secret,
 }
@@ -820,7 +1263,7 @@ impl Client {
 }
 /// A client with an account's credentials: what the unified layer
 /// calls.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct AccountConnection {
     pub client: Client,
     pub credentials: AccountCredentials,
@@ -996,7 +1439,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
 ///   for validation failures (422 "Validation Failed"). Rate limiting answers 429 with
 ///   `{"error": "rate limit reached"}` and the `X-RateLimit-Limit`, `X-RateLimit-Remaining`
 ///   and `X-RateLimit-Reset` (UTC epoch seconds) headers; there is no `Retry-After`.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct Client {
     core: ::crm_runtime::ClientCore,
 }
@@ -1004,7 +1447,7 @@ impl Client {
     /// The API's own host, from the spec's first server.
     pub const DEFAULT_BASE_URL: &'static str = "https://api.capsulecrm.com/api/v2";
     /// A client for the API at `base_url`.
-    pub fn new(base_url: impl Into<String>) -> Self {
+    pub fn new(base_url: impl ::core::convert::Into<::std::string::String>) -> Self {
         Client {
             core: ::crm_runtime::ClientCore::new(base_url),
         }
@@ -1012,7 +1455,7 @@ impl Client {
     /// A client using a `reqwest::Client` you configured (timeouts,
     /// proxies, connection pool).
     pub fn with_http_client(
-        base_url: impl Into<String>,
+        base_url: impl ::core::convert::Into<::std::string::String>,
         http: ::crm_runtime::reexports::reqwest::Client,
     ) -> Self {
         Client {
@@ -1029,14 +1472,17 @@ impl Client {
         self
     }
     /// Adds these query parameters, as they are, to every request.
-    pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+    pub fn with_extra_query(
+        mut self,
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> Self {
         self.core.set_extra_query(pairs);
         self
     }
     /// Merges these fields, as they are, into every JSON object body.
     pub fn with_extra_body(
         mut self,
-        fields: ::serde_json::Map<String, ::serde_json::Value>,
+        fields: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ) -> Self {
         self.core.set_extra_body(fields);
         self
@@ -1048,14 +1494,14 @@ impl Client {
     /// credential.
     pub fn with_embed_tags_fields(
         mut self,
-        key: impl Into<::crm_runtime::Secret>,
+        key: impl ::core::convert::Into<::crm_runtime::Secret>,
     ) -> Self {
         self.core
             .set_credential(
                 "embedTagsFields",
                 ::crm_runtime::Credential::Query {
                     name: "embed",
-                    value: key.into(),
+                    value: ::core::convert::Into::into(key),
                 },
             );
         self
@@ -1064,11 +1510,14 @@ impl Client {
     ///
     /// `Authorization: Bearer <token>`: a Capsule personal access token or an OAuth2
     /// access token. 4,000 requests per hour per user.
-    pub fn with_bearer_auth(mut self, token: impl Into<::crm_runtime::Secret>) -> Self {
+    pub fn with_bearer_auth(
+        mut self,
+        token: impl ::core::convert::Into<::crm_runtime::Secret>,
+    ) -> Self {
         self.core
             .set_credential(
                 "bearerAuth",
-                ::crm_runtime::Credential::Bearer(token.into()),
+                ::crm_runtime::Credential::Bearer(::core::convert::Into::into(token)),
             );
         self
     }
@@ -1087,7 +1536,7 @@ impl Client {
     pub async fn list_opportunities(
         &self,
         params: &ListOpportunitiesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<OpportunityList>,
         ::crm_runtime::Error<ListOpportunitiesError>,
     > {
@@ -1099,7 +1548,7 @@ impl Client {
                 path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "page",
@@ -1136,7 +1585,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<OpportunityList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1164,7 +1613,7 @@ impl Client {
                                     .ok()
                                     .map(ListOpportunitiesError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1185,7 +1634,7 @@ impl Client {
     pub async fn create_opportunity(
         &self,
         body: &OpportunityCreateRequest,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<OpportunityEnvelope>,
         ::crm_runtime::Error<CreateOpportunityError>,
     > {
@@ -1209,7 +1658,7 @@ impl Client {
         match response.status.as_u16() {
             201 => response.json::<OpportunityEnvelope, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1237,7 +1686,7 @@ impl Client {
                                     .ok()
                                     .map(CreateOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1255,11 +1704,11 @@ impl Client {
     pub async fn get_opportunity(
         &self,
         opportunity_id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<OpportunityEnvelope>,
         ::crm_runtime::Error<GetOpportunityError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunities/{}", ::crm_runtime::encode::path_segment("opportunityId",
             opportunity_id) ?
         );
@@ -1277,7 +1726,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<OpportunityEnvelope, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1305,7 +1754,7 @@ impl Client {
                                     .ok()
                                     .map(GetOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1330,11 +1779,11 @@ impl Client {
         &self,
         opportunity_id: &i64,
         body: &OpportunityUpdateRequest,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<OpportunityEnvelope>,
         ::crm_runtime::Error<UpdateOpportunityError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunities/{}", ::crm_runtime::encode::path_segment("opportunityId",
             opportunity_id) ?
         );
@@ -1353,7 +1802,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<OpportunityEnvelope, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1386,7 +1835,7 @@ impl Client {
                                     .ok()
                                     .map(UpdateOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1402,11 +1851,11 @@ impl Client {
     pub async fn delete_opportunity(
         &self,
         opportunity_id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<()>,
         ::crm_runtime::Error<DeleteOpportunityError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunities/{}", ::crm_runtime::encode::path_segment("opportunityId",
             opportunity_id) ?
         );
@@ -1424,7 +1873,7 @@ impl Client {
         match response.status.as_u16() {
             204 => response.empty(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             401 => {
@@ -1447,7 +1896,7 @@ impl Client {
                                     .ok()
                                     .map(DeleteOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1465,11 +1914,11 @@ impl Client {
         &self,
         opportunity_id: &i64,
         params: &ListOpportunityAdditionalPartiesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<PartyList>,
         ::crm_runtime::Error<ListOpportunityAdditionalPartiesError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunities/{}/parties",
             ::crm_runtime::encode::path_segment("opportunityId", opportunity_id) ?
         );
@@ -1480,7 +1929,7 @@ impl Client {
                 &path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "page",
@@ -1507,7 +1956,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<PartyList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             401 => {
@@ -1530,7 +1979,7 @@ impl Client {
                                     .ok()
                                     .map(ListOpportunityAdditionalPartiesError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1548,11 +1997,11 @@ impl Client {
         &self,
         opportunity_id: &i64,
         party_id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<()>,
         ::crm_runtime::Error<AddOpportunityAdditionalPartyError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunities/{}/parties/{}",
             ::crm_runtime::encode::path_segment("opportunityId", opportunity_id) ?,
             ::crm_runtime::encode::path_segment("partyId", party_id) ?
@@ -1575,7 +2024,7 @@ impl Client {
         match response.status.as_u16() {
             204 => response.empty(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             401 => {
@@ -1605,7 +2054,7 @@ impl Client {
                                     .ok()
                                     .map(AddOpportunityAdditionalPartyError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1620,11 +2069,11 @@ impl Client {
         &self,
         opportunity_id: &i64,
         party_id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<()>,
         ::crm_runtime::Error<RemoveOpportunityAdditionalPartyError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunities/{}/parties/{}",
             ::crm_runtime::encode::path_segment("opportunityId", opportunity_id) ?,
             ::crm_runtime::encode::path_segment("partyId", party_id) ?
@@ -1647,7 +2096,7 @@ impl Client {
         match response.status.as_u16() {
             204 => response.empty(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             401 => {
@@ -1670,7 +2119,7 @@ impl Client {
                                     .ok()
                                     .map(RemoveOpportunityAdditionalPartyError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1688,7 +2137,7 @@ impl Client {
     pub async fn list_opportunity_field_definitions(
         &self,
         params: &ListOpportunityFieldDefinitionsParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<FieldDefinitionList>,
         ::crm_runtime::Error<ListOpportunityFieldDefinitionsError>,
     > {
@@ -1700,7 +2149,7 @@ impl Client {
                 path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "page",
@@ -1727,7 +2176,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<FieldDefinitionList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             401 => {
@@ -1745,7 +2194,7 @@ impl Client {
                                     .ok()
                                     .map(ListOpportunityFieldDefinitionsError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1764,7 +2213,7 @@ impl Client {
     pub async fn list_milestones(
         &self,
         params: &ListMilestonesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<MilestoneList>,
         ::crm_runtime::Error<ListMilestonesError>,
     > {
@@ -1776,7 +2225,7 @@ impl Client {
                 path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "page",
@@ -1799,7 +2248,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<MilestoneList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             401 => {
@@ -1817,7 +2266,7 @@ impl Client {
                                     .ok()
                                     .map(ListMilestonesError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1831,11 +2280,11 @@ impl Client {
     pub async fn get_milestone(
         &self,
         milestone_id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<MilestoneEnvelope>,
         ::crm_runtime::Error<GetMilestoneError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/milestones/{}", ::crm_runtime::encode::path_segment("milestoneId",
             milestone_id) ?
         );
@@ -1853,7 +2302,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<MilestoneEnvelope, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             401 => {
@@ -1876,7 +2325,7 @@ impl Client {
                                     .ok()
                                     .map(GetMilestoneError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1890,7 +2339,7 @@ impl Client {
     pub async fn list_pipelines(
         &self,
         params: &ListPipelinesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<PipelineList>,
         ::crm_runtime::Error<ListPipelinesError>,
     > {
@@ -1902,7 +2351,7 @@ impl Client {
                 path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "page",
@@ -1925,7 +2374,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<PipelineList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             401 => {
@@ -1943,7 +2392,7 @@ impl Client {
                                     .ok()
                                     .map(ListPipelinesError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1958,11 +2407,11 @@ impl Client {
         &self,
         pipeline_id: &i64,
         params: &ListPipelineMilestonesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<MilestoneList>,
         ::crm_runtime::Error<ListPipelineMilestonesError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/pipelines/{}/milestones", ::crm_runtime::encode::path_segment("pipelineId",
             pipeline_id) ?
         );
@@ -1973,7 +2422,7 @@ impl Client {
                 &path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "page",
@@ -2000,7 +2449,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<MilestoneList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             401 => {
@@ -2023,7 +2472,7 @@ impl Client {
                                     .ok()
                                     .map(ListPipelineMilestonesError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -2035,7 +2484,7 @@ impl Client {
     pub async fn create_opportunity_json(
         &self,
         body: &OpportunityCreateRequest,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<CreateOpportunityError>,
     > {
@@ -2059,7 +2508,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -2087,7 +2536,7 @@ impl Client {
                                     .ok()
                                     .map(CreateOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -2099,11 +2548,11 @@ impl Client {
     pub async fn delete_opportunity_json(
         &self,
         opportunity_id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<DeleteOpportunityError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunities/{}", ::crm_runtime::encode::path_segment("opportunityId",
             opportunity_id) ?
         );
@@ -2121,7 +2570,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             401 => {
@@ -2144,7 +2593,7 @@ impl Client {
                                     .ok()
                                     .map(DeleteOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -2156,11 +2605,11 @@ impl Client {
     pub async fn get_opportunity_json(
         &self,
         opportunity_id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<GetOpportunityError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunities/{}", ::crm_runtime::encode::path_segment("opportunityId",
             opportunity_id) ?
         );
@@ -2178,7 +2627,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -2206,7 +2655,7 @@ impl Client {
                                     .ok()
                                     .map(GetOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -2218,7 +2667,7 @@ impl Client {
     pub async fn list_opportunities_json(
         &self,
         params: &ListOpportunitiesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<ListOpportunitiesError>,
     > {
@@ -2230,7 +2679,7 @@ impl Client {
                 path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "page",
@@ -2267,7 +2716,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -2295,7 +2744,7 @@ impl Client {
                                     .ok()
                                     .map(ListOpportunitiesError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -2308,11 +2757,11 @@ impl Client {
         &self,
         opportunity_id: &i64,
         body: &OpportunityUpdateRequest,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<UpdateOpportunityError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunities/{}", ::crm_runtime::encode::path_segment("opportunityId",
             opportunity_id) ?
         );
@@ -2331,7 +2780,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -2364,7 +2813,7 @@ impl Client {
                                     .ok()
                                     .map(UpdateOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }

@@ -2,7 +2,13 @@
 // Do not edit: change the spec and run `cargo xtask codegen`.
 
 /// The kind of an opportunity status.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum StatusType {
     /// `active`
     Active,
@@ -11,7 +17,7 @@ pub enum StatusType {
     /// `lost`
     Lost,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl StatusType {
     /// The value as it is sent on the wire.
@@ -24,19 +30,19 @@ impl StatusType {
         }
     }
 }
-impl From<&str> for StatusType {
+impl ::core::convert::From<&str> for StatusType {
     fn from(value: &str) -> Self {
         match value {
             "active" => Self::Active,
             "won" => Self::Won,
             "lost" => Self::Lost,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for StatusType {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for StatusType {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -51,19 +57,26 @@ impl ::serde::Serialize for StatusType {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for StatusType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
 /// How often `value` recurs.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum ValuePeriod {
     /// `one_time`
     OneTime,
@@ -72,7 +85,7 @@ pub enum ValuePeriod {
     /// `annual`
     Annual,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl ValuePeriod {
     /// The value as it is sent on the wire.
@@ -85,19 +98,19 @@ impl ValuePeriod {
         }
     }
 }
-impl From<&str> for ValuePeriod {
+impl ::core::convert::From<&str> for ValuePeriod {
     fn from(value: &str) -> Self {
         match value {
             "one_time" => Self::OneTime,
             "monthly" => Self::Monthly,
             "annual" => Self::Annual,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for ValuePeriod {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for ValuePeriod {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -112,15 +125,16 @@ impl ::serde::Serialize for ValuePeriod {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ValuePeriod {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
 /// An opportunity (deal) as Close returns it.
@@ -138,121 +152,138 @@ impl<'de> ::serde::Deserialize<'de> for ValuePeriod {
 ///
 /// With `_fields`, only the requested properties appear, so even the `required`
 /// ones may be missing then.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Opportunity {
     /// Opportunity id (`oppo_...`).
-    pub id: String,
+    pub id: ::std::string::String,
     /// The lead (company) the opportunity belongs to (`lead_...`).
-    pub lead_id: String,
+    pub lead_id: ::std::string::String,
     /// Display name of the lead. Close opportunities have no name of their own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lead_name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub lead_name: ::core::option::Option<::std::string::String>,
     /// Primary contact on the lead (`cont_...`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contact_id: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contact_name: ::core::option::Option<::std::string::String>,
     /// Owner (`user_...`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub user_id: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub user_name: ::core::option::Option<::std::string::String>,
     /// Close organization (`orga_...`).
-    pub organization_id: String,
+    pub organization_id: ::std::string::String,
     /// Current status (stage), `stat_...`.
-    pub status_id: String,
+    pub status_id: ::std::string::String,
     /// Label of the current status.
-    pub status_label: String,
+    pub status_label: ::std::string::String,
     pub status_type: StatusType,
     /// Display name of the current status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status_display_name: ::core::option::Option<::std::string::String>,
     /// Pipeline of the current status (`pipe_...`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_id: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_name: ::core::option::Option<::std::string::String>,
     /// Deal value in **integer cents** of `value_currency` (50000 = 500.00).
     /// Divide by 100 for the major unit. `null` when no value is set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value: ::core::option::Option<i64>,
     /// ISO 4217 currency code, e.g. `USD`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_currency: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_period: Option<ValuePeriod>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value_currency: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value_period: ::core::option::Option<ValuePeriod>,
     /// Human-readable value built by Close (e.g. `$500`). Display only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_formatted: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value_formatted: ::core::option::Option<::std::string::String>,
     /// value × confidence / 100, in cents.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_value: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub expected_value: ::core::option::Option<i64>,
     /// Value over a year (monthly × 12), in cents.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annualized_value: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub annualized_value: ::core::option::Option<i64>,
     /// annualized_value × confidence / 100, in cents.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annualized_expected_value: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub annualized_expected_value: ::core::option::Option<i64>,
     /// Win probability in percent (0..100).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub confidence: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub confidence: ::core::option::Option<i64>,
     /// Free-text note. The closest thing a Close opportunity has to a name or description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub note: ::core::option::Option<::std::string::String>,
     /// ISO 8601 with microseconds and `+00:00`, e.g. `2013-02-20T05:30:12.123000+00:00`.
     pub date_created: ::chrono::DateTime<::chrono::FixedOffset>,
     pub date_updated: ::chrono::DateTime<::chrono::FixedOffset>,
     /// Day the opportunity was won, or is expected to close (`YYYY-MM-DD`). Close
     /// fills it automatically when the status becomes `won`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_won: Option<::chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub date_won: ::core::option::Option<::chrono::NaiveDate>,
     /// When the opportunity moved to a `lost` status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_lost: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub date_lost: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// User id of the creator.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by_name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created_by: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created_by_name: ::core::option::Option<::std::string::String>,
     /// User id of the last editor.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_by_name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updated_by: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updated_by_name: ::core::option::Option<::std::string::String>,
     /// Files attached to the opportunity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attachments: Option<
-        Vec<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub attachments: ::core::option::Option<
+        ::std::vec::Vec<
+            ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+        >,
     >,
     /// Links configured by the organization's integration links.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub integration_links: Option<
-        Vec<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub integration_links: ::core::option::Option<
+        ::std::vec::Vec<
+            ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+        >,
     >,
     /// Whether Close considers the opportunity stalled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_stalled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stall_status: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment_summary: Option<
-        ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_stalled: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub stall_status: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
     >,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suggested_action: Option<
-        ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub comment_summary: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
     >,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lead_primary_email: Option<
-        ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub suggested_action: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
     >,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lead_primary_phone: Option<
-        Vec<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub lead_primary_email: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub lead_primary_phone: ::core::option::Option<
+        ::std::vec::Vec<
+            ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+        >,
     >,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Body of `POST /opportunity/`. Custom fields go in as extra keys
 /// `custom.cf_<id>` (allowed by `additionalProperties: true`). For a multi-value
@@ -260,49 +291,65 @@ pub struct Opportunity {
 ///
 /// `lead_id` is required by this project's contract. Close itself accepts a body
 /// without it, but then creates a new "Untitled" lead.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityCreate {
     /// Lead the opportunity belongs to (`lead_...`).
-    pub lead_id: String,
+    pub lead_id: ::std::string::String,
     /// Contact on that lead (`cont_...`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contact_id: ::core::option::Option<::std::string::String>,
     /// Owner (`user_...`). Defaults to the API key's user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub user_id: ::core::option::Option<::std::string::String>,
     /// Initial status (`stat_...`). Defaults to the first status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status_id: ::core::option::Option<::std::string::String>,
     /// Pipeline (`pipe_...`). Without `status_id`, the opportunity gets this
     /// pipeline's first status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_id: ::core::option::Option<::std::string::String>,
     /// Value in **integer cents** (50000 = 500.00).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value: ::core::option::Option<i64>,
     /// ISO 4217 currency code. Defaults to the organization's currency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_currency: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_period: Option<ValuePeriod>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value_currency: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value_period: ::core::option::Option<ValuePeriod>,
     /// Win probability in percent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub confidence: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub confidence: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub note: ::core::option::Option<::std::string::String>,
     /// Won / expected close date (`YYYY-MM-DD`). Close also accepts a full
     /// datetime. Filled automatically for a `won` status if left out.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_won: Option<::chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub date_won: ::core::option::Option<::chrono::NaiveDate>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Body of `PUT /opportunity/{id}/` (partial update: every field is optional and
 /// only the keys sent change). Custom fields go in as `custom.cf_<id>` keys.
 /// `null` unsets a custom field (`{"custom.cf_<id>": null}`).
 /// `custom.cf_<id>.add` / `.remove` add or remove one value of a multi-value field.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityUpdate {
     /// Move the opportunity to another lead.
     #[serde(
@@ -310,28 +357,28 @@ pub struct OpportunityUpdate {
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub lead_id: ::crm_runtime::Patch<String>,
+    pub lead_id: ::crm_runtime::Patch<::std::string::String>,
     /// `null` detaches the contact.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub contact_id: ::crm_runtime::Patch<String>,
+    pub contact_id: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub user_id: ::crm_runtime::Patch<String>,
+    pub user_id: ::crm_runtime::Patch<::std::string::String>,
     /// New status. A `won` status fills `date_won` if it is empty and not sent.
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub status_id: ::crm_runtime::Patch<String>,
+    pub status_id: ::crm_runtime::Patch<::std::string::String>,
     /// Value in **integer cents**. `null` clears the value.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub value: ::crm_runtime::Patch<i64>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub value_currency: ::crm_runtime::Patch<String>,
+    pub value_currency: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -345,108 +392,152 @@ pub struct OpportunityUpdate {
     )]
     pub confidence: ::crm_runtime::Patch<i64>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub note: ::crm_runtime::Patch<String>,
+    pub note: ::crm_runtime::Patch<::std::string::String>,
     /// `YYYY-MM-DD`. `null` clears it.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub date_won: ::crm_runtime::Patch<::chrono::NaiveDate>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// One page of opportunities, plus aggregates over every match (money in cents).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityList {
-    pub data: Vec<Opportunity>,
+    pub data: ::std::vec::Vec<Opportunity>,
     /// True when more pages follow. Continue with `_skip += len(data)`.
     pub has_more: bool,
     /// Number of matching opportunities (all pages).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_results: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub total_results: ::core::option::Option<i64>,
     /// Count of matching opportunities per value period.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count_by_value_period: Option<::std::collections::BTreeMap<String, i64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_value_one_time: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_value_monthly: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_value_annual: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_value_annualized: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_value_one_time: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_value_monthly: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_value_annual: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_value_annualized: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub count_by_value_period: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, i64>,
+    >,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub total_value_one_time: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub total_value_monthly: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub total_value_annual: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub total_value_annualized: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub expected_value_one_time: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub expected_value_monthly: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub expected_value_annual: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub expected_value_annualized: ::core::option::Option<i64>,
 }
 /// Definition of an opportunity custom field. Its values appear on opportunities
 /// under `custom.<id>`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CustomField {
     /// Custom field id (`cf_...`).
-    pub id: String,
+    pub id: ::std::string::String,
     /// User-facing name.
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub name: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
     /// Value type, e.g. `text`, `textarea`, `number`, `date`, `datetime`,
     /// `choices`, `user`, `contact`, `hidden`. Kept as an open string because
     /// Close adds new types.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: ::std::string::String,
     /// When true, the value on an opportunity is an array.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub accepts_multiple_values: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub accepts_multiple_values: ::core::option::Option<bool>,
     /// Allowed values for `choices` fields. `null` for other types.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub choices: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub choices: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
     /// Role ids allowed to edit values. An empty array means everyone can.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub editable_with_roles: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub editable_with_roles: ::core::option::Option<
+        ::std::vec::Vec<::std::string::String>,
+    >,
     /// Present only while Close converts existing values to a new type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub converting_to_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_updated: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub converting_to_type: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub organization_id: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created_by: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updated_by: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub date_created: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub date_updated: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CustomFieldList {
-    pub data: Vec<CustomField>,
+    pub data: ::std::vec::Vec<CustomField>,
     pub has_more: bool,
 }
 /// An opportunity status (a pipeline stage).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityStatus {
     /// Status id (`stat_...`).
-    pub id: String,
-    pub label: String,
+    pub id: ::std::string::String,
+    pub label: ::std::string::String,
     #[serde(rename = "type")]
     pub type_: StatusType,
     /// Pipeline the status belongs to (`pipe_...`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_id: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub organization_id: ::core::option::Option<::std::string::String>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityStatusList {
-    pub data: Vec<OpportunityStatus>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_more: Option<bool>,
+    pub data: ::std::vec::Vec<OpportunityStatus>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub has_more: ::core::option::Option<bool>,
 }
 /// An empty JSON object `{}`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct EmptyObject {}
 /// Close error body. General failures (401, 404, some 400s) set `error` to a
 /// message, e.g. `{"error": "Unauthorized"}` or
@@ -454,43 +545,85 @@ pub struct EmptyObject {}
 /// Validation failures (400) set `errors` (non-field messages) and
 /// `field-errors` (field name → message), e.g.
 /// `{"errors": [], "field-errors": {"status_id": "Invalid status_id."}}`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Error {
     /// General error message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub error: ::core::option::Option<::std::string::String>,
     /// Error messages not tied to one field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub errors: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
     /// Map of field name to its error message.
-    #[serde(rename = "field-errors", default, skip_serializing_if = "Option::is_none")]
-    pub field_errors: Option<::std::collections::BTreeMap<String, String>>,
+    #[serde(
+        rename = "field-errors",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub field_errors: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+    >,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Body of a 429. This is legacy: Close documents that rate-limit data now lives in
 /// the `RateLimit` header. Older responses carry `error.rate_reset` (seconds until the
 /// window resets) next to other members describing the limit that was hit. Those
 /// members are not modelled here. The body may also be empty (`{}`).
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct RateLimitError {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<RateLimitErrorError>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub error: ::core::option::Option<RateLimitErrorError>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct RateLimitErrorError {
     /// Seconds to wait before retrying.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rate_reset: Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub rate_reset: ::core::option::Option<f64>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum ListOpportunitiesOrderBy {
     /// `date_won`
     DateWon,
@@ -525,7 +658,7 @@ pub enum ListOpportunitiesOrderBy {
     /// `-annualized_expected_value`
     MinusAnnualizedExpectedValue,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl ListOpportunitiesOrderBy {
     /// The value as it is sent on the wire.
@@ -551,7 +684,7 @@ impl ListOpportunitiesOrderBy {
         }
     }
 }
-impl From<&str> for ListOpportunitiesOrderBy {
+impl ::core::convert::From<&str> for ListOpportunitiesOrderBy {
     fn from(value: &str) -> Self {
         match value {
             "date_won" => Self::DateWon,
@@ -570,13 +703,13 @@ impl From<&str> for ListOpportunitiesOrderBy {
             "-annualized_value" => Self::MinusAnnualizedValue,
             "annualized_expected_value" => Self::AnnualizedExpectedValue,
             "-annualized_expected_value" => Self::MinusAnnualizedExpectedValue,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for ListOpportunitiesOrderBy {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for ListOpportunitiesOrderBy {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -591,200 +724,343 @@ impl ::serde::Serialize for ListOpportunitiesOrderBy {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ListOpportunitiesOrderBy {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
 /// Optional parameters of [`Client::list_opportunities`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListOpportunitiesParams {
     /// Number of records to skip (offset). Close enforces a per-resource maximum
     /// `_skip`; past it the request fails with 400.
-    #[serde(rename = "_skip", default, skip_serializing_if = "Option::is_none")]
-    pub skip: Option<i64>,
+    #[serde(
+        rename = "_skip",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub skip: ::core::option::Option<i64>,
     /// Page size. Close enforces a per-resource maximum; asking for more gives a 400.
-    #[serde(rename = "_limit", default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i64>,
+    #[serde(
+        rename = "_limit",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub limit: ::core::option::Option<i64>,
     /// Comma-separated list of fields to return, e.g. `id,status_id,value`. Fields
     /// left out are absent from the response.
-    #[serde(rename = "_fields", default, skip_serializing_if = "Option::is_none")]
-    pub fields: Option<String>,
+    #[serde(
+        rename = "_fields",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub fields: ::core::option::Option<::std::string::String>,
     /// Sort field. Add a leading `-` for descending order (e.g. `-date_updated`).
-    #[serde(rename = "_order_by", default, skip_serializing_if = "Option::is_none")]
-    pub order_by: Option<ListOpportunitiesOrderBy>,
+    #[serde(
+        rename = "_order_by",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub order_by: ::core::option::Option<ListOpportunitiesOrderBy>,
     /// Only opportunities of this lead (`lead_...`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lead_id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub lead_id: ::core::option::Option<::std::string::String>,
     /// Only opportunities of this organization (`orga_...`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub organization_id: ::core::option::Option<::std::string::String>,
     /// Only opportunities owned by this user (`user_...`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub user_id: ::core::option::Option<::std::string::String>,
     /// Comma-separated user ids.
-    #[serde(rename = "user_id__in", default, skip_serializing_if = "Option::is_none")]
-    pub user_id_in: Option<String>,
+    #[serde(
+        rename = "user_id__in",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub user_id_in: ::core::option::Option<::std::string::String>,
     /// Only opportunities in this status (`stat_...`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status_id: ::core::option::Option<::std::string::String>,
     /// Comma-separated status ids.
-    #[serde(rename = "status_id__in", default, skip_serializing_if = "Option::is_none")]
-    pub status_id_in: Option<String>,
+    #[serde(
+        rename = "status_id__in",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub status_id_in: ::core::option::Option<::std::string::String>,
     /// Only opportunities whose status has this label.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_label: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status_label: ::core::option::Option<::std::string::String>,
     /// Comma-separated status labels.
     #[serde(
         rename = "status_label__in",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub status_label_in: Option<String>,
+    pub status_label_in: ::core::option::Option<::std::string::String>,
     /// Only opportunities whose status has this type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_type: Option<StatusType>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status_type: ::core::option::Option<StatusType>,
     /// Comma-separated status types, e.g. `active,won`.
     #[serde(
         rename = "status_type__in",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub status_type_in: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_period: Option<ValuePeriod>,
+    pub status_type_in: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value_period: ::core::option::Option<ValuePeriod>,
     #[serde(
         rename = "date_created__lt",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub date_created_lt: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub date_created_lt: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     #[serde(
         rename = "date_created__lte",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub date_created_lte: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub date_created_lte: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     #[serde(
         rename = "date_created__gt",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub date_created_gt: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub date_created_gt: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     #[serde(
         rename = "date_created__gte",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub date_created_gte: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub date_created_gte: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     #[serde(
         rename = "date_updated__lt",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub date_updated_lt: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub date_updated_lt: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     #[serde(
         rename = "date_updated__lte",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub date_updated_lte: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub date_updated_lte: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     /// Only opportunities updated after this instant. This is the incremental-sync
     /// filter; pair it with `_order_by=date_updated`.
     #[serde(
         rename = "date_updated__gt",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub date_updated_gt: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub date_updated_gt: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     #[serde(
         rename = "date_updated__gte",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub date_updated_gte: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(rename = "date_won__lt", default, skip_serializing_if = "Option::is_none")]
-    pub date_won_lt: Option<::chrono::NaiveDate>,
-    #[serde(rename = "date_won__lte", default, skip_serializing_if = "Option::is_none")]
-    pub date_won_lte: Option<::chrono::NaiveDate>,
-    #[serde(rename = "date_won__gt", default, skip_serializing_if = "Option::is_none")]
-    pub date_won_gt: Option<::chrono::NaiveDate>,
-    #[serde(rename = "date_won__gte", default, skip_serializing_if = "Option::is_none")]
-    pub date_won_gte: Option<::chrono::NaiveDate>,
+    pub date_updated_gte: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
+    #[serde(
+        rename = "date_won__lt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub date_won_lt: ::core::option::Option<::chrono::NaiveDate>,
+    #[serde(
+        rename = "date_won__lte",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub date_won_lte: ::core::option::Option<::chrono::NaiveDate>,
+    #[serde(
+        rename = "date_won__gt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub date_won_gt: ::core::option::Option<::chrono::NaiveDate>,
+    #[serde(
+        rename = "date_won__gte",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub date_won_gte: ::core::option::Option<::chrono::NaiveDate>,
     /// Search query over opportunity properties, e.g. `note:important` or
     /// `status_change(old_status:active new_status:won date:yesterday)`.
-    #[serde(rename = "query", default, skip_serializing_if = "Option::is_none")]
-    pub query_2: Option<String>,
+    #[serde(
+        rename = "query",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub query_2: ::core::option::Option<::std::string::String>,
     /// Only opportunities whose lead matches this Smart View.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lead_saved_search_id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub lead_saved_search_id: ::core::option::Option<::std::string::String>,
     /// Group the aggregates by a field (e.g. `user_id`).
-    #[serde(rename = "_group_by", default, skip_serializing_if = "Option::is_none")]
-    pub group_by: Option<String>,
+    #[serde(
+        rename = "_group_by",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub group_by: ::core::option::Option<::std::string::String>,
 }
 /// Optional parameters of [`Client::create_opportunity`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CreateOpportunityParams {
     /// Comma-separated list of fields to return, e.g. `id,status_id,value`. Fields
     /// left out are absent from the response.
-    #[serde(rename = "_fields", default, skip_serializing_if = "Option::is_none")]
-    pub fields: Option<String>,
+    #[serde(
+        rename = "_fields",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub fields: ::core::option::Option<::std::string::String>,
     /// The caller's UTC offset in hours (e.g. `-5`). Close uses it when it sets
     /// `date_won` automatically.
-    #[serde(rename = "X-TZ-Offset", default, skip_serializing_if = "Option::is_none")]
-    pub x_tz_offset: Option<String>,
+    #[serde(
+        rename = "X-TZ-Offset",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub x_tz_offset: ::core::option::Option<::std::string::String>,
 }
 /// Optional parameters of [`Client::get_opportunity`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct GetOpportunityParams {
     /// Comma-separated list of fields to return, e.g. `id,status_id,value`. Fields
     /// left out are absent from the response.
-    #[serde(rename = "_fields", default, skip_serializing_if = "Option::is_none")]
-    pub fields: Option<String>,
+    #[serde(
+        rename = "_fields",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub fields: ::core::option::Option<::std::string::String>,
 }
 /// Optional parameters of [`Client::update_opportunity`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct UpdateOpportunityParams {
     /// Comma-separated list of fields to return, e.g. `id,status_id,value`. Fields
     /// left out are absent from the response.
-    #[serde(rename = "_fields", default, skip_serializing_if = "Option::is_none")]
-    pub fields: Option<String>,
+    #[serde(
+        rename = "_fields",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub fields: ::core::option::Option<::std::string::String>,
     /// The caller's UTC offset in hours (e.g. `-5`). Close uses it when it sets
     /// `date_won` automatically.
-    #[serde(rename = "X-TZ-Offset", default, skip_serializing_if = "Option::is_none")]
-    pub x_tz_offset: Option<String>,
+    #[serde(
+        rename = "X-TZ-Offset",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub x_tz_offset: ::core::option::Option<::std::string::String>,
 }
 /// Optional parameters of [`Client::list_opportunity_custom_fields`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListOpportunityCustomFieldsParams {
     /// Number of records to skip (offset). Close enforces a per-resource maximum
     /// `_skip`; past it the request fails with 400.
-    #[serde(rename = "_skip", default, skip_serializing_if = "Option::is_none")]
-    pub skip: Option<i64>,
+    #[serde(
+        rename = "_skip",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub skip: ::core::option::Option<i64>,
     /// Page size. Close enforces a per-resource maximum; asking for more gives a 400.
-    #[serde(rename = "_limit", default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i64>,
+    #[serde(
+        rename = "_limit",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub limit: ::core::option::Option<i64>,
     /// Comma-separated list of fields to return, e.g. `id,status_id,value`. Fields
     /// left out are absent from the response.
-    #[serde(rename = "_fields", default, skip_serializing_if = "Option::is_none")]
-    pub fields: Option<String>,
+    #[serde(
+        rename = "_fields",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub fields: ::core::option::Option<::std::string::String>,
 }
 /// Optional parameters of [`Client::list_opportunity_statuses`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListOpportunityStatusesParams {
     /// Comma-separated list of fields to return, e.g. `id,status_id,value`. Fields
     /// left out are absent from the response.
-    #[serde(rename = "_fields", default, skip_serializing_if = "Option::is_none")]
-    pub fields: Option<String>,
+    #[serde(
+        rename = "_fields",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub fields: ::core::option::Option<::std::string::String>,
 }
 /// The documented error bodies of [`Client::list_opportunities`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ListOpportunitiesError {
     /// Status 400.
     BadRequest(Error),
@@ -796,7 +1072,7 @@ pub enum ListOpportunitiesError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::create_opportunity`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum CreateOpportunityError {
     /// Status 400.
     BadRequest(Error),
@@ -808,7 +1084,7 @@ pub enum CreateOpportunityError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::get_opportunity`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum GetOpportunityError {
     /// Status 400.
     BadRequest(Error),
@@ -820,7 +1096,7 @@ pub enum GetOpportunityError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::update_opportunity`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum UpdateOpportunityError {
     /// Status 400.
     BadRequest(Error),
@@ -832,7 +1108,7 @@ pub enum UpdateOpportunityError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::delete_opportunity`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum DeleteOpportunityError {
     /// Status 400.
     BadRequest(Error),
@@ -844,7 +1120,7 @@ pub enum DeleteOpportunityError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::list_opportunity_custom_fields`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ListOpportunityCustomFieldsError {
     /// Status 400.
     BadRequest(Error),
@@ -856,7 +1132,7 @@ pub enum ListOpportunityCustomFieldsError {
     TooManyRequests(RateLimitError),
 }
 /// The documented error bodies of [`Client::list_opportunity_statuses`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ListOpportunityStatusesError {
     /// Status 400.
     BadRequest(Error),
@@ -873,16 +1149,16 @@ pub trait UnifiedMapping {
     fn custom_fields_list(
         &self,
         response: &CustomFieldList,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::CustomFieldDefinition>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::CustomFieldDefinition>,
         ::crm_runtime::mapping::MappingError,
     >;
     /// The stages in the response of `listOpportunityStatuses` (`GET /status/opportunity/`).
     fn stages_list(
         &self,
         response: &OpportunityStatusList,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::Stage>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::Stage>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -909,7 +1185,12 @@ pub const CREDENTIAL_FIELDS: &[::crm_runtime::connection::CredentialField] = &[
 /// The per-account settings, from `x-unified-connection`.
 pub const SETTINGS: &[::crm_runtime::connection::SettingField] = &[];
 /// An account's credentials. `Debug` shows no secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::fmt::Debug,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq
+)]
 pub struct AccountCredentials {
     pub api_key: ::crm_runtime::Secret,
 }
@@ -950,7 +1231,7 @@ impl Client {
 }
 /// A client with an account's credentials: what the unified layer
 /// calls.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct AccountConnection {
     pub client: Client,
     pub credentials: AccountCredentials,
@@ -1110,7 +1391,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
 ///   group, per API key and per organization.
 /// * Optional `X-TZ-Offset` request header: the caller's UTC offset. Close applies
 ///   it when it sets `date_won` automatically and when it reads date filters.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct Client {
     core: ::crm_runtime::ClientCore,
 }
@@ -1118,7 +1399,7 @@ impl Client {
     /// The API's own host, from the spec's first server.
     pub const DEFAULT_BASE_URL: &'static str = "https://api.close.com/api/v1";
     /// A client for the API at `base_url`.
-    pub fn new(base_url: impl Into<String>) -> Self {
+    pub fn new(base_url: impl ::core::convert::Into<::std::string::String>) -> Self {
         Client {
             core: ::crm_runtime::ClientCore::new(base_url),
         }
@@ -1126,7 +1407,7 @@ impl Client {
     /// A client using a `reqwest::Client` you configured (timeouts,
     /// proxies, connection pool).
     pub fn with_http_client(
-        base_url: impl Into<String>,
+        base_url: impl ::core::convert::Into<::std::string::String>,
         http: ::crm_runtime::reexports::reqwest::Client,
     ) -> Self {
         Client {
@@ -1143,14 +1424,17 @@ impl Client {
         self
     }
     /// Adds these query parameters, as they are, to every request.
-    pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+    pub fn with_extra_query(
+        mut self,
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> Self {
         self.core.set_extra_query(pairs);
         self
     }
     /// Merges these fields, as they are, into every JSON object body.
     pub fn with_extra_body(
         mut self,
-        fields: ::serde_json::Map<String, ::serde_json::Value>,
+        fields: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ) -> Self {
         self.core.set_extra_body(fields);
         self
@@ -1161,15 +1445,15 @@ impl Client {
     /// i.e. `Authorization: Basic base64("<api_key>:")`.
     pub fn with_basic_auth(
         mut self,
-        username: impl Into<::crm_runtime::Secret>,
-        password: impl Into<::crm_runtime::Secret>,
+        username: impl ::core::convert::Into<::crm_runtime::Secret>,
+        password: impl ::core::convert::Into<::crm_runtime::Secret>,
     ) -> Self {
         self.core
             .set_credential(
                 "basicAuth",
                 ::crm_runtime::Credential::Basic {
-                    username: username.into(),
-                    password: password.into(),
+                    username: ::core::convert::Into::into(username),
+                    password: ::core::convert::Into::into(password),
                 },
             );
         self
@@ -1189,7 +1473,7 @@ impl Client {
     pub async fn list_opportunities(
         &self,
         params: &ListOpportunitiesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<OpportunityList>,
         ::crm_runtime::Error<ListOpportunitiesError>,
     > {
@@ -1201,7 +1485,7 @@ impl Client {
                 path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "_skip",
@@ -1420,7 +1704,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<OpportunityList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1443,7 +1727,7 @@ impl Client {
                                     .ok()
                                     .map(ListOpportunitiesError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1463,7 +1747,7 @@ impl Client {
         &self,
         params: &CreateOpportunityParams,
         body: &OpportunityCreate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<Opportunity>,
         ::crm_runtime::Error<CreateOpportunityError>,
     > {
@@ -1475,7 +1759,7 @@ impl Client {
                 path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "_fields",
@@ -1488,8 +1772,8 @@ impl Client {
             "X-TZ-Offset",
             &params.x_tz_offset,
         )? {
-            Some(value) => request.header("X-TZ-Offset", value),
-            None => request,
+            ::core::option::Option::Some(value) => request.header("X-TZ-Offset", value),
+            ::core::option::Option::None => request,
         };
         let request = self.core.json_body(request, body)?;
         let response = self
@@ -1503,7 +1787,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1526,7 +1810,7 @@ impl Client {
                                     .ok()
                                     .map(CreateOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1539,11 +1823,11 @@ impl Client {
         &self,
         id: &str,
         params: &GetOpportunityParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<Opportunity>,
         ::crm_runtime::Error<GetOpportunityError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunity/{}/", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1553,7 +1837,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "_fields",
@@ -1569,7 +1853,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1592,7 +1876,7 @@ impl Client {
                                     .ok()
                                     .map(GetOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1613,11 +1897,11 @@ impl Client {
         id: &str,
         params: &UpdateOpportunityParams,
         body: &OpportunityUpdate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<Opportunity>,
         ::crm_runtime::Error<UpdateOpportunityError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunity/{}/", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1627,7 +1911,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "_fields",
@@ -1640,8 +1924,8 @@ impl Client {
             "X-TZ-Offset",
             &params.x_tz_offset,
         )? {
-            Some(value) => request.header("X-TZ-Offset", value),
-            None => request,
+            ::core::option::Option::Some(value) => request.header("X-TZ-Offset", value),
+            ::core::option::Option::None => request,
         };
         let request = self.core.json_body(request, body)?;
         let response = self
@@ -1651,7 +1935,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1674,7 +1958,7 @@ impl Client {
                                     .ok()
                                     .map(UpdateOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1688,11 +1972,11 @@ impl Client {
     pub async fn delete_opportunity(
         &self,
         id: &str,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<EmptyObject>,
         ::crm_runtime::Error<DeleteOpportunityError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunity/{}/", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1709,7 +1993,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<EmptyObject, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1732,7 +2016,7 @@ impl Client {
                                     .ok()
                                     .map(DeleteOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1748,7 +2032,7 @@ impl Client {
     pub async fn list_opportunity_custom_fields(
         &self,
         params: &ListOpportunityCustomFieldsParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<CustomFieldList>,
         ::crm_runtime::Error<ListOpportunityCustomFieldsError>,
     > {
@@ -1760,7 +2044,7 @@ impl Client {
                 path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "_skip",
@@ -1794,7 +2078,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<CustomFieldList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1817,7 +2101,7 @@ impl Client {
                                     .ok()
                                     .map(ListOpportunityCustomFieldsError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1833,7 +2117,7 @@ impl Client {
     pub async fn list_opportunity_statuses(
         &self,
         params: &ListOpportunityStatusesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<OpportunityStatusList>,
         ::crm_runtime::Error<ListOpportunityStatusesError>,
     > {
@@ -1845,7 +2129,7 @@ impl Client {
                 path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "_fields",
@@ -1865,7 +2149,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<OpportunityStatusList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1888,7 +2172,7 @@ impl Client {
                                     .ok()
                                     .map(ListOpportunityStatusesError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1901,7 +2185,7 @@ impl Client {
         &self,
         params: &CreateOpportunityParams,
         body: &OpportunityCreate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<CreateOpportunityError>,
     > {
@@ -1913,7 +2197,7 @@ impl Client {
                 path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "_fields",
@@ -1926,8 +2210,8 @@ impl Client {
             "X-TZ-Offset",
             &params.x_tz_offset,
         )? {
-            Some(value) => request.header("X-TZ-Offset", value),
-            None => request,
+            ::core::option::Option::Some(value) => request.header("X-TZ-Offset", value),
+            ::core::option::Option::None => request,
         };
         let request = self.core.json_body(request, body)?;
         let response = self
@@ -1941,7 +2225,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1964,7 +2248,7 @@ impl Client {
                                     .ok()
                                     .map(CreateOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1976,11 +2260,11 @@ impl Client {
     pub async fn delete_opportunity_json(
         &self,
         id: &str,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<DeleteOpportunityError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunity/{}/", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1997,7 +2281,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -2020,7 +2304,7 @@ impl Client {
                                     .ok()
                                     .map(DeleteOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -2033,11 +2317,11 @@ impl Client {
         &self,
         id: &str,
         params: &GetOpportunityParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<GetOpportunityError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunity/{}/", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -2047,7 +2331,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "_fields",
@@ -2063,7 +2347,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -2086,7 +2370,7 @@ impl Client {
                                     .ok()
                                     .map(GetOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -2098,7 +2382,7 @@ impl Client {
     pub async fn list_opportunities_json(
         &self,
         params: &ListOpportunitiesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<ListOpportunitiesError>,
     > {
@@ -2110,7 +2394,7 @@ impl Client {
                 path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "_skip",
@@ -2329,7 +2613,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -2352,7 +2636,7 @@ impl Client {
                                     .ok()
                                     .map(ListOpportunitiesError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -2366,11 +2650,11 @@ impl Client {
         id: &str,
         params: &UpdateOpportunityParams,
         body: &OpportunityUpdate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<UpdateOpportunityError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunity/{}/", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -2380,7 +2664,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "_fields",
@@ -2393,8 +2677,8 @@ impl Client {
             "X-TZ-Offset",
             &params.x_tz_offset,
         )? {
-            Some(value) => request.header("X-TZ-Offset", value),
-            None => request,
+            ::core::option::Option::Some(value) => request.header("X-TZ-Offset", value),
+            ::core::option::Option::None => request,
         };
         let request = self.core.json_body(request, body)?;
         let response = self
@@ -2404,7 +2688,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -2427,7 +2711,7 @@ impl Client {
                                     .ok()
                                     .map(UpdateOpportunityError::TooManyRequests)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }

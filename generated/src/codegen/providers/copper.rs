@@ -2,19 +2,31 @@
 // Do not edit: change the spec and run `cargo xtask codegen`.
 
 /// Copper's error body.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Error {
     /// Always false on errors.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub success: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub success: ::core::option::Option<bool>,
     /// Repeats the HTTP status code.
     pub status: i64,
     /// Human-readable explanation of the error.
-    pub message: String,
+    pub message: ::std::string::String,
 }
 /// Opportunity status. Search filters refer to it by integer id: 0 = Open,
 /// 1 = Won, 2 = Lost, 3 = Abandoned.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum OpportunityStatus {
     /// `Open`
     Open,
@@ -25,7 +37,7 @@ pub enum OpportunityStatus {
     /// `Abandoned`
     Abandoned,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl OpportunityStatus {
     /// The value as it is sent on the wire.
@@ -39,20 +51,20 @@ impl OpportunityStatus {
         }
     }
 }
-impl From<&str> for OpportunityStatus {
+impl ::core::convert::From<&str> for OpportunityStatus {
     fn from(value: &str) -> Self {
         match value {
             "Open" => Self::Open,
             "Won" => Self::Won,
             "Lost" => Self::Lost,
             "Abandoned" => Self::Abandoned,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for OpportunityStatus {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for OpportunityStatus {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -67,19 +79,26 @@ impl ::serde::Serialize for OpportunityStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for OpportunityStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
 /// Opportunity priority. "None" is a real value, not an absent one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum OpportunityPriority {
     /// `None`
     None,
@@ -90,7 +109,7 @@ pub enum OpportunityPriority {
     /// `High`
     High,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl OpportunityPriority {
     /// The value as it is sent on the wire.
@@ -104,20 +123,20 @@ impl OpportunityPriority {
         }
     }
 }
-impl From<&str> for OpportunityPriority {
+impl ::core::convert::From<&str> for OpportunityPriority {
     fn from(value: &str) -> Self {
         match value {
             "None" => Self::None,
             "Low" => Self::Low,
             "Medium" => Self::Medium,
             "High" => Self::High,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for OpportunityPriority {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for OpportunityPriority {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -132,19 +151,26 @@ impl ::serde::Serialize for OpportunityPriority {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for OpportunityPriority {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
 /// The value one opportunity holds for one custom field definition.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CustomFieldValue {
     /// Id of the CustomFieldDefinition this value belongs to.
     pub custom_field_definition_id: i64,
@@ -154,157 +180,178 @@ pub struct CustomFieldValue {
     /// gives an array of option ids; Date gives a Unix timestamp in seconds
     /// (integer); Checkbox gives a boolean; Connect gives an array of ids.
     /// The value is null when the field is empty.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<::serde_json::Value>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value: ::core::option::Option<::serde_json::Value>,
 }
 /// A Copper opportunity (deal), as Copper returns it.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Opportunity {
     /// Unique identifier of the opportunity.
     pub id: i64,
     /// Name of the opportunity.
-    pub name: String,
+    pub name: ::std::string::String,
     /// Id of the User who owns the opportunity, or null if it has no owner.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assignee_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub assignee_id: ::core::option::Option<i64>,
     /// Expected close date as a locale-formatted string, not ISO 8601.
     /// It is "M/D/YYYY" (months and days carry no leading zero, e.g.
     /// "1/15/2018"), or "D/M/YYYY" when the account uses a day-first locale.
     /// The string alone does not tell you which.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub close_date: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub close_date: ::core::option::Option<::std::string::String>,
     /// Id of the primary Company the opportunity is attached to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub company_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub company_id: ::core::option::Option<i64>,
     /// Name of the primary Company (denormalised; read-only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub company_name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub company_name: ::core::option::Option<::std::string::String>,
     /// Id of the Customer Source the opportunity came from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_source_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub customer_source_id: ::core::option::Option<i64>,
     /// Free-text description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub details: ::core::option::Option<::std::string::String>,
     /// Id of the Loss Reason; only meaningful when status is "Lost".
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loss_reason_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub loss_reason_id: ::core::option::Option<i64>,
     /// Deal value in whole currency units (not minor units), as a JSON number
     /// that may have a fraction. Null when no value has been set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monetary_value: Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub monetary_value: ::core::option::Option<f64>,
     /// ISO 4217 currency code of `monetary_value` (e.g. "USD"). Null when there is no value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monetary_unit: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub monetary_unit: ::core::option::Option<::std::string::String>,
     /// Value converted to the account's default currency. Seen only on multi-currency accounts; otherwise null or missing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub converted_value: Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub converted_value: ::core::option::Option<f64>,
     /// ISO 4217 code that goes with `converted_value`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub converted_unit: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub converted_unit: ::core::option::Option<::std::string::String>,
     /// Id of the Pipeline the opportunity is in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_id: ::core::option::Option<i64>,
     /// Id of the opportunity's current stage. Look it up in the `stages` of `GET /pipelines`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_stage_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_stage_id: ::core::option::Option<i64>,
     /// Whether the pipeline counts as revenue. Not present in every response.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_is_revenue: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_is_revenue: ::core::option::Option<bool>,
     /// Pipeline type ("opportunity", "project" or "item"). Not present in every response.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_type: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_type: ::core::option::Option<::std::string::String>,
     /// Id of the Person who is the primary contact. Copper requires it on create, but existing records can have null.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary_contact_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub priority: Option<OpportunityPriority>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<OpportunityStatus>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub primary_contact_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub priority: ::core::option::Option<OpportunityPriority>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status: ::core::option::Option<OpportunityStatus>,
     /// Tags, as plain strings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub tags: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
     /// Number of interactions (emails, calls, meetings) logged against the opportunity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub interaction_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub interaction_count: ::core::option::Option<i64>,
     /// Expected chance of winning, as a percentage from 0 to 100. It normally comes from the stage.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub win_probability: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub win_probability: ::core::option::Option<i64>,
     /// Unix timestamp (seconds) of the last interaction, or null.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_last_contacted: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub date_last_contacted: ::core::option::Option<i64>,
     /// Unix timestamp (seconds) at which the opportunity was created.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_created: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub date_created: ::core::option::Option<i64>,
     /// Unix timestamp (seconds) of the last change.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_modified: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub date_modified: ::core::option::Option<i64>,
     /// Unix timestamp (seconds) of the last stage change.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_stage_changed: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub date_stage_changed: ::core::option::Option<i64>,
     /// If the opportunity was converted from a Lead, the Unix timestamp (seconds) at which that Lead was created; otherwise null.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date_lead_created: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub date_lead_created: ::core::option::Option<i64>,
     /// References to the Lead(s) this opportunity was converted from. Usually empty. The item shape is not documented, so items are untyped.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub leads_converted_from: Option<Vec<::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub leads_converted_from: ::core::option::Option<
+        ::std::vec::Vec<::serde_json::Value>,
+    >,
     /// Custom field values. Every definition available on opportunities
     /// usually appears here, even when its value is null.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_fields: Option<Vec<CustomFieldValue>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom_fields: ::core::option::Option<::std::vec::Vec<CustomFieldValue>>,
 }
 /// Body for creating an opportunity.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityCreate {
-    pub name: String,
+    pub name: ::std::string::String,
     /// Id of an existing Person.
     pub primary_contact_id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assignee_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub assignee_id: ::core::option::Option<i64>,
     /// Expected close date in the account's locale format, "M/D/YYYY" or "D/M/YYYY". Not ISO 8601.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub close_date: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub company_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_source_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loss_reason_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub close_date: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub company_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub customer_source_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub details: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub loss_reason_id: ::core::option::Option<i64>,
     /// Value in whole currency units.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monetary_value: Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub monetary_value: ::core::option::Option<f64>,
     /// ISO 4217 currency code. If left out, the account's default currency is used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub monetary_unit: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub monetary_unit: ::core::option::Option<::std::string::String>,
     /// Defaults to the account's default pipeline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_id: ::core::option::Option<i64>,
     /// Must be a stage of `pipeline_id`. Defaults to the pipeline's first stage.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_stage_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub priority: Option<OpportunityPriority>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<OpportunityStatus>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub win_probability: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_fields: Option<Vec<CustomFieldValue>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_stage_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub priority: ::core::option::Option<OpportunityPriority>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status: ::core::option::Option<OpportunityStatus>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub tags: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub win_probability: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom_fields: ::core::option::Option<::std::vec::Vec<CustomFieldValue>>,
 }
 /// Body for a partial update. Every field is optional, and only the fields
 /// present change, and an empty body is accepted as a no-op. Send `null`
 /// to clear a field that allows it. Send `tags: []` to remove all tags.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityUpdate {
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub name: ::crm_runtime::Patch<String>,
+    pub name: ::crm_runtime::Patch<::std::string::String>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub primary_contact_id: ::crm_runtime::Patch<i64>,
     /// null leaves the opportunity unowned.
@@ -312,19 +359,19 @@ pub struct OpportunityUpdate {
     pub assignee_id: ::crm_runtime::Patch<i64>,
     /// "M/D/YYYY" or "D/M/YYYY" (account locale), or null to clear.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub close_date: ::crm_runtime::Patch<String>,
+    pub close_date: ::crm_runtime::Patch<::std::string::String>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub company_id: ::crm_runtime::Patch<i64>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub customer_source_id: ::crm_runtime::Patch<i64>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub details: ::crm_runtime::Patch<String>,
+    pub details: ::crm_runtime::Patch<::std::string::String>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub loss_reason_id: ::crm_runtime::Patch<i64>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub monetary_value: ::crm_runtime::Patch<f64>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub monetary_unit: ::crm_runtime::Patch<String>,
+    pub monetary_unit: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -354,7 +401,7 @@ pub struct OpportunityUpdate {
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub tags: ::crm_runtime::Patch<Vec<String>>,
+    pub tags: ::crm_runtime::Patch<::std::vec::Vec<::std::string::String>>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub win_probability: ::crm_runtime::Patch<i64>,
     /// Only the definitions listed here change; set `value` to null to clear one.
@@ -363,7 +410,7 @@ pub struct OpportunityUpdate {
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub custom_fields: ::crm_runtime::Patch<Vec<CustomFieldValue>>,
+    pub custom_fields: ::crm_runtime::Patch<::std::vec::Vec<CustomFieldValue>>,
 }
 /// Body of `POST /opportunities/search`. Every property is optional, and
 /// the filters given are ANDed. For the id-list filters (`assignee_ids`,
@@ -371,103 +418,116 @@ pub struct OpportunityUpdate {
 /// where the field is empty. Date-range filters take Unix timestamps in
 /// seconds, including the close-date filters, even though `close_date`
 /// itself comes back as a string.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunitySearch {
     /// 1-based page number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_number: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page_number: ::core::option::Option<i64>,
     /// Records per page (maximum 200).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_size: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page_size: ::core::option::Option<i64>,
     /// Field to sort on. Copper documents these values: name, account,
     /// company_name, value, assignee, customer_source_id, date_modified,
     /// date_created, contact, stage, status, close_date, source, priority,
     /// last_interaction, interaction_count, deal_last_stage,
     /// win_probability.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sort_by: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sort_direction: Option<OpportunitySearchSortDirection>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub sort_by: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub sort_direction: ::core::option::Option<OpportunitySearchSortDirection>,
     /// Only these opportunity ids.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ids: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub ids: ::core::option::Option<::std::vec::Vec<i64>>,
     /// Full name of the opportunity to search for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
     /// Owner user ids; -2 matches opportunities with no owner.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assignee_ids: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub assignee_ids: ::core::option::Option<::std::vec::Vec<i64>>,
     /// Status ids, given as integers (0 = Open, 1 = Won, 2 = Lost, 3 = Abandoned).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status_ids: Option<Vec<i64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_ids: Option<Vec<i64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_stage_ids: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status_ids: ::core::option::Option<::std::vec::Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_ids: ::core::option::Option<::std::vec::Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_stage_ids: ::core::option::Option<::std::vec::Vec<i64>>,
     /// Priority ids. Copper does not document how they map to None/Low/Medium/High.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub priority_ids: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub priority_ids: ::core::option::Option<::std::vec::Vec<i64>>,
     /// Customer source ids; -2 matches opportunities with no source.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_source_ids: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub customer_source_ids: ::core::option::Option<::std::vec::Vec<i64>>,
     /// Loss reason ids; -2 matches opportunities with no loss reason.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loss_reason_ids: Option<Vec<i64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub company_ids: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub loss_reason_ids: ::core::option::Option<::std::vec::Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub company_ids: ::core::option::Option<::std::vec::Vec<i64>>,
     /// Matches opportunities carrying at least one of these tags.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub tags: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
     /// 1 = only opportunities the user follows; 2 = only those the user does not follow.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub followed: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub minimum_monetary_value: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub maximum_monetary_value: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub minimum_interaction_count: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub maximum_interaction_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub followed: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub minimum_monetary_value: ::core::option::Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub maximum_monetary_value: ::core::option::Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub minimum_interaction_count: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub maximum_interaction_count: ::core::option::Option<i64>,
     /// Unix timestamp (seconds); earliest close date.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub minimum_close_date: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub minimum_close_date: ::core::option::Option<i64>,
     /// Unix timestamp (seconds); latest close date.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub maximum_close_date: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub maximum_close_date: ::core::option::Option<i64>,
     /// Unix timestamp (seconds); earliest date of the last interaction.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub minimum_interaction_date: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub minimum_interaction_date: ::core::option::Option<i64>,
     /// Unix timestamp (seconds); latest date of the last interaction.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub maximum_interaction_date: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub maximum_interaction_date: ::core::option::Option<i64>,
     /// Unix timestamp (seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub minimum_stage_change_date: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub minimum_stage_change_date: ::core::option::Option<i64>,
     /// Unix timestamp (seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub maximum_stage_change_date: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub maximum_stage_change_date: ::core::option::Option<i64>,
     /// Unix timestamp (seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub minimum_created_date: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub minimum_created_date: ::core::option::Option<i64>,
     /// Unix timestamp (seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub maximum_created_date: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub maximum_created_date: ::core::option::Option<i64>,
     /// Unix timestamp (seconds); with sort_by=date_modified this is the way to sync incrementally.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub minimum_modified_date: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub minimum_modified_date: ::core::option::Option<i64>,
     /// Unix timestamp (seconds).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub maximum_modified_date: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub maximum_modified_date: ::core::option::Option<i64>,
 }
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum OpportunitySearchSortDirection {
     /// `asc`
     Asc,
     /// `desc`
     Desc,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl OpportunitySearchSortDirection {
     /// The value as it is sent on the wire.
@@ -479,18 +539,18 @@ impl OpportunitySearchSortDirection {
         }
     }
 }
-impl From<&str> for OpportunitySearchSortDirection {
+impl ::core::convert::From<&str> for OpportunitySearchSortDirection {
     fn from(value: &str) -> Self {
         match value {
             "asc" => Self::Asc,
             "desc" => Self::Desc,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for OpportunitySearchSortDirection {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for OpportunitySearchSortDirection {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -505,92 +565,123 @@ impl ::serde::Serialize for OpportunitySearchSortDirection {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for OpportunitySearchSortDirection {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
 /// Body returned by a successful delete.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DeleteResult {
     pub id: i64,
     pub is_deleted: bool,
 }
 /// One choice of a Dropdown or MultiSelect custom field.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CustomFieldOption {
     /// Option id. This is what `CustomFieldValue.value` holds.
     pub id: i64,
-    pub name: String,
+    pub name: ::std::string::String,
     /// Display order (0-based).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rank: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub rank: ::core::option::Option<i64>,
 }
 /// An account-level custom field definition.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CustomFieldDefinition {
     pub id: i64,
     /// Label of the field.
-    pub name: String,
+    pub name: ::std::string::String,
     /// Optional "field key" used in workflow automation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub canonical_name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub canonical_name: ::core::option::Option<::std::string::String>,
     /// Type of the stored value. Documented values: String, Text, Dropdown,
     /// Date, Checkbox, Float, URL, Percentage, Currency, Connect and
     /// MultiSelect. Other values may appear, so treat unknown ones as opaque.
-    pub data_type: String,
+    pub data_type: ::std::string::String,
     /// Entity types the field is available on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub available_on: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub available_on: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
     /// Whether the field can be used in search filters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_filterable: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_filterable: ::core::option::Option<bool>,
     /// The choices (Dropdown and MultiSelect only; absent for other types).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<CustomFieldOption>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub options: ::core::option::Option<::std::vec::Vec<CustomFieldOption>>,
     /// ISO 4217 currency code (Currency fields only; absent otherwise).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub currency: ::core::option::Option<::std::string::String>,
 }
 /// A stage inside a pipeline.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PipelineStage {
     pub id: i64,
-    pub name: String,
+    pub name: ::std::string::String,
     /// Default win probability (percent) for opportunities in this stage.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub win_probability: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub win_probability: ::core::option::Option<i64>,
 }
 /// A sales pipeline and its ordered stages.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Pipeline {
     pub id: i64,
-    pub name: String,
+    pub name: ::std::string::String,
     /// Stages in pipeline order.
-    pub stages: Vec<PipelineStage>,
+    pub stages: ::std::vec::Vec<PipelineStage>,
 }
 /// The conversions between the unified API and Copper Developer API (opportunities subset): one method per operation bound with `x-unified-operation`. Hand-written glue implements it; a missing conversion is a compile error that names it.
 pub trait UnifiedMapping {
     /// The custom field definitions in the response of `listCustomFieldDefinitions` (`GET /custom_field_definitions`).
     fn custom_fields_list(
         &self,
-        response: &Vec<CustomFieldDefinition>,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::CustomFieldDefinition>,
+        response: &::std::vec::Vec<CustomFieldDefinition>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::CustomFieldDefinition>,
         ::crm_runtime::mapping::MappingError,
     >;
     /// The stages in the response of `listPipelines` (`GET /pipelines`).
     fn stages_list(
         &self,
-        response: &Vec<Pipeline>,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::Stage>,
+        response: &::std::vec::Vec<Pipeline>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::Stage>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -629,7 +720,12 @@ pub const SETTINGS: &[::crm_runtime::connection::SettingField] = &[
     },
 ];
 /// An account's credentials. `Debug` shows no secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::fmt::Debug,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq
+)]
 pub struct AccountCredentials {
     pub access_token: ::crm_runtime::Secret,
     pub user_email: ::crm_runtime::Secret,
@@ -680,7 +776,7 @@ impl Client {
 }
 /// A client with an account's credentials: what the unified layer
 /// calls.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct AccountConnection {
     pub client: Client,
     pub credentials: AccountCredentials,
@@ -837,7 +933,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
 ///   `null` clears a field.
 /// * Rate limit: 180 requests per minute per user, measured over a rolling
 ///   window. When it is exceeded Copper answers HTTP 429.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct Client {
     core: ::crm_runtime::ClientCore,
 }
@@ -845,7 +941,7 @@ impl Client {
     /// The API's own host, from the spec's first server.
     pub const DEFAULT_BASE_URL: &'static str = "https://api.copper.com/developer_api/v1";
     /// A client for the API at `base_url`.
-    pub fn new(base_url: impl Into<String>) -> Self {
+    pub fn new(base_url: impl ::core::convert::Into<::std::string::String>) -> Self {
         Client {
             core: ::crm_runtime::ClientCore::new(base_url),
         }
@@ -853,7 +949,7 @@ impl Client {
     /// A client using a `reqwest::Client` you configured (timeouts,
     /// proxies, connection pool).
     pub fn with_http_client(
-        base_url: impl Into<String>,
+        base_url: impl ::core::convert::Into<::std::string::String>,
         http: ::crm_runtime::reexports::reqwest::Client,
     ) -> Self {
         Client {
@@ -870,14 +966,17 @@ impl Client {
         self
     }
     /// Adds these query parameters, as they are, to every request.
-    pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+    pub fn with_extra_query(
+        mut self,
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> Self {
         self.core.set_extra_query(pairs);
         self
     }
     /// Merges these fields, as they are, into every JSON object body.
     pub fn with_extra_body(
         mut self,
-        fields: ::serde_json::Map<String, ::serde_json::Value>,
+        fields: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ) -> Self {
         self.core.set_extra_body(fields);
         self
@@ -885,13 +984,16 @@ impl Client {
     /// Sets the API key of `accessToken` (sent in the `X-PW-AccessToken` header).
     ///
     /// API key generated in Copper under Settings > Integrations > API Keys. Only Copper admins can create keys.
-    pub fn with_access_token(mut self, key: impl Into<::crm_runtime::Secret>) -> Self {
+    pub fn with_access_token(
+        mut self,
+        key: impl ::core::convert::Into<::crm_runtime::Secret>,
+    ) -> Self {
         self.core
             .set_credential(
                 "accessToken",
                 ::crm_runtime::Credential::Header {
                     name: "X-PW-AccessToken",
-                    value: key.into(),
+                    value: ::core::convert::Into::into(key),
                 },
             );
         self
@@ -899,13 +1001,16 @@ impl Client {
     /// Sets the API key of `userEmail` (sent in the `X-PW-UserEmail` header).
     ///
     /// Email address of the Copper user who owns the API key.
-    pub fn with_user_email(mut self, key: impl Into<::crm_runtime::Secret>) -> Self {
+    pub fn with_user_email(
+        mut self,
+        key: impl ::core::convert::Into<::crm_runtime::Secret>,
+    ) -> Self {
         self.core
             .set_credential(
                 "userEmail",
                 ::crm_runtime::Credential::Header {
                     name: "X-PW-UserEmail",
-                    value: key.into(),
+                    value: ::core::convert::Into::into(key),
                 },
             );
         self
@@ -913,13 +1018,16 @@ impl Client {
     /// Sets the API key of `application` (sent in the `X-PW-Application` header).
     ///
     /// Must be the constant `developer_api`.
-    pub fn with_application(mut self, key: impl Into<::crm_runtime::Secret>) -> Self {
+    pub fn with_application(
+        mut self,
+        key: impl ::core::convert::Into<::crm_runtime::Secret>,
+    ) -> Self {
         self.core
             .set_credential(
                 "application",
                 ::crm_runtime::Credential::Header {
                     name: "X-PW-Application",
-                    value: key.into(),
+                    value: ::core::convert::Into::into(key),
                 },
             );
         self
@@ -938,9 +1046,9 @@ impl Client {
     /// `POST /opportunities/search`
     pub async fn list_opportunities(
         &self,
-        body: Option<&OpportunitySearch>,
-    ) -> Result<
-        ::crm_runtime::ResponseValue<Vec<Opportunity>>,
+        body: ::core::option::Option<&OpportunitySearch>,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<::std::vec::Vec<Opportunity>>,
         ::crm_runtime::Error<Error>,
     > {
         let path = "/opportunities/search";
@@ -952,17 +1060,17 @@ impl Client {
                 &["accessToken", "userEmail", "application"],
             );
         let request = match body {
-            Some(body) => self.core.json_body(request, body)?,
-            None => request,
+            ::core::option::Option::Some(body) => self.core.json_body(request, body)?,
+            ::core::option::Option::None => request,
         };
         let response = self
             .core
             .send(request, ::crm_runtime::Idempotency::Idempotent, "listOpportunities")
             .await?;
         match response.status.as_u16() {
-            200 => response.json::<Vec<Opportunity>, _>(),
+            200 => response.json::<::std::vec::Vec<Opportunity>, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -983,7 +1091,10 @@ impl Client {
     pub async fn create_opportunity(
         &self,
         body: &OpportunityCreate,
-    ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<Error>> {
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<Opportunity>,
+        ::crm_runtime::Error<Error>,
+    > {
         let path = "/opportunities";
         let request = self
             .core
@@ -1004,7 +1115,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1019,8 +1130,11 @@ impl Client {
     pub async fn get_opportunity(
         &self,
         id: &i64,
-    ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<Error>> {
-        let path = format!(
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<Opportunity>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = ::std::format!(
             "/opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1037,7 +1151,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1059,8 +1173,11 @@ impl Client {
         &self,
         id: &i64,
         body: &OpportunityUpdate,
-    ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<Error>> {
-        let path = format!(
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<Opportunity>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = ::std::format!(
             "/opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1078,7 +1195,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1095,11 +1212,11 @@ impl Client {
     pub async fn delete_opportunity(
         &self,
         id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DeleteResult>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1116,7 +1233,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DeleteResult, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1135,8 +1252,8 @@ impl Client {
     /// `GET /custom_field_definitions`
     pub async fn list_custom_field_definitions(
         &self,
-    ) -> Result<
-        ::crm_runtime::ResponseValue<Vec<CustomFieldDefinition>>,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<::std::vec::Vec<CustomFieldDefinition>>,
         ::crm_runtime::Error<Error>,
     > {
         let path = "/custom_field_definitions";
@@ -1156,9 +1273,9 @@ impl Client {
             )
             .await?;
         match response.status.as_u16() {
-            200 => response.json::<Vec<CustomFieldDefinition>, _>(),
+            200 => response.json::<::std::vec::Vec<CustomFieldDefinition>, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1177,8 +1294,8 @@ impl Client {
     /// `GET /pipelines`
     pub async fn list_pipelines(
         &self,
-    ) -> Result<
-        ::crm_runtime::ResponseValue<Vec<Pipeline>>,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<::std::vec::Vec<Pipeline>>,
         ::crm_runtime::Error<Error>,
     > {
         let path = "/pipelines";
@@ -1194,9 +1311,9 @@ impl Client {
             .send(request, ::crm_runtime::Idempotency::Idempotent, "listPipelines")
             .await?;
         match response.status.as_u16() {
-            200 => response.json::<Vec<Pipeline>, _>(),
+            200 => response.json::<::std::vec::Vec<Pipeline>, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1211,7 +1328,7 @@ impl Client {
     pub async fn create_opportunity_json(
         &self,
         body: &OpportunityCreate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
@@ -1235,7 +1352,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1250,11 +1367,11 @@ impl Client {
     pub async fn delete_opportunity_json(
         &self,
         id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1271,7 +1388,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1286,11 +1403,11 @@ impl Client {
     pub async fn get_opportunity_json(
         &self,
         id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1307,7 +1424,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1321,8 +1438,8 @@ impl Client {
     /// `POST /opportunities/search`
     pub async fn list_opportunities_json(
         &self,
-        body: Option<&OpportunitySearch>,
-    ) -> Result<
+        body: ::core::option::Option<&OpportunitySearch>,
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
@@ -1335,8 +1452,8 @@ impl Client {
                 &["accessToken", "userEmail", "application"],
             );
         let request = match body {
-            Some(body) => self.core.json_body(request, body)?,
-            None => request,
+            ::core::option::Option::Some(body) => self.core.json_body(request, body)?,
+            ::core::option::Option::None => request,
         };
         let response = self
             .core
@@ -1345,7 +1462,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1361,11 +1478,11 @@ impl Client {
         &self,
         id: &i64,
         body: &OpportunityUpdate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1383,7 +1500,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()

@@ -3,371 +3,567 @@
 
 /// Amount in major units. Freshsales sends it as a JSON number or as a decimal
 /// string (`"1500.5"`); both must be accepted. `null` when no value is set.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 #[serde(untagged)]
 pub enum Amount {
     Number(f64),
-    String(String),
+    String(::std::string::String),
 }
 /// Custom field values keyed by API name (`cf_region`). Values are strings,
 /// numbers, booleans, dates (`YYYY-MM-DD`) or arrays (multi-select), per the
 /// field's type; unset fields are `null`.
-pub type CustomFieldValues = ::std::collections::BTreeMap<String, ::serde_json::Value>;
+pub type CustomFieldValues = ::std::collections::BTreeMap<
+    ::std::string::String,
+    ::serde_json::Value,
+>;
 /// A deal as Freshsales returns it. Only the fields the unified mapping and
 /// the glue read are listed; the rest (`links`, `collaboration`, `age`,
 /// `rotten_days`, `web_form_id`, ...) are kept by `additionalProperties`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Deal {
     /// Deal id.
     pub id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<Amount>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base_currency_amount: Option<Amount>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_deal_value: Option<Amount>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub amount: ::core::option::Option<Amount>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub base_currency_amount: ::core::option::Option<Amount>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub expected_deal_value: ::core::option::Option<Amount>,
     /// Id from `GET /api/selector/currencies`; absent or null on single-currency accounts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub currency_id: ::core::option::Option<i64>,
     /// Owner (user) id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner_id: ::core::option::Option<i64>,
     /// The account (company) the deal belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sales_account_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub sales_account_id: ::core::option::Option<i64>,
     /// Ids of the deal's contacts; present only when asked with `include=contacts`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_ids: Option<Vec<i64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deal_pipeline_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contact_ids: ::core::option::Option<::std::vec::Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub deal_pipeline_id: ::core::option::Option<i64>,
     /// Current stage; its `forecast_type` gives the status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deal_stage_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage_updated_time: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub deal_stage_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub stage_updated_time: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     /// Win probability in percent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub probability: ::core::option::Option<i64>,
     /// Expected close date (`YYYY-MM-DD`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_close: Option<::chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub expected_close: ::core::option::Option<::chrono::NaiveDate>,
     /// Actual close date, set by Freshsales when the deal is won or lost.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub closed_date: Option<::chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub closed_date: ::core::option::Option<::chrono::NaiveDate>,
     /// Lost reason.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deal_reason_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deal_type_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lead_source_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub campaign_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub territory_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub forecast_category: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_field: Option<CustomFieldValues>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_deleted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub deal_reason_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub deal_type_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub lead_source_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub campaign_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub territory_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub forecast_category: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom_field: ::core::option::Option<CustomFieldValues>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub tags: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_deleted: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// One deal, wrapped. Side-loaded associations (`contacts`, `owner`...) may sit beside it.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealResponse {
     pub deal: Deal,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// One page of a view.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealPage {
-    pub deals: Vec<Deal>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<PageMeta>,
+    pub deals: ::std::vec::Vec<Deal>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub meta: ::core::option::Option<PageMeta>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PageMeta {
     /// Number of pages at the `per_page` asked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total_pages: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub total_pages: ::core::option::Option<i64>,
     /// Number of deals in the view.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub total: ::core::option::Option<i64>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// The writable fields of a deal (create and update). Custom fields go under
 /// `custom_field`; other writable fields (`deal_type_id`, `lead_source_id`,
 /// `campaign_id`, `territory_id`, `tags`...) pass through `additionalProperties`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealWrite {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
     /// Amount in major units, sent as a number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sales_account_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub amount: ::core::option::Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub currency_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub sales_account_id: ::core::option::Option<i64>,
     /// Pipeline of `deal_stage_id`; send both when moving to another pipeline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deal_pipeline_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deal_stage_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_close: Option<::chrono::NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deal_reason_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub deal_pipeline_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub deal_stage_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub probability: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub expected_close: ::core::option::Option<::chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub deal_reason_id: ::core::option::Option<i64>,
     /// Contact ids to attach.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contacts_added_list: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contacts_added_list: ::core::option::Option<::std::vec::Vec<i64>>,
     /// Contact ids to detach (update only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contacts_removed_list: Option<Vec<i64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_field: Option<CustomFieldValues>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contacts_removed_list: ::core::option::Option<::std::vec::Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom_field: ::core::option::Option<CustomFieldValues>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Body of a create; `name` and `amount` are mandatory.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealCreate {
-    pub name: String,
+    pub name: ::std::string::String,
     /// Amount in major units, sent as a number.
-    pub amount: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sales_account_id: Option<i64>,
+    pub amount: ::core::option::Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub currency_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub sales_account_id: ::core::option::Option<i64>,
     /// Pipeline of `deal_stage_id`; send both when moving to another pipeline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deal_pipeline_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deal_stage_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_close: Option<::chrono::NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deal_reason_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub deal_pipeline_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub deal_stage_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub probability: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub expected_close: ::core::option::Option<::chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub deal_reason_id: ::core::option::Option<i64>,
     /// Contact ids to attach.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contacts_added_list: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contacts_added_list: ::core::option::Option<::std::vec::Vec<i64>>,
     /// Contact ids to detach (update only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contacts_removed_list: Option<Vec<i64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_field: Option<CustomFieldValues>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contacts_removed_list: ::core::option::Option<::std::vec::Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom_field: ::core::option::Option<CustomFieldValues>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealCreateRequest {
     pub deal: DealCreate,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealUpdateRequest {
     pub deal: DealWrite,
 }
 /// What a delete may answer with (the literal `true`, or an object).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 #[serde(untagged)]
 pub enum DeleteResult {
     Boolean(bool),
-    Object(::std::collections::BTreeMap<String, ::serde_json::Value>),
+    Object(::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>),
 }
 /// A saved view (filter) of deals.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct View {
     pub id: i64,
     /// Display name, e.g. `All Deals`, `My Deals`, `Won Deals`.
-    pub name: String,
+    pub name: ::std::string::String,
     /// `Deal`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model_class_name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub model_class_name: ::core::option::Option<::std::string::String>,
     /// Creator of the view.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub user_id: ::core::option::Option<i64>,
     /// True for the system views.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_default: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_public: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_default: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_public: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ViewList {
-    pub filters: Vec<View>,
+    pub filters: ::std::vec::Vec<View>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct FieldChoice {
     pub id: i64,
     /// The option's text; what a deal stores.
-    pub value: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub position: Option<i64>,
+    pub value: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub position: ::core::option::Option<i64>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// A deal field definition.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Field {
     /// Field id (a UUID string).
-    pub id: String,
+    pub id: ::std::string::String,
     /// API name; custom fields start with `cf_`.
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
+    pub name: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub label: ::core::option::Option<::std::string::String>,
     /// Field type, e.g. `text`, `textarea`, `number`, `date`, `dropdown`,
     /// `multi_select_dropdown`, `radio`, `checkbox`, `url`, `auto_complete`,
     /// `group_field`. Kept open: Freshworks adds types.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub required: Option<bool>,
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub type_: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub required: ::core::option::Option<bool>,
     /// True for standard fields, false for custom fields.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub visible: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub default: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub visible: ::core::option::Option<bool>,
     /// `Deal`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base_model: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub position: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub choices: Option<Vec<FieldChoice>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub base_model: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub position: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub choices: ::core::option::Option<::std::vec::Vec<FieldChoice>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct FieldList {
-    pub fields: Vec<Field>,
+    pub fields: ::std::vec::Vec<Field>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealStage {
     pub id: i64,
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub position: Option<i64>,
+    pub name: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub position: ::core::option::Option<i64>,
     /// The status of the deals in this stage: `Open`, `Closed Won`,
     /// `Closed Lost` in recorded payloads. Kept as an open string.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub forecast_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deal_pipeline_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub choice_type: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partial: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub forecast_type: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub deal_pipeline_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub choice_type: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub probability: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub partial: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealStageList {
-    pub deal_stages: Vec<DealStage>,
+    pub deal_stages: ::std::vec::Vec<DealStage>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Currency {
     pub id: i64,
     /// ISO 4217 code.
-    pub currency_code: String,
+    pub currency_code: ::std::string::String,
     /// Rate to the base currency (a number or a decimal string).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exchange_rate: Option<CurrencyExchangeRate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub exchange_rate: ::core::option::Option<CurrencyExchangeRate>,
     /// Kind of currency; believed to be 1 for the account's base currency
     /// and 2 for an additional one. Not confirmed by the reference: verify
     /// against a live account before relying on it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency_type: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_active: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub currency_type: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_active: ::core::option::Option<bool>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Rate to the base currency (a number or a decimal string).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 #[serde(untagged)]
 pub enum CurrencyExchangeRate {
     Number(f64),
-    String(String),
+    String(::std::string::String),
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CurrencyList {
-    pub currencies: Vec<Currency>,
+    pub currencies: ::std::vec::Vec<Currency>,
 }
 /// `{"errors": {"code": 404, "message": ["..."]}}`. `message` is a list of
 /// texts (a plain string has also been seen).
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Error {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub errors: Option<ErrorErrors>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub errors: ::core::option::Option<ErrorErrors>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ErrorErrors {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<ErrorErrorsMessage>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub code: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub message: ::core::option::Option<ErrorErrorsMessage>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 #[serde(untagged)]
 pub enum ErrorErrorsMessage {
-    Array(Vec<String>),
-    String(String),
+    Array(::std::vec::Vec<::std::string::String>),
+    String(::std::string::String),
 }
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum ListDealsInViewSortType {
     /// `asc`
     Asc,
     /// `desc`
     Desc,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl ListDealsInViewSortType {
     /// The value as it is sent on the wire.
@@ -379,18 +575,18 @@ impl ListDealsInViewSortType {
         }
     }
 }
-impl From<&str> for ListDealsInViewSortType {
+impl ::core::convert::From<&str> for ListDealsInViewSortType {
     fn from(value: &str) -> Self {
         match value {
             "asc" => Self::Asc,
             "desc" => Self::Desc,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for ListDealsInViewSortType {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for ListDealsInViewSortType {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -405,46 +601,61 @@ impl ::serde::Serialize for ListDealsInViewSortType {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ListDealsInViewSortType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
 /// Optional parameters of [`Client::list_deals_in_view`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListDealsInViewParams {
     /// Page number, from 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page: ::core::option::Option<i64>,
     /// Page size (default 25, at most 100).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub per_page: ::core::option::Option<i64>,
     /// Field to sort by, e.g. `updated_at`, `created_at`, `amount`, `expected_close`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sort: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sort_type: Option<ListDealsInViewSortType>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub sort: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub sort_type: ::core::option::Option<ListDealsInViewSortType>,
     /// Comma-separated associations to side-load, e.g. `contacts`, `owner`,
     /// `sales_account`, `deal_stage`, `currency`, `creater`, `updater`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub include: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub include: ::core::option::Option<::std::string::String>,
 }
 /// Optional parameters of [`Client::get_deal`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct GetDealParams {
     /// Comma-separated associations to side-load, e.g. `contacts`, `owner`,
     /// `sales_account`, `deal_stage`, `currency`, `creater`, `updater`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub include: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub include: ::core::option::Option<::std::string::String>,
 }
 /// The documented successful responses of [`Client::create_deal`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum CreateDealResponse {
     /// Status 200.
     Ok(DealResponse),
@@ -452,10 +663,10 @@ pub enum CreateDealResponse {
     Created(DealResponse),
 }
 /// The documented successful responses of [`Client::delete_deal`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum DeleteDealResponse {
     /// Status 200.
-    Ok(Option<DeleteResult>),
+    Ok(::core::option::Option<DeleteResult>),
     /// Status 204.
     NoContent,
 }
@@ -465,16 +676,16 @@ pub trait UnifiedMapping {
     fn custom_fields_list(
         &self,
         response: &FieldList,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::CustomFieldDefinition>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::CustomFieldDefinition>,
         ::crm_runtime::mapping::MappingError,
     >;
     /// The stages in the response of `listDealStages` (`GET /api/selector/deal_stages`).
     fn stages_list(
         &self,
         response: &DealStageList,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::Stage>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::Stage>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -503,7 +714,12 @@ pub const CREDENTIAL_FIELDS: &[::crm_runtime::connection::CredentialField] = &[
 /// The per-account settings, from `x-unified-connection`.
 pub const SETTINGS: &[::crm_runtime::connection::SettingField] = &[];
 /// An account's credentials. `Debug` shows no secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::fmt::Debug,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq
+)]
 pub struct AccountCredentials {
     pub api_key: ::crm_runtime::Secret,
 }
@@ -548,7 +764,7 @@ impl Client {
 }
 /// A client with an account's credentials: what the unified layer
 /// calls.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct AccountConnection {
     pub client: Client,
     pub credentials: AccountCredentials,
@@ -575,7 +791,7 @@ impl ::crm_runtime::paging::PageRequest for ListDealsInViewParams {
 }
 /// The list operation's input: its required parameters, which
 /// the glue sets, and what paging writes into.
-#[derive(Clone, Debug, Default)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::default::Default)]
 pub struct OpportunitiesListInput {
     /// `view_id` (Path), set by the glue.
     pub view_id: i64,
@@ -729,7 +945,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
 /// * **Errors** come as `{"errors": {"code": <status>, "message": [<text>...]}}`.
 ///   Rate limiting (per account, per hour, by plan) answers 429; no `Retry-After`
 ///   is documented.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct Client {
     core: ::crm_runtime::ClientCore,
 }
@@ -737,7 +953,7 @@ impl Client {
     /// The API's own host, from the spec's first server.
     pub const DEFAULT_BASE_URL: &'static str = "https://yourcompany.myfreshworks.com/crm/sales";
     /// A client for the API at `base_url`.
-    pub fn new(base_url: impl Into<String>) -> Self {
+    pub fn new(base_url: impl ::core::convert::Into<::std::string::String>) -> Self {
         Client {
             core: ::crm_runtime::ClientCore::new(base_url),
         }
@@ -745,7 +961,7 @@ impl Client {
     /// A client using a `reqwest::Client` you configured (timeouts,
     /// proxies, connection pool).
     pub fn with_http_client(
-        base_url: impl Into<String>,
+        base_url: impl ::core::convert::Into<::std::string::String>,
         http: ::crm_runtime::reexports::reqwest::Client,
     ) -> Self {
         Client {
@@ -762,14 +978,17 @@ impl Client {
         self
     }
     /// Adds these query parameters, as they are, to every request.
-    pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+    pub fn with_extra_query(
+        mut self,
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> Self {
         self.core.set_extra_query(pairs);
         self
     }
     /// Merges these fields, as they are, into every JSON object body.
     pub fn with_extra_body(
         mut self,
-        fields: ::serde_json::Map<String, ::serde_json::Value>,
+        fields: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ) -> Self {
         self.core.set_extra_body(fields);
         self
@@ -778,13 +997,16 @@ impl Client {
     ///
     /// `Authorization: Token token=<API key>`. The credential `api_key` fills it
     /// through the template `Token token={value}`.
-    pub fn with_token_auth(mut self, key: impl Into<::crm_runtime::Secret>) -> Self {
+    pub fn with_token_auth(
+        mut self,
+        key: impl ::core::convert::Into<::crm_runtime::Secret>,
+    ) -> Self {
         self.core
             .set_credential(
                 "tokenAuth",
                 ::crm_runtime::Credential::Header {
                     name: "Authorization",
-                    value: key.into(),
+                    value: ::core::convert::Into::into(key),
                 },
             );
         self
@@ -800,7 +1022,10 @@ impl Client {
     /// `GET /api/deals/filters`
     pub async fn list_deal_views(
         &self,
-    ) -> Result<::crm_runtime::ResponseValue<ViewList>, ::crm_runtime::Error<Error>> {
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<ViewList>,
+        ::crm_runtime::Error<Error>,
+    > {
         let path = "/api/deals/filters";
         let request = self
             .core
@@ -816,7 +1041,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<ViewList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -843,8 +1068,11 @@ impl Client {
         &self,
         view_id: &i64,
         params: &ListDealsInViewParams,
-    ) -> Result<::crm_runtime::ResponseValue<DealPage>, ::crm_runtime::Error<Error>> {
-        let path = format!(
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<DealPage>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = ::std::format!(
             "/api/deals/view/{}", ::crm_runtime::encode::path_segment("view_id", view_id)
             ?
         );
@@ -855,7 +1083,7 @@ impl Client {
                 &path,
                 &["tokenAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "page",
@@ -899,7 +1127,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DealPage, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -922,7 +1150,7 @@ impl Client {
     pub async fn create_deal(
         &self,
         body: &DealCreateRequest,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<CreateDealResponse>,
         ::crm_runtime::Error<Error>,
     > {
@@ -951,7 +1179,7 @@ impl Client {
                     .map(|value| value.map(CreateDealResponse::Created))
             }
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -975,11 +1203,11 @@ impl Client {
         &self,
         id: &i64,
         params: &GetDealParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DealResponse>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/api/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -989,7 +1217,7 @@ impl Client {
                 &path,
                 &["tokenAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "include",
@@ -1005,7 +1233,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DealResponse, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1028,11 +1256,11 @@ impl Client {
         &self,
         id: &i64,
         body: &DealUpdateRequest,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DealResponse>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/api/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1050,7 +1278,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DealResponse, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1071,11 +1299,11 @@ impl Client {
     pub async fn delete_deal(
         &self,
         id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DeleteDealResponse>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/api/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1092,7 +1320,7 @@ impl Client {
         match response.status.as_u16() {
             200 => {
                 response
-                    .json::<Option<DeleteResult>, _>()
+                    .json::<::core::option::Option<DeleteResult>, _>()
                     .map(|value| value.map(DeleteDealResponse::Ok))
             }
             204 => {
@@ -1101,7 +1329,7 @@ impl Client {
                     .map(|value| value.map(|()| DeleteDealResponse::NoContent))
             }
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1124,7 +1352,10 @@ impl Client {
     /// `GET /api/settings/deals/fields`
     pub async fn list_deal_fields(
         &self,
-    ) -> Result<::crm_runtime::ResponseValue<FieldList>, ::crm_runtime::Error<Error>> {
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<FieldList>,
+        ::crm_runtime::Error<Error>,
+    > {
         let path = "/api/settings/deals/fields";
         let request = self
             .core
@@ -1140,7 +1371,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<FieldList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1159,7 +1390,7 @@ impl Client {
     /// `GET /api/selector/deal_stages`
     pub async fn list_deal_stages(
         &self,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DealStageList>,
         ::crm_runtime::Error<Error>,
     > {
@@ -1178,7 +1409,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DealStageList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1197,7 +1428,7 @@ impl Client {
     /// `GET /api/selector/currencies`
     pub async fn list_currencies(
         &self,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<CurrencyList>,
         ::crm_runtime::Error<Error>,
     > {
@@ -1216,7 +1447,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<CurrencyList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1231,7 +1462,7 @@ impl Client {
     pub async fn create_deal_json(
         &self,
         body: &DealCreateRequest,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
@@ -1251,7 +1482,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1266,11 +1497,11 @@ impl Client {
     pub async fn delete_deal_json(
         &self,
         id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/api/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1287,7 +1518,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1303,11 +1534,11 @@ impl Client {
         &self,
         id: &i64,
         params: &GetDealParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/api/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1317,7 +1548,7 @@ impl Client {
                 &path,
                 &["tokenAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "include",
@@ -1333,7 +1564,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1349,11 +1580,11 @@ impl Client {
         &self,
         view_id: &i64,
         params: &ListDealsInViewParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/api/deals/view/{}", ::crm_runtime::encode::path_segment("view_id", view_id)
             ?
         );
@@ -1364,7 +1595,7 @@ impl Client {
                 &path,
                 &["tokenAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "page",
@@ -1408,7 +1639,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1424,11 +1655,11 @@ impl Client {
         &self,
         id: &i64,
         body: &DealUpdateRequest,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/api/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1446,7 +1677,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()

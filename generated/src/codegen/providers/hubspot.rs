@@ -5,10 +5,16 @@
 /// or null; `createdAt`/`updatedAt` repeat `createdate`/`hs_lastmodifieddate` as
 /// top-level ISO datetimes. `associations` is present only when asked for and the
 /// deal has such records.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Deal {
     /// The deal's id, a numeric string.
-    pub id: String,
+    pub id: ::std::string::String,
     pub properties: DealProperties,
     /// Creation time, ISO 8601 UTC with milliseconds (`2019-10-30T03:30:17.883Z`).
     #[serde(rename = "createdAt")]
@@ -24,215 +30,349 @@ pub struct Deal {
     /// read-only: HubSpot derives it from the stage, so create and update
     /// do not list it and a unified write of `status` is refused (write a
     /// closed stage instead).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub archived: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub archived: ::core::option::Option<bool>,
     /// When the deal was archived (archived deals only).
-    #[serde(rename = "archivedAt", default, skip_serializing_if = "Option::is_none")]
-    pub archived_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(
+        rename = "archivedAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub archived_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Associated record ids by object type (`companies`, `contacts`), present
     /// only for the types named in `associations=` that have at least one record.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub associations: Option<::std::collections::BTreeMap<String, AssociatedIds>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub associations: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, AssociatedIds>,
+    >,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// The deal's properties by internal name; every value is a string or `null`
 /// (asked for but empty). The names below are the HubSpot-defined ones the glue
 /// maps; any other name (custom properties, e.g. `region__c`) is a further key
 /// with a string value, kept in the flattened map.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealProperties {
     /// The deal's name (unified `name`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dealname: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub dealname: ::core::option::Option<::std::string::String>,
     /// Free text (unified `description`). Only returned when asked for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
     /// The amount in major units of `deal_currency_code`, as a decimal string:
     /// `"1500.00"`, `"1500"`, `"1500.5"`. No thousands separators. Empty deals
     /// have `null` or `""`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub amount: ::core::option::Option<::std::string::String>,
     /// ISO 4217 code of `amount` (multi-currency portals). `null` means the
     /// portal's company currency, which the API does not return here.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deal_currency_code: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub deal_currency_code: ::core::option::Option<::std::string::String>,
     /// Stage id (`GET /crm/v3/pipelines/deals`), e.g. `appointmentscheduled` or `"1033421"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dealstage: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub dealstage: ::core::option::Option<::std::string::String>,
     /// Pipeline id, `default` for the portal's first pipeline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline: ::core::option::Option<::std::string::String>,
     /// The owner's id (a numeric string); unified `owner.id`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hubspot_owner_id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub hubspot_owner_id: ::core::option::Option<::std::string::String>,
     /// Expected close date, a datetime property: `"2026-03-05T00:00:00Z"` or
     /// `"2019-12-07T16:50:06.678Z"`. The HubSpot UI stores midnight of the day in
     /// the user's time zone, so the UTC time may not be `00:00`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub closedate: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub closedate: ::core::option::Option<::std::string::String>,
     /// Creation time, ISO 8601.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub createdate: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub createdate: ::core::option::Option<::std::string::String>,
     /// Last modification time, ISO 8601.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hs_lastmodifieddate: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub hs_lastmodifieddate: ::core::option::Option<::std::string::String>,
     /// Calculated, read-only. `"true"` when the stage is a closed one (won or lost), else `"false"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hs_is_closed: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub hs_is_closed: ::core::option::Option<::std::string::String>,
     /// Calculated, read-only. `"true"` when the stage is the closed-won one, else `"false"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hs_is_closed_won: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub hs_is_closed_won: ::core::option::Option<::std::string::String>,
     /// The deal's id again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hs_object_id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub hs_object_id: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, Option<String>>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::core::option::Option<::std::string::String>,
+    >,
 }
 /// One page of deals. `paging` is absent on the last page.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealPage {
-    pub results: Vec<Deal>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub paging: Option<Paging>,
+    pub results: ::std::vec::Vec<Deal>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub paging: ::core::option::Option<Paging>,
 }
 /// Where the next page starts.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Paging {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next: Option<PagingNext>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub next: ::core::option::Option<PagingNext>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PagingNext {
     /// The `after` value of the next request.
-    pub after: String,
+    pub after: ::std::string::String,
     /// The next page's URL path and query (relative), for information.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub link: ::core::option::Option<::std::string::String>,
 }
 /// The ids of the records of one object type associated with the deal.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct AssociatedIds {
-    pub results: Vec<AssociatedId>,
+    pub results: ::std::vec::Vec<AssociatedId>,
     /// Present when more than 100 records are associated (rare for deals).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub paging: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub paging: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
 }
 /// One associated record. The same company usually appears twice: once with
 /// `type: deal_to_company` (the primary company, type id 5) and once with
 /// `deal_to_company_unlabeled` (type id 341). The unified account is the
 /// `deal_to_company` one, else the first company. Contacts come as
 /// `deal_to_contact`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct AssociatedId {
     /// The company's or contact's id.
-    pub id: String,
+    pub id: ::std::string::String,
     /// The association type's name, e.g. `deal_to_company`, `deal_to_company_unlabeled`, `deal_to_contact`.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: ::std::string::String,
 }
 /// Body of `POST /crm/v3/objects/deals/batch/read`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealBatchRead {
-    pub inputs: Vec<DealBatchReadInputsItem>,
+    pub inputs: ::std::vec::Vec<DealBatchReadInputsItem>,
     /// The property names to return.
-    pub properties: Vec<String>,
+    pub properties: ::std::vec::Vec<::std::string::String>,
     /// Property names whose history to return (the glue sends none).
     #[serde(rename = "propertiesWithHistory")]
-    pub properties_with_history: Vec<String>,
+    pub properties_with_history: ::std::vec::Vec<::std::string::String>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealBatchReadInputsItem {
-    pub id: String,
+    pub id: ::std::string::String,
 }
 /// The answer of a batch read.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealBatch {
     /// `COMPLETE` once done (`PENDING`, `PROCESSING`, `CANCELED` otherwise).
-    pub status: String,
-    pub results: Vec<Deal>,
+    pub status: ::std::string::String,
+    pub results: ::std::vec::Vec<Deal>,
     /// The ids that failed (207 only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<::std::collections::BTreeMap<String, ::serde_json::Value>>>,
-    #[serde(rename = "startedAt", default, skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(rename = "completedAt", default, skip_serializing_if = "Option::is_none")]
-    pub completed_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub errors: ::core::option::Option<
+        ::std::vec::Vec<
+            ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+        >,
+    >,
+    #[serde(
+        rename = "startedAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub started_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(
+        rename = "completedAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub completed_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Body of `POST /crm/v3/objects/deals`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealCreate {
     pub properties: DealCreateProperties,
     /// Records to associate the new deal with.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub associations: Option<Vec<AssociationInput>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub associations: ::core::option::Option<::std::vec::Vec<AssociationInput>>,
 }
 /// Property values by internal name, every value a string: numbers as decimal
 /// strings (`"1500.00"`), booleans `"true"`/`"false"`, datetimes ISO 8601 or Unix
 /// milliseconds, enumeration values by option `value` (not label), several
 /// checkbox values joined by `;`. Custom properties are further keys.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealCreateProperties {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dealname: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub dealname: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
     /// Decimal string in major units, e.g. `"1500.00"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub amount: ::core::option::Option<::std::string::String>,
     /// ISO 4217 code; must be one of the portal's currencies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deal_currency_code: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub deal_currency_code: ::core::option::Option<::std::string::String>,
     /// Stage id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dealstage: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub dealstage: ::core::option::Option<::std::string::String>,
     /// Pipeline id of `dealstage` (default pipeline if left out).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hubspot_owner_id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub hubspot_owner_id: ::core::option::Option<::std::string::String>,
     /// The expected close date at midnight UTC, e.g. `"2026-03-05T00:00:00.000Z"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub closedate: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub closedate: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, String>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::std::string::String,
+    >,
 }
 /// Body of `PATCH /crm/v3/objects/deals/{dealId}`: only the properties to change,
 /// by internal name, every value a string (same forms as on create). An empty
 /// string `""` clears a property (what a unified `null` becomes). Read-only or
 /// unknown names are a `400`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealUpdate {
-    pub properties: ::std::collections::BTreeMap<String, String>,
+    pub properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::std::string::String,
+    >,
 }
 /// One record to associate, with the association types to create.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct AssociationInput {
     pub to: AssociationInputTo,
-    pub types: Vec<AssociationType>,
+    pub types: ::std::vec::Vec<AssociationType>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct AssociationInputTo {
     /// Id of the company or contact.
-    pub id: String,
+    pub id: ::std::string::String,
 }
 /// An association type. HubSpot-defined deal types: `5` deal to primary company,
 /// `341` deal to company (unlabeled), `3` deal to contact. Custom labels are
 /// `USER_DEFINED` with a portal-specific id.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct AssociationType {
     #[serde(rename = "associationCategory")]
     pub association_category: AssociationTypeAssociationCategory,
     #[serde(rename = "associationTypeId")]
     pub association_type_id: i32,
 }
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum AssociationTypeAssociationCategory {
     /// `HUBSPOT_DEFINED`
     HubspotDefined,
@@ -241,7 +381,7 @@ pub enum AssociationTypeAssociationCategory {
     /// `INTEGRATOR_DEFINED`
     IntegratorDefined,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl AssociationTypeAssociationCategory {
     /// The value as it is sent on the wire.
@@ -254,19 +394,20 @@ impl AssociationTypeAssociationCategory {
         }
     }
 }
-impl From<&str> for AssociationTypeAssociationCategory {
+impl ::core::convert::From<&str> for AssociationTypeAssociationCategory {
     fn from(value: &str) -> Self {
         match value {
             "HUBSPOT_DEFINED" => Self::HubspotDefined,
             "USER_DEFINED" => Self::UserDefined,
             "INTEGRATOR_DEFINED" => Self::IntegratorDefined,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for AssociationTypeAssociationCategory {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String>
+for AssociationTypeAssociationCategory {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -281,171 +422,287 @@ impl ::serde::Serialize for AssociationTypeAssociationCategory {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for AssociationTypeAssociationCategory {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
 /// The association labels between two records after a change.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct AssociationLabels {
     /// `0-3` (deals).
     #[serde(rename = "fromObjectTypeId")]
-    pub from_object_type_id: String,
+    pub from_object_type_id: ::std::string::String,
     #[serde(rename = "fromObjectId")]
-    pub from_object_id: String,
+    pub from_object_id: ::std::string::String,
     /// `0-2` (companies) or `0-1` (contacts).
     #[serde(rename = "toObjectTypeId")]
-    pub to_object_type_id: String,
+    pub to_object_type_id: ::std::string::String,
     #[serde(rename = "toObjectId")]
-    pub to_object_id: String,
+    pub to_object_id: ::std::string::String,
     /// Labels of the types now present (`Primary`; unlabeled types have none).
-    pub labels: Vec<String>,
+    pub labels: ::std::vec::Vec<::std::string::String>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PropertyList {
-    pub results: Vec<Property>,
+    pub results: ::std::vec::Vec<Property>,
 }
 /// A deal property definition.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Property {
     /// Internal name, the key in a deal's `properties` (and the unified custom field key).
-    pub name: String,
+    pub name: ::std::string::String,
     /// Display name.
-    pub label: String,
+    pub label: ::std::string::String,
     /// Value type: `string`, `number`, `bool`, `date`, `datetime`, `enumeration`, `phone_number` (kept open).
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: ::std::string::String,
     /// UI control: `text`, `textarea`, `number`, `date`, `select`, `radio`, `checkbox` (`;`-joined values), `booleancheckbox`, `calculation_equation`, ...
     #[serde(rename = "fieldType")]
-    pub field_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "groupName", default, skip_serializing_if = "Option::is_none")]
-    pub group_name: Option<String>,
+    pub field_type: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "groupName",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub group_name: ::core::option::Option<::std::string::String>,
     /// For `enumeration`/`bool`: the stored `value` and shown `label` of each option; empty otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<PropertyOption>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub options: ::core::option::Option<::std::vec::Vec<PropertyOption>>,
     /// True for HubSpot's own properties; absent or false for custom ones.
-    #[serde(rename = "hubspotDefined", default, skip_serializing_if = "Option::is_none")]
-    pub hubspot_defined: Option<bool>,
+    #[serde(
+        rename = "hubspotDefined",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub hubspot_defined: ::core::option::Option<bool>,
     /// True for read-only calculated properties.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub calculated: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hidden: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub archived: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub calculated: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub hidden: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub archived: ::core::option::Option<bool>,
     /// `readOnlyValue: true` means the value cannot be written.
     #[serde(
         rename = "modificationMetadata",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub modification_metadata: Option<PropertyModificationMetadata>,
+    pub modification_metadata: ::core::option::Option<PropertyModificationMetadata>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// `readOnlyValue: true` means the value cannot be written.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PropertyModificationMetadata {
-    #[serde(rename = "readOnlyValue", default, skip_serializing_if = "Option::is_none")]
-    pub read_only_value: Option<bool>,
+    #[serde(
+        rename = "readOnlyValue",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub read_only_value: ::core::option::Option<bool>,
     #[serde(
         rename = "readOnlyDefinition",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub read_only_definition: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub archivable: Option<bool>,
+    pub read_only_definition: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub archivable: ::core::option::Option<bool>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PropertyOption {
-    pub label: String,
-    pub value: String,
-    #[serde(rename = "displayOrder", default, skip_serializing_if = "Option::is_none")]
-    pub display_order: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hidden: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub label: ::std::string::String,
+    pub value: ::std::string::String,
+    #[serde(
+        rename = "displayOrder",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub display_order: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub hidden: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PipelineList {
-    pub results: Vec<Pipeline>,
+    pub results: ::std::vec::Vec<Pipeline>,
 }
 /// A deal pipeline and its stages.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Pipeline {
     /// `default` for the first pipeline, numeric strings for the others.
-    pub id: String,
-    pub label: String,
-    #[serde(rename = "displayOrder", default, skip_serializing_if = "Option::is_none")]
-    pub display_order: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub archived: Option<bool>,
-    #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(rename = "updatedAt", default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    pub stages: Vec<PipelineStage>,
+    pub id: ::std::string::String,
+    pub label: ::std::string::String,
+    #[serde(
+        rename = "displayOrder",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub display_order: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub archived: ::core::option::Option<bool>,
+    #[serde(
+        rename = "createdAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(
+        rename = "updatedAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub stages: ::std::vec::Vec<PipelineStage>,
 }
 /// A deal stage.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PipelineStage {
     /// The value of a deal's `dealstage`.
-    pub id: String,
+    pub id: ::std::string::String,
     /// Display name (the unified `stage.name`).
-    pub label: String,
-    #[serde(rename = "displayOrder", default, skip_serializing_if = "Option::is_none")]
-    pub display_order: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub archived: Option<bool>,
-    #[serde(rename = "createdAt", default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(rename = "updatedAt", default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub label: ::std::string::String,
+    #[serde(
+        rename = "displayOrder",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub display_order: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub archived: ::core::option::Option<bool>,
+    #[serde(
+        rename = "createdAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(
+        rename = "updatedAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     #[serde(
         rename = "writePermissions",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub write_permissions: Option<String>,
+    pub write_permissions: ::core::option::Option<::std::string::String>,
     pub metadata: StageMetadata,
 }
 /// Deal stage metadata; HubSpot sends both values as strings.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct StageMetadata {
     /// `"true"` for the closed-won and closed-lost stages.
-    #[serde(rename = "isClosed", default, skip_serializing_if = "Option::is_none")]
-    pub is_closed: Option<StageMetadataIsClosed>,
+    #[serde(
+        rename = "isClosed",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub is_closed: ::core::option::Option<StageMetadataIsClosed>,
     /// Win probability `"0.0"` to `"1.0"`: a closed stage with `"1.0"` is won, with `"0.0"` lost.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub probability: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, String>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::std::string::String,
+    >,
 }
 /// `"true"` for the closed-won and closed-lost stages.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum StageMetadataIsClosed {
     /// `true`
     True,
     /// `false`
     False,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl StageMetadataIsClosed {
     /// The value as it is sent on the wire.
@@ -457,18 +714,18 @@ impl StageMetadataIsClosed {
         }
     }
 }
-impl From<&str> for StageMetadataIsClosed {
+impl ::core::convert::From<&str> for StageMetadataIsClosed {
     fn from(value: &str) -> Self {
         match value {
             "true" => Self::True,
             "false" => Self::False,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for StageMetadataIsClosed {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for StageMetadataIsClosed {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -483,91 +740,169 @@ impl ::serde::Serialize for StageMetadataIsClosed {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for StageMetadataIsClosed {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
 /// HubSpot's error body. `category` is the machine-readable kind
 /// (`VALIDATION_ERROR`, `OBJECT_NOT_FOUND`, `INVALID_AUTHENTICATION`,
 /// `MISSING_SCOPES`, `CONFLICT`, `RATE_LIMITS`, `INTERNAL_ERROR`); `message` is
 /// for people; `errors[]` details each problem.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Error {
     /// Always `error`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    pub message: String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status: ::core::option::Option<::std::string::String>,
+    pub message: ::std::string::String,
     /// Request id to quote to HubSpot support.
-    #[serde(rename = "correlationId", default, skip_serializing_if = "Option::is_none")]
-    pub correlation_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
-    #[serde(rename = "subCategory", default, skip_serializing_if = "Option::is_none")]
-    pub sub_category: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context: Option<::std::collections::BTreeMap<String, Vec<String>>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub links: Option<::std::collections::BTreeMap<String, String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<ErrorDetail>>,
+    #[serde(
+        rename = "correlationId",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub correlation_id: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub category: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "subCategory",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub sub_category: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub context: ::core::option::Option<
+        ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<::std::string::String>,
+        >,
+    >,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub links: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+    >,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub errors: ::core::option::Option<::std::vec::Vec<ErrorDetail>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ErrorDetail {
-    pub message: String,
+    pub message: ::std::string::String,
     /// e.g. `INVALID_FLOAT`, `INVALID_OPTION`, `READ_ONLY_VALUE`, `PROPERTY_DOESNT_EXIST`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    #[serde(rename = "in", default, skip_serializing_if = "Option::is_none")]
-    pub in_: Option<String>,
-    #[serde(rename = "subCategory", default, skip_serializing_if = "Option::is_none")]
-    pub sub_category: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub code: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "in",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub in_: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "subCategory",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub sub_category: ::core::option::Option<::std::string::String>,
     /// e.g. `{"propertyName": ["amount"]}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context: Option<::std::collections::BTreeMap<String, Vec<String>>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub context: ::core::option::Option<
+        ::std::collections::BTreeMap<
+            ::std::string::String,
+            ::std::vec::Vec<::std::string::String>,
+        >,
+    >,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Body of a 429, as HubSpot's usage guidelines show it:
 /// `{status, message, errorType: "RATE_LIMIT", correlationId, policyName,
 /// requestId}`. It has no `category` (older answers had
 /// `category: "RATE_LIMITS"` instead of `errorType`).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct RateLimitError {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    pub message: String,
-    #[serde(rename = "errorType", default, skip_serializing_if = "Option::is_none")]
-    pub error_type: Option<String>,
-    #[serde(rename = "correlationId", default, skip_serializing_if = "Option::is_none")]
-    pub correlation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status: ::core::option::Option<::std::string::String>,
+    pub message: ::std::string::String,
+    #[serde(
+        rename = "errorType",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub error_type: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "correlationId",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub correlation_id: ::core::option::Option<::std::string::String>,
     /// `TEN_SECONDLY_ROLLING`, `DAILY`, `SECONDLY`.
-    #[serde(rename = "policyName", default, skip_serializing_if = "Option::is_none")]
-    pub policy_name: Option<String>,
-    #[serde(rename = "requestId", default, skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
+    #[serde(
+        rename = "policyName",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub policy_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "requestId",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub request_id: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum AssociationsItem {
     /// `companies`
     Companies,
     /// `contacts`
     Contacts,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl AssociationsItem {
     /// The value as it is sent on the wire.
@@ -579,18 +914,18 @@ impl AssociationsItem {
         }
     }
 }
-impl From<&str> for AssociationsItem {
+impl ::core::convert::From<&str> for AssociationsItem {
     fn from(value: &str) -> Self {
         match value {
             "companies" => Self::Companies,
             "contacts" => Self::Contacts,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for AssociationsItem {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for AssociationsItem {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -605,80 +940,108 @@ impl ::serde::Serialize for AssociationsItem {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for AssociationsItem {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
 /// Optional parameters of [`Client::list_deals`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListDealsParams {
     /// Page size, 1 to 100 (HubSpot's default is 10). Over 100 is a `400`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i32>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub limit: ::core::option::Option<i32>,
     /// Opaque cursor: `paging.next.after` of the previous page. Leave it out for the
     /// first page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub after: ::core::option::Option<::std::string::String>,
     /// Comma separated property names to return, e.g.
     /// `dealname,amount,deal_currency_code,dealstage,pipeline,hubspot_owner_id,closedate,description,hs_is_closed,hs_is_closed_won,createdate,hs_lastmodifieddate,region__c`.
     /// Names that do not exist are ignored. Without it only the default properties
     /// come back. Very long lists make the URL long: HubSpot documents no limit, but
     /// keep the request line under 8 KB.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub properties: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub properties: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
     /// Comma separated object types whose associated record ids to return:
     /// `companies,contacts` for the unified account and contacts. Each appears in
     /// the record's `associations` only when the deal has at least one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub associations: Option<Vec<AssociationsItem>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub associations: ::core::option::Option<::std::vec::Vec<AssociationsItem>>,
     /// `true` returns only archived (deleted) records; default `false` returns
     /// only the others.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub archived: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub archived: ::core::option::Option<bool>,
 }
 /// Optional parameters of [`Client::get_deal`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct GetDealParams {
     /// Comma separated property names to return, e.g.
     /// `dealname,amount,deal_currency_code,dealstage,pipeline,hubspot_owner_id,closedate,description,hs_is_closed,hs_is_closed_won,createdate,hs_lastmodifieddate,region__c`.
     /// Names that do not exist are ignored. Without it only the default properties
     /// come back. Very long lists make the URL long: HubSpot documents no limit, but
     /// keep the request line under 8 KB.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub properties: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub properties: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
     /// Comma separated object types whose associated record ids to return:
     /// `companies,contacts` for the unified account and contacts. Each appears in
     /// the record's `associations` only when the deal has at least one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub associations: Option<Vec<AssociationsItem>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub associations: ::core::option::Option<::std::vec::Vec<AssociationsItem>>,
     /// `true` returns only archived (deleted) records; default `false` returns
     /// only the others.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub archived: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub archived: ::core::option::Option<bool>,
 }
 /// Optional parameters of [`Client::list_deal_properties`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListDealPropertiesParams {
     /// `true` returns only archived (deleted) records; default `false` returns
     /// only the others.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub archived: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub archived: ::core::option::Option<bool>,
 }
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum AssociateDealToObjectType {
     /// `companies`
     Companies,
     /// `contacts`
     Contacts,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl AssociateDealToObjectType {
     /// The value as it is sent on the wire.
@@ -690,18 +1053,18 @@ impl AssociateDealToObjectType {
         }
     }
 }
-impl From<&str> for AssociateDealToObjectType {
+impl ::core::convert::From<&str> for AssociateDealToObjectType {
     fn from(value: &str) -> Self {
         match value {
             "companies" => Self::Companies,
             "contacts" => Self::Contacts,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for AssociateDealToObjectType {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for AssociateDealToObjectType {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -716,25 +1079,32 @@ impl ::serde::Serialize for AssociateDealToObjectType {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for AssociateDealToObjectType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum DissociateDealToObjectType {
     /// `companies`
     Companies,
     /// `contacts`
     Contacts,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl DissociateDealToObjectType {
     /// The value as it is sent on the wire.
@@ -746,18 +1116,18 @@ impl DissociateDealToObjectType {
         }
     }
 }
-impl From<&str> for DissociateDealToObjectType {
+impl ::core::convert::From<&str> for DissociateDealToObjectType {
     fn from(value: &str) -> Self {
         match value {
             "companies" => Self::Companies,
             "contacts" => Self::Contacts,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for DissociateDealToObjectType {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for DissociateDealToObjectType {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -772,19 +1142,20 @@ impl ::serde::Serialize for DissociateDealToObjectType {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for DissociateDealToObjectType {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
 /// The documented error bodies of [`Client::list_deals`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ListDealsError {
     /// Status 400.
     BadRequest(Error),
@@ -798,7 +1169,7 @@ pub enum ListDealsError {
     InternalServerError(Error),
 }
 /// The documented error bodies of [`Client::create_deal`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum CreateDealError {
     /// Status 400.
     BadRequest(Error),
@@ -814,7 +1185,7 @@ pub enum CreateDealError {
     InternalServerError(Error),
 }
 /// The documented error bodies of [`Client::get_deal`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum GetDealError {
     /// Status 400.
     BadRequest(Error),
@@ -830,7 +1201,7 @@ pub enum GetDealError {
     InternalServerError(Error),
 }
 /// The documented error bodies of [`Client::archive_deal`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ArchiveDealError {
     /// Status 401.
     Unauthorized(Error),
@@ -844,7 +1215,7 @@ pub enum ArchiveDealError {
     InternalServerError(Error),
 }
 /// The documented error bodies of [`Client::update_deal`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum UpdateDealError {
     /// Status 400.
     BadRequest(Error),
@@ -862,7 +1233,7 @@ pub enum UpdateDealError {
     InternalServerError(Error),
 }
 /// The documented successful responses of [`Client::read_deals_batch`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ReadDealsBatchResponse {
     /// Status 200.
     Ok(DealBatch),
@@ -870,7 +1241,7 @@ pub enum ReadDealsBatchResponse {
     MultiStatus(DealBatch),
 }
 /// The documented error bodies of [`Client::read_deals_batch`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ReadDealsBatchError {
     /// Status 400.
     BadRequest(Error),
@@ -884,7 +1255,7 @@ pub enum ReadDealsBatchError {
     InternalServerError(Error),
 }
 /// The documented error bodies of [`Client::list_deal_properties`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ListDealPropertiesError {
     /// Status 401.
     Unauthorized(Error),
@@ -896,7 +1267,7 @@ pub enum ListDealPropertiesError {
     InternalServerError(Error),
 }
 /// The documented error bodies of [`Client::list_deal_pipelines`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ListDealPipelinesError {
     /// Status 401.
     Unauthorized(Error),
@@ -908,7 +1279,7 @@ pub enum ListDealPipelinesError {
     InternalServerError(Error),
 }
 /// The documented error bodies of [`Client::associate_deal`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum AssociateDealError {
     /// Status 400.
     BadRequest(Error),
@@ -924,7 +1295,7 @@ pub enum AssociateDealError {
     InternalServerError(Error),
 }
 /// The documented error bodies of [`Client::dissociate_deal`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum DissociateDealError {
     /// Status 401.
     Unauthorized(Error),
@@ -943,16 +1314,16 @@ pub trait UnifiedMapping {
     fn custom_fields_list(
         &self,
         response: &PropertyList,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::CustomFieldDefinition>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::CustomFieldDefinition>,
         ::crm_runtime::mapping::MappingError,
     >;
     /// The stages in the response of `listDealPipelines` (`GET /crm/v3/pipelines/deals`).
     fn stages_list(
         &self,
         response: &PipelineList,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::Stage>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::Stage>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -979,7 +1350,12 @@ pub const CREDENTIAL_FIELDS: &[::crm_runtime::connection::CredentialField] = &[
 /// The per-account settings, from `x-unified-connection`.
 pub const SETTINGS: &[::crm_runtime::connection::SettingField] = &[];
 /// An account's credentials. `Debug` shows no secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::fmt::Debug,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq
+)]
 pub struct AccountCredentials {
     pub access_token: ::crm_runtime::Secret,
 }
@@ -1022,7 +1398,7 @@ impl Client {
 }
 /// A client with an account's credentials: what the unified layer
 /// calls.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct AccountConnection {
     pub client: Client,
     pub credentials: AccountCredentials,
@@ -1185,7 +1561,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
 ///   missing deal is `404` (for some paths HubSpot's edge answers a missing
 ///   resource with an HTML page instead of JSON). Rate limiting is `429` with
 ///   a body of its own shape and `X-HubSpot-RateLimit-*` headers.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct Client {
     core: ::crm_runtime::ClientCore,
 }
@@ -1193,7 +1569,7 @@ impl Client {
     /// The API's own host, from the spec's first server.
     pub const DEFAULT_BASE_URL: &'static str = "https://api.hubapi.com";
     /// A client for the API at `base_url`.
-    pub fn new(base_url: impl Into<String>) -> Self {
+    pub fn new(base_url: impl ::core::convert::Into<::std::string::String>) -> Self {
         Client {
             core: ::crm_runtime::ClientCore::new(base_url),
         }
@@ -1201,7 +1577,7 @@ impl Client {
     /// A client using a `reqwest::Client` you configured (timeouts,
     /// proxies, connection pool).
     pub fn with_http_client(
-        base_url: impl Into<String>,
+        base_url: impl ::core::convert::Into<::std::string::String>,
         http: ::crm_runtime::reexports::reqwest::Client,
     ) -> Self {
         Client {
@@ -1218,14 +1594,17 @@ impl Client {
         self
     }
     /// Adds these query parameters, as they are, to every request.
-    pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+    pub fn with_extra_query(
+        mut self,
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> Self {
         self.core.set_extra_query(pairs);
         self
     }
     /// Merges these fields, as they are, into every JSON object body.
     pub fn with_extra_body(
         mut self,
-        fields: ::serde_json::Map<String, ::serde_json::Value>,
+        fields: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ) -> Self {
         self.core.set_extra_body(fields);
         self
@@ -1234,11 +1613,14 @@ impl Client {
     ///
     /// `Authorization: Bearer <token>` with a private app access token or an OAuth
     /// 2.0 access token.
-    pub fn with_bearer_auth(mut self, token: impl Into<::crm_runtime::Secret>) -> Self {
+    pub fn with_bearer_auth(
+        mut self,
+        token: impl ::core::convert::Into<::crm_runtime::Secret>,
+    ) -> Self {
         self.core
             .set_credential(
                 "bearerAuth",
-                ::crm_runtime::Credential::Bearer(token.into()),
+                ::crm_runtime::Credential::Bearer(::core::convert::Into::into(token)),
             );
         self
     }
@@ -1258,7 +1640,7 @@ impl Client {
     pub async fn list_deals(
         &self,
         params: &ListDealsParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DealPage>,
         ::crm_runtime::Error<ListDealsError>,
     > {
@@ -1270,7 +1652,7 @@ impl Client {
                 path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "limit",
@@ -1314,7 +1696,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DealPage, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1342,7 +1724,7 @@ impl Client {
                                     .ok()
                                     .map(ListDealsError::InternalServerError)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1368,7 +1750,7 @@ impl Client {
     pub async fn create_deal(
         &self,
         body: &DealCreate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<Deal>,
         ::crm_runtime::Error<CreateDealError>,
     > {
@@ -1388,7 +1770,7 @@ impl Client {
         match response.status.as_u16() {
             201 => response.json::<Deal, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1421,7 +1803,7 @@ impl Client {
                                     .ok()
                                     .map(CreateDealError::InternalServerError)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1439,8 +1821,11 @@ impl Client {
         &self,
         deal_id: &str,
         params: &GetDealParams,
-    ) -> Result<::crm_runtime::ResponseValue<Deal>, ::crm_runtime::Error<GetDealError>> {
-        let path = format!(
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<Deal>,
+        ::crm_runtime::Error<GetDealError>,
+    > {
+        let path = ::std::format!(
             "/crm/v3/objects/deals/{}", ::crm_runtime::encode::path_segment("dealId",
             deal_id) ?
         );
@@ -1451,7 +1836,7 @@ impl Client {
                 &path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "properties",
@@ -1481,7 +1866,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<Deal, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1514,7 +1899,7 @@ impl Client {
                                     .ok()
                                     .map(GetDealError::InternalServerError)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1532,11 +1917,11 @@ impl Client {
     pub async fn archive_deal(
         &self,
         deal_id: &str,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<()>,
         ::crm_runtime::Error<ArchiveDealError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/crm/v3/objects/deals/{}", ::crm_runtime::encode::path_segment("dealId",
             deal_id) ?
         );
@@ -1554,7 +1939,7 @@ impl Client {
         match response.status.as_u16() {
             204 => response.empty(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             401 => {
@@ -1582,7 +1967,7 @@ impl Client {
                                     .ok()
                                     .map(ArchiveDealError::InternalServerError)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1604,11 +1989,11 @@ impl Client {
         &self,
         deal_id: &str,
         body: &DealUpdate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<Deal>,
         ::crm_runtime::Error<UpdateDealError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/crm/v3/objects/deals/{}", ::crm_runtime::encode::path_segment("dealId",
             deal_id) ?
         );
@@ -1627,7 +2012,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<Deal, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1665,7 +2050,7 @@ impl Client {
                                     .ok()
                                     .map(UpdateDealError::InternalServerError)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1688,7 +2073,7 @@ impl Client {
     pub async fn read_deals_batch(
         &self,
         body: &DealBatchRead,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<ReadDealsBatchResponse>,
         ::crm_runtime::Error<ReadDealsBatchError>,
     > {
@@ -1717,7 +2102,7 @@ impl Client {
                     .map(|value| value.map(ReadDealsBatchResponse::MultiStatus))
             }
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1745,7 +2130,7 @@ impl Client {
                                     .ok()
                                     .map(ReadDealsBatchError::InternalServerError)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1768,7 +2153,7 @@ impl Client {
     pub async fn list_deal_properties(
         &self,
         params: &ListDealPropertiesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<PropertyList>,
         ::crm_runtime::Error<ListDealPropertiesError>,
     > {
@@ -1780,7 +2165,7 @@ impl Client {
                 path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "archived",
@@ -1796,7 +2181,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<PropertyList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             401 => {
@@ -1819,7 +2204,7 @@ impl Client {
                                     .ok()
                                     .map(ListDealPropertiesError::InternalServerError)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1839,7 +2224,7 @@ impl Client {
     /// `GET /crm/v3/pipelines/deals`
     pub async fn list_deal_pipelines(
         &self,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<PipelineList>,
         ::crm_runtime::Error<ListDealPipelinesError>,
     > {
@@ -1858,7 +2243,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<PipelineList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             401 => {
@@ -1881,7 +2266,7 @@ impl Client {
                                     .ok()
                                     .map(ListDealPipelinesError::InternalServerError)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1904,12 +2289,12 @@ impl Client {
         deal_id: &str,
         to_object_type: &AssociateDealToObjectType,
         to_object_id: &str,
-        body: &Vec<AssociationType>,
-    ) -> Result<
+        body: &::std::vec::Vec<AssociationType>,
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<AssociationLabels>,
         ::crm_runtime::Error<AssociateDealError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/crm/v4/objects/deals/{}/associations/{}/{}",
             ::crm_runtime::encode::path_segment("dealId", deal_id) ?,
             ::crm_runtime::encode::path_segment("toObjectType", to_object_type) ?,
@@ -1930,7 +2315,7 @@ impl Client {
         match response.status.as_u16() {
             201 => response.json::<AssociationLabels, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -1963,7 +2348,7 @@ impl Client {
                                     .ok()
                                     .map(AssociateDealError::InternalServerError)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -1979,11 +2364,11 @@ impl Client {
         deal_id: &str,
         to_object_type: &DissociateDealToObjectType,
         to_object_id: &str,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<()>,
         ::crm_runtime::Error<DissociateDealError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/crm/v4/objects/deals/{}/associations/{}/{}",
             ::crm_runtime::encode::path_segment("dealId", deal_id) ?,
             ::crm_runtime::encode::path_segment("toObjectType", to_object_type) ?,
@@ -2003,7 +2388,7 @@ impl Client {
         match response.status.as_u16() {
             204 => response.empty(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             401 => {
@@ -2031,7 +2416,7 @@ impl Client {
                                     .ok()
                                     .map(DissociateDealError::InternalServerError)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -2043,7 +2428,7 @@ impl Client {
     pub async fn create_deal_json(
         &self,
         body: &DealCreate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<CreateDealError>,
     > {
@@ -2063,7 +2448,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -2096,7 +2481,7 @@ impl Client {
                                     .ok()
                                     .map(CreateDealError::InternalServerError)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -2108,11 +2493,11 @@ impl Client {
     pub async fn archive_deal_json(
         &self,
         deal_id: &str,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<ArchiveDealError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/crm/v3/objects/deals/{}", ::crm_runtime::encode::path_segment("dealId",
             deal_id) ?
         );
@@ -2130,7 +2515,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             401 => {
@@ -2158,7 +2543,7 @@ impl Client {
                                     .ok()
                                     .map(ArchiveDealError::InternalServerError)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -2171,11 +2556,11 @@ impl Client {
         &self,
         deal_id: &str,
         params: &GetDealParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<GetDealError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/crm/v3/objects/deals/{}", ::crm_runtime::encode::path_segment("dealId",
             deal_id) ?
         );
@@ -2186,7 +2571,7 @@ impl Client {
                 &path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "properties",
@@ -2216,7 +2601,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -2249,7 +2634,7 @@ impl Client {
                                     .ok()
                                     .map(GetDealError::InternalServerError)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -2261,7 +2646,7 @@ impl Client {
     pub async fn list_deals_json(
         &self,
         params: &ListDealsParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<ListDealsError>,
     > {
@@ -2273,7 +2658,7 @@ impl Client {
                 path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "limit",
@@ -2317,7 +2702,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -2345,7 +2730,7 @@ impl Client {
                                     .ok()
                                     .map(ListDealsError::InternalServerError)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }
@@ -2358,11 +2743,11 @@ impl Client {
         &self,
         deal_id: &str,
         body: &DealUpdate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<UpdateDealError>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/crm/v3/objects/deals/{}", ::crm_runtime::encode::path_segment("dealId",
             deal_id) ?
         );
@@ -2381,7 +2766,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|status: u16, body: &[u8]| match status {
                             400 => {
@@ -2419,7 +2804,7 @@ impl Client {
                                     .ok()
                                     .map(UpdateDealError::InternalServerError)
                             }
-                            _ => None,
+                            _ => ::core::option::Option::None,
                         }),
                 )
             }

@@ -2,265 +2,454 @@
 // Do not edit: change the spec and run `cargo xtask codegen`.
 
 /// A UTC date and time as `yyyy-MM-dd HH:mm:ss` (no `T`, no offset).
-pub type InsightlyDateTime = String;
+pub type InsightlyDateTime = ::std::string::String;
 /// `OPEN`, `WON`, `LOST`, `ABANDONED` or `SUSPENDED`. Kept as an open string
 /// (not an enum) so a value Insightly adds does not fail a whole page.
-pub type OpportunityState = String;
+pub type OpportunityState = ::std::string::String;
 /// One custom field value of a record.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CustomFieldValue {
     /// The field's API name (`Region__c`, or `OPPORTUNITY_FIELD_3` for older fields).
     #[serde(rename = "FIELD_NAME")]
-    pub field_name: String,
+    pub field_name: ::std::string::String,
     /// The value: a string, number, boolean, a date as `yyyy-MM-dd HH:mm:ss`,
     /// a dropdown option's text, or `null`.
-    #[serde(rename = "FIELD_VALUE", default, skip_serializing_if = "Option::is_none")]
-    pub field_value: Option<::serde_json::Value>,
+    #[serde(
+        rename = "FIELD_VALUE",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub field_value: ::core::option::Option<::serde_json::Value>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Tag {
     #[serde(rename = "TAG_NAME")]
-    pub tag_name: String,
+    pub tag_name: ::std::string::String,
 }
 /// A link between the opportunity and another record. A contact is
 /// `LINK_OBJECT_NAME: Contact` with its id in `LINK_OBJECT_ID`.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Link {
     /// Read-only.
-    #[serde(rename = "LINK_ID", default, skip_serializing_if = "Option::is_none")]
-    pub link_id: Option<i64>,
+    #[serde(
+        rename = "LINK_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub link_id: ::core::option::Option<i64>,
     /// `Opportunity` (this side).
-    #[serde(rename = "OBJECT_NAME", default, skip_serializing_if = "Option::is_none")]
-    pub object_name: Option<String>,
-    #[serde(rename = "OBJECT_ID", default, skip_serializing_if = "Option::is_none")]
-    pub object_id: Option<i64>,
+    #[serde(
+        rename = "OBJECT_NAME",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub object_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OBJECT_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub object_id: ::core::option::Option<i64>,
     /// `Contact`, `Organisation`, `Opportunity`, `Project`...
     #[serde(
         rename = "LINK_OBJECT_NAME",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub link_object_name: Option<String>,
-    #[serde(rename = "LINK_OBJECT_ID", default, skip_serializing_if = "Option::is_none")]
-    pub link_object_id: Option<i64>,
-    #[serde(rename = "ROLE", default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    #[serde(rename = "DETAILS", default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<String>,
+    pub link_object_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "LINK_OBJECT_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub link_object_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "ROLE",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub role: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "DETAILS",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub details: ::core::option::Option<::std::string::String>,
     #[serde(
         rename = "RELATIONSHIP_ID",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub relationship_id: Option<i64>,
-    #[serde(rename = "IS_FORWARD", default, skip_serializing_if = "Option::is_none")]
-    pub is_forward: Option<bool>,
+    pub relationship_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "IS_FORWARD",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub is_forward: ::core::option::Option<bool>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// An opportunity as Insightly returns it (with `brief=true`, without the
 /// sub-collections). Fields not listed pass through `additionalProperties`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Opportunity {
     #[serde(rename = "OPPORTUNITY_ID")]
     pub opportunity_id: i64,
     #[serde(
         rename = "OPPORTUNITY_NAME",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub opportunity_name: Option<String>,
+    pub opportunity_name: ::core::option::Option<::std::string::String>,
     #[serde(
         rename = "OPPORTUNITY_DETAILS",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub opportunity_details: Option<String>,
+    pub opportunity_details: ::core::option::Option<::std::string::String>,
     #[serde(
         rename = "OPPORTUNITY_STATE",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub opportunity_state: Option<OpportunityState>,
+    pub opportunity_state: ::core::option::Option<OpportunityState>,
     #[serde(
         rename = "RESPONSIBLE_USER_ID",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub responsible_user_id: Option<i64>,
-    #[serde(rename = "CATEGORY_ID", default, skip_serializing_if = "Option::is_none")]
-    pub category_id: Option<i64>,
-    #[serde(rename = "IMAGE_URL", default, skip_serializing_if = "Option::is_none")]
-    pub image_url: Option<String>,
+    pub responsible_user_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "CATEGORY_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub category_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "IMAGE_URL",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub image_url: ::core::option::Option<::std::string::String>,
     /// ISO 4217 code.
-    #[serde(rename = "BID_CURRENCY", default, skip_serializing_if = "Option::is_none")]
-    pub bid_currency: Option<String>,
+    #[serde(
+        rename = "BID_CURRENCY",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub bid_currency: ::core::option::Option<::std::string::String>,
     /// Whole major units of `BID_CURRENCY`.
-    #[serde(rename = "BID_AMOUNT", default, skip_serializing_if = "Option::is_none")]
-    pub bid_amount: Option<i64>,
+    #[serde(
+        rename = "BID_AMOUNT",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub bid_amount: ::core::option::Option<i64>,
     /// `Fixed Bid`, `Per Hour`, `Per Day`, `Per Week`, `Per Month`, `Per Year`.
-    #[serde(rename = "BID_TYPE", default, skip_serializing_if = "Option::is_none")]
-    pub bid_type: Option<String>,
-    #[serde(rename = "BID_DURATION", default, skip_serializing_if = "Option::is_none")]
-    pub bid_duration: Option<i64>,
+    #[serde(
+        rename = "BID_TYPE",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub bid_type: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "BID_DURATION",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub bid_duration: ::core::option::Option<i64>,
     /// Computed total value (read-only).
     #[serde(
         rename = "OPPORTUNITY_VALUE",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub opportunity_value: Option<i64>,
-    #[serde(rename = "PROBABILITY", default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<i64>,
+    pub opportunity_value: ::core::option::Option<i64>,
+    #[serde(
+        rename = "PROBABILITY",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub probability: ::core::option::Option<i64>,
     /// Expected close date, at midnight UTC.
     #[serde(
         rename = "FORECAST_CLOSE_DATE",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub forecast_close_date: Option<InsightlyDateTime>,
+    pub forecast_close_date: ::core::option::Option<InsightlyDateTime>,
     #[serde(
         rename = "ACTUAL_CLOSE_DATE",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub actual_close_date: Option<InsightlyDateTime>,
+    pub actual_close_date: ::core::option::Option<InsightlyDateTime>,
     #[serde(
         rename = "DATE_CREATED_UTC",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub date_created_utc: Option<InsightlyDateTime>,
+    pub date_created_utc: ::core::option::Option<InsightlyDateTime>,
     #[serde(
         rename = "DATE_UPDATED_UTC",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub date_updated_utc: Option<InsightlyDateTime>,
+    pub date_updated_utc: ::core::option::Option<InsightlyDateTime>,
     #[serde(
         rename = "LAST_ACTIVITY_DATE_UTC",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub last_activity_date_utc: Option<InsightlyDateTime>,
+    pub last_activity_date_utc: ::core::option::Option<InsightlyDateTime>,
     #[serde(
         rename = "NEXT_ACTIVITY_DATE_UTC",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub next_activity_date_utc: Option<InsightlyDateTime>,
-    #[serde(rename = "OWNER_USER_ID", default, skip_serializing_if = "Option::is_none")]
-    pub owner_user_id: Option<i64>,
+    pub next_activity_date_utc: ::core::option::Option<InsightlyDateTime>,
+    #[serde(
+        rename = "OWNER_USER_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub owner_user_id: ::core::option::Option<i64>,
     #[serde(
         rename = "CREATED_USER_ID",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub created_user_id: Option<i64>,
+    pub created_user_id: ::core::option::Option<i64>,
     #[serde(
         rename = "ORGANISATION_ID",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub organisation_id: Option<i64>,
-    #[serde(rename = "PIPELINE_ID", default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_id: Option<i64>,
-    #[serde(rename = "STAGE_ID", default, skip_serializing_if = "Option::is_none")]
-    pub stage_id: Option<i64>,
-    #[serde(rename = "PRICEBOOK_ID", default, skip_serializing_if = "Option::is_none")]
-    pub pricebook_id: Option<i64>,
+    pub organisation_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "PIPELINE_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub pipeline_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "STAGE_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub stage_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "PRICEBOOK_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub pricebook_id: ::core::option::Option<i64>,
     /// `EVERYONE`, `OWNER`, `TEAM`, `INDIVIDUALS`.
-    #[serde(rename = "VISIBLE_TO", default, skip_serializing_if = "Option::is_none")]
-    pub visible_to: Option<String>,
+    #[serde(
+        rename = "VISIBLE_TO",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub visible_to: ::core::option::Option<::std::string::String>,
     #[serde(
         rename = "VISIBLE_TEAM_ID",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub visible_team_id: Option<i64>,
-    #[serde(rename = "CUSTOMFIELDS", default, skip_serializing_if = "Option::is_none")]
-    pub customfields: Option<Vec<CustomFieldValue>>,
-    #[serde(rename = "TAGS", default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<Tag>>,
-    #[serde(rename = "LINKS", default, skip_serializing_if = "Option::is_none")]
-    pub links: Option<Vec<Link>>,
+    pub visible_team_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "CUSTOMFIELDS",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub customfields: ::core::option::Option<::std::vec::Vec<CustomFieldValue>>,
+    #[serde(
+        rename = "TAGS",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub tags: ::core::option::Option<::std::vec::Vec<Tag>>,
+    #[serde(
+        rename = "LINKS",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub links: ::core::option::Option<::std::vec::Vec<Link>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Body of `POST /Opportunities`. `OPPORTUNITY_NAME` is required; send
 /// `OPPORTUNITY_STATE` (`OPEN` by default) and, for a pipeline, both
 /// `PIPELINE_ID` and `STAGE_ID`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityCreate {
     #[serde(rename = "OPPORTUNITY_NAME")]
-    pub opportunity_name: String,
+    pub opportunity_name: ::std::string::String,
     #[serde(
         rename = "OPPORTUNITY_DETAILS",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub opportunity_details: Option<String>,
+    pub opportunity_details: ::core::option::Option<::std::string::String>,
     #[serde(
         rename = "OPPORTUNITY_STATE",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub opportunity_state: Option<OpportunityState>,
-    #[serde(rename = "BID_CURRENCY", default, skip_serializing_if = "Option::is_none")]
-    pub bid_currency: Option<String>,
-    #[serde(rename = "BID_AMOUNT", default, skip_serializing_if = "Option::is_none")]
-    pub bid_amount: Option<i64>,
-    #[serde(rename = "BID_TYPE", default, skip_serializing_if = "Option::is_none")]
-    pub bid_type: Option<String>,
-    #[serde(rename = "BID_DURATION", default, skip_serializing_if = "Option::is_none")]
-    pub bid_duration: Option<i64>,
-    #[serde(rename = "PROBABILITY", default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<i64>,
+    pub opportunity_state: ::core::option::Option<OpportunityState>,
+    #[serde(
+        rename = "BID_CURRENCY",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub bid_currency: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "BID_AMOUNT",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub bid_amount: ::core::option::Option<i64>,
+    #[serde(
+        rename = "BID_TYPE",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub bid_type: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "BID_DURATION",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub bid_duration: ::core::option::Option<i64>,
+    #[serde(
+        rename = "PROBABILITY",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub probability: ::core::option::Option<i64>,
     #[serde(
         rename = "FORECAST_CLOSE_DATE",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub forecast_close_date: Option<InsightlyDateTime>,
-    #[serde(rename = "OWNER_USER_ID", default, skip_serializing_if = "Option::is_none")]
-    pub owner_user_id: Option<i64>,
+    pub forecast_close_date: ::core::option::Option<InsightlyDateTime>,
+    #[serde(
+        rename = "OWNER_USER_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub owner_user_id: ::core::option::Option<i64>,
     #[serde(
         rename = "RESPONSIBLE_USER_ID",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub responsible_user_id: Option<i64>,
+    pub responsible_user_id: ::core::option::Option<i64>,
     #[serde(
         rename = "ORGANISATION_ID",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub organisation_id: Option<i64>,
-    #[serde(rename = "CATEGORY_ID", default, skip_serializing_if = "Option::is_none")]
-    pub category_id: Option<i64>,
-    #[serde(rename = "PIPELINE_ID", default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_id: Option<i64>,
-    #[serde(rename = "STAGE_ID", default, skip_serializing_if = "Option::is_none")]
-    pub stage_id: Option<i64>,
-    #[serde(rename = "CUSTOMFIELDS", default, skip_serializing_if = "Option::is_none")]
-    pub customfields: Option<Vec<CustomFieldValue>>,
-    #[serde(rename = "TAGS", default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<Tag>>,
-    #[serde(rename = "LINKS", default, skip_serializing_if = "Option::is_none")]
-    pub links: Option<Vec<Link>>,
+    pub organisation_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "CATEGORY_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub category_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "PIPELINE_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub pipeline_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "STAGE_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub stage_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "CUSTOMFIELDS",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub customfields: ::core::option::Option<::std::vec::Vec<CustomFieldValue>>,
+    #[serde(
+        rename = "TAGS",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub tags: ::core::option::Option<::std::vec::Vec<Tag>>,
+    #[serde(
+        rename = "LINKS",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub links: ::core::option::Option<::std::vec::Vec<Link>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Body of `PUT /Opportunities`: `OPPORTUNITY_ID` and the fields to change
 /// (partial; `null` clears). No `PIPELINE_ID` / `STAGE_ID`: stage and pipeline
 /// changes go through `/Opportunities/{id}/PipelineStage` and `/Pipeline`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityUpdate {
     #[serde(rename = "OPPORTUNITY_ID")]
     pub opportunity_id: i64,
@@ -270,13 +459,13 @@ pub struct OpportunityUpdate {
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub opportunity_name: ::crm_runtime::Patch<String>,
+    pub opportunity_name: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "OPPORTUNITY_DETAILS",
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent"
     )]
-    pub opportunity_details: ::crm_runtime::Patch<String>,
+    pub opportunity_details: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "OPPORTUNITY_STATE",
         default,
@@ -289,7 +478,7 @@ pub struct OpportunityUpdate {
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent"
     )]
-    pub bid_currency: ::crm_runtime::Patch<String>,
+    pub bid_currency: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "BID_AMOUNT",
         default,
@@ -301,7 +490,7 @@ pub struct OpportunityUpdate {
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent"
     )]
-    pub bid_type: ::crm_runtime::Patch<String>,
+    pub bid_type: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "BID_DURATION",
         default,
@@ -350,26 +539,35 @@ pub struct OpportunityUpdate {
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub customfields: ::crm_runtime::Patch<Vec<CustomFieldValue>>,
+    pub customfields: ::crm_runtime::Patch<::std::vec::Vec<CustomFieldValue>>,
     #[serde(
         rename = "TAGS",
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub tags: ::crm_runtime::Patch<Vec<Tag>>,
+    pub tags: ::crm_runtime::Patch<::std::vec::Vec<Tag>>,
     #[serde(
         rename = "LINKS",
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub links: ::crm_runtime::Patch<Vec<Link>>,
+    pub links: ::crm_runtime::Patch<::std::vec::Vec<Link>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PipelineStageChange {
     #[serde(rename = "STAGE_ID")]
     pub stage_id: i64,
@@ -377,141 +575,287 @@ pub struct PipelineStageChange {
     #[serde(
         rename = "ACTIVITYSET_ASSIGNMENT",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub activityset_assignment: Option<
-        ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub activityset_assignment: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
     >,
 }
 /// Body of the `/PipelineStage` and `/Pipeline` changes.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PipelineChange {
     /// The pipeline (the current one for a stage change; the new one for a pipeline change).
-    #[serde(rename = "PIPELINE_ID", default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_id: Option<i64>,
+    #[serde(
+        rename = "PIPELINE_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub pipeline_id: ::core::option::Option<i64>,
     #[serde(rename = "PIPELINE_STAGE_CHANGE")]
     pub pipeline_stage_change: PipelineStageChange,
 }
 /// What a pipeline or stage change answers; not relied on (read the record again).
 pub type ChangeResult = ::serde_json::Value;
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Pipeline {
     #[serde(rename = "PIPELINE_ID")]
     pub pipeline_id: i64,
-    #[serde(rename = "PIPELINE_NAME", default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_name: Option<String>,
+    #[serde(
+        rename = "PIPELINE_NAME",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub pipeline_name: ::core::option::Option<::std::string::String>,
     #[serde(
         rename = "FOR_OPPORTUNITIES",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub for_opportunities: Option<bool>,
-    #[serde(rename = "FOR_PROJECTS", default, skip_serializing_if = "Option::is_none")]
-    pub for_projects: Option<bool>,
-    #[serde(rename = "OWNER_USER_ID", default, skip_serializing_if = "Option::is_none")]
-    pub owner_user_id: Option<i64>,
+    pub for_opportunities: ::core::option::Option<bool>,
+    #[serde(
+        rename = "FOR_PROJECTS",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub for_projects: ::core::option::Option<bool>,
+    #[serde(
+        rename = "OWNER_USER_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub owner_user_id: ::core::option::Option<i64>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PipelineStage {
     #[serde(rename = "STAGE_ID")]
     pub stage_id: i64,
     #[serde(rename = "PIPELINE_ID")]
     pub pipeline_id: i64,
-    #[serde(rename = "STAGE_NAME", default, skip_serializing_if = "Option::is_none")]
-    pub stage_name: Option<String>,
-    #[serde(rename = "STAGE_ORDER", default, skip_serializing_if = "Option::is_none")]
-    pub stage_order: Option<i64>,
-    #[serde(rename = "ACTIVITYSET_ID", default, skip_serializing_if = "Option::is_none")]
-    pub activityset_id: Option<i64>,
-    #[serde(rename = "OWNER_USER_ID", default, skip_serializing_if = "Option::is_none")]
-    pub owner_user_id: Option<i64>,
+    #[serde(
+        rename = "STAGE_NAME",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub stage_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "STAGE_ORDER",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub stage_order: ::core::option::Option<i64>,
+    #[serde(
+        rename = "ACTIVITYSET_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub activityset_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "OWNER_USER_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub owner_user_id: ::core::option::Option<i64>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CustomFieldOption {
-    #[serde(rename = "OPTION_ID", default, skip_serializing_if = "Option::is_none")]
-    pub option_id: Option<i64>,
-    #[serde(rename = "OPTION_VALUE", default, skip_serializing_if = "Option::is_none")]
-    pub option_value: Option<String>,
-    #[serde(rename = "OPTION_DEFAULT", default, skip_serializing_if = "Option::is_none")]
-    pub option_default: Option<bool>,
+    #[serde(
+        rename = "OPTION_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub option_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "OPTION_VALUE",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub option_value: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OPTION_DEFAULT",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub option_default: ::core::option::Option<bool>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CustomFieldDefinition {
     /// API name, the key in `CUSTOMFIELDS`.
     #[serde(rename = "FIELD_NAME")]
-    pub field_name: String,
-    #[serde(rename = "FIELD_ORDER", default, skip_serializing_if = "Option::is_none")]
-    pub field_order: Option<i64>,
+    pub field_name: ::std::string::String,
+    #[serde(
+        rename = "FIELD_ORDER",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub field_order: ::core::option::Option<i64>,
     /// `OPPORTUNITY`.
-    #[serde(rename = "FIELD_FOR", default, skip_serializing_if = "Option::is_none")]
-    pub field_for: Option<String>,
-    #[serde(rename = "FIELD_LABEL", default, skip_serializing_if = "Option::is_none")]
-    pub field_label: Option<String>,
-    #[serde(rename = "FIELD_TYPE", default, skip_serializing_if = "Option::is_none")]
-    pub field_type: Option<String>,
+    #[serde(
+        rename = "FIELD_FOR",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub field_for: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "FIELD_LABEL",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub field_label: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "FIELD_TYPE",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub field_type: ::core::option::Option<::std::string::String>,
     #[serde(
         rename = "FIELD_HELP_TEXT",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub field_help_text: Option<String>,
-    #[serde(rename = "DEFAULT_VALUE", default, skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<String>,
-    #[serde(rename = "EDITABLE", default, skip_serializing_if = "Option::is_none")]
-    pub editable: Option<bool>,
-    #[serde(rename = "VISIBLE", default, skip_serializing_if = "Option::is_none")]
-    pub visible: Option<bool>,
+    pub field_help_text: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "DEFAULT_VALUE",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub default_value: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "EDITABLE",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub editable: ::core::option::Option<bool>,
+    #[serde(
+        rename = "VISIBLE",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub visible: ::core::option::Option<bool>,
     #[serde(
         rename = "CUSTOM_FIELD_OPTIONS",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub custom_field_options: Option<Vec<CustomFieldOption>>,
-    #[serde(rename = "DEPENDENCY", default, skip_serializing_if = "Option::is_none")]
-    pub dependency: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
-    #[serde(rename = "JOIN_OBJECT", default, skip_serializing_if = "Option::is_none")]
-    pub join_object: Option<String>,
+    pub custom_field_options: ::core::option::Option<::std::vec::Vec<CustomFieldOption>>,
+    #[serde(
+        rename = "DEPENDENCY",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub dependency: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
+    #[serde(
+        rename = "JOIN_OBJECT",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub join_object: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// ASP.NET Web API error body, `{"Message": "..."}`. The reference documents
 /// no error bodies; some errors come with an empty body.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Error {
-    #[serde(rename = "Message", default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    #[serde(
+        rename = "Message",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub message: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Optional parameters of [`Client::list_opportunities`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListOpportunitiesParams {
     /// When true, only top-level fields (no `CUSTOMFIELDS`, `LINKS`, `TAGS`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub brief: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub brief: ::core::option::Option<bool>,
     /// Number of records to skip.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub skip: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub skip: ::core::option::Option<i64>,
     /// Maximum number of records to return (at most 500).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub top: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub top: ::core::option::Option<i64>,
     /// When true, the total number of records is in the `X-Total-Count` header.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count_total: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub count_total: ::core::option::Option<bool>,
 }
 /// The documented successful responses of [`Client::update_opportunity`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum UpdateOpportunityResponse {
     /// Status 200.
     Ok(Opportunity),
@@ -519,7 +863,7 @@ pub enum UpdateOpportunityResponse {
     Created(Opportunity),
 }
 /// The documented successful responses of [`Client::add_opportunity`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum AddOpportunityResponse {
     /// Status 200.
     Ok(Opportunity),
@@ -531,17 +875,17 @@ pub trait UnifiedMapping {
     /// The stages in the response of `listPipelineStages` (`GET /PipelineStages`).
     fn stages_list(
         &self,
-        response: &Vec<PipelineStage>,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::Stage>,
+        response: &::std::vec::Vec<PipelineStage>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::Stage>,
         ::crm_runtime::mapping::MappingError,
     >;
     /// The custom field definitions in the response of `listOpportunityCustomFields` (`GET /CustomFields/Opportunities`).
     fn custom_fields_list(
         &self,
-        response: &Vec<CustomFieldDefinition>,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::CustomFieldDefinition>,
+        response: &::std::vec::Vec<CustomFieldDefinition>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::CustomFieldDefinition>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -566,7 +910,12 @@ pub const CREDENTIAL_FIELDS: &[::crm_runtime::connection::CredentialField] = &[
 /// The per-account settings, from `x-unified-connection`.
 pub const SETTINGS: &[::crm_runtime::connection::SettingField] = &[];
 /// An account's credentials. `Debug` shows no secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::fmt::Debug,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq
+)]
 pub struct AccountCredentials {
     pub api_key: ::crm_runtime::Secret,
 }
@@ -607,7 +956,7 @@ impl Client {
 }
 /// A client with an account's credentials: what the unified layer
 /// calls.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct AccountConnection {
     pub client: Client,
     pub credentials: AccountCredentials,
@@ -786,7 +1135,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
 ///   present, are ASP.NET Web API errors (`{"Message": "..."}`). Limits: 10
 ///   requests per second, and a daily quota by plan reported in
 ///   `X-RateLimit-Limit` / `X-RateLimit-Remaining`; past either, 429.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct Client {
     core: ::crm_runtime::ClientCore,
 }
@@ -794,7 +1143,7 @@ impl Client {
     /// The API's own host, from the spec's first server.
     pub const DEFAULT_BASE_URL: &'static str = "https://api.na1.insightly.com/v3.1";
     /// A client for the API at `base_url`.
-    pub fn new(base_url: impl Into<String>) -> Self {
+    pub fn new(base_url: impl ::core::convert::Into<::std::string::String>) -> Self {
         Client {
             core: ::crm_runtime::ClientCore::new(base_url),
         }
@@ -802,7 +1151,7 @@ impl Client {
     /// A client using a `reqwest::Client` you configured (timeouts,
     /// proxies, connection pool).
     pub fn with_http_client(
-        base_url: impl Into<String>,
+        base_url: impl ::core::convert::Into<::std::string::String>,
         http: ::crm_runtime::reexports::reqwest::Client,
     ) -> Self {
         Client {
@@ -819,14 +1168,17 @@ impl Client {
         self
     }
     /// Adds these query parameters, as they are, to every request.
-    pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+    pub fn with_extra_query(
+        mut self,
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> Self {
         self.core.set_extra_query(pairs);
         self
     }
     /// Merges these fields, as they are, into every JSON object body.
     pub fn with_extra_body(
         mut self,
-        fields: ::serde_json::Map<String, ::serde_json::Value>,
+        fields: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ) -> Self {
         self.core.set_extra_body(fields);
         self
@@ -837,15 +1189,15 @@ impl Client {
     /// (`Authorization: Basic base64("<api_key>:")`).
     pub fn with_basic_auth(
         mut self,
-        username: impl Into<::crm_runtime::Secret>,
-        password: impl Into<::crm_runtime::Secret>,
+        username: impl ::core::convert::Into<::crm_runtime::Secret>,
+        password: impl ::core::convert::Into<::crm_runtime::Secret>,
     ) -> Self {
         self.core
             .set_credential(
                 "basicAuth",
                 ::crm_runtime::Credential::Basic {
-                    username: username.into(),
-                    password: password.into(),
+                    username: ::core::convert::Into::into(username),
+                    password: ::core::convert::Into::into(password),
                 },
             );
         self
@@ -860,8 +1212,8 @@ impl Client {
     pub async fn list_opportunities(
         &self,
         params: &ListOpportunitiesParams,
-    ) -> Result<
-        ::crm_runtime::ResponseValue<Vec<Opportunity>>,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<::std::vec::Vec<Opportunity>>,
         ::crm_runtime::Error<Error>,
     > {
         let path = "/Opportunities";
@@ -872,7 +1224,7 @@ impl Client {
                 path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "brief",
@@ -907,9 +1259,9 @@ impl Client {
             .send(request, ::crm_runtime::Idempotency::Idempotent, "listOpportunities")
             .await?;
         match response.status.as_u16() {
-            200 => response.json::<Vec<Opportunity>, _>(),
+            200 => response.json::<::std::vec::Vec<Opportunity>, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -942,7 +1294,7 @@ impl Client {
     pub async fn update_opportunity(
         &self,
         body: &OpportunityUpdate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<UpdateOpportunityResponse>,
         ::crm_runtime::Error<Error>,
     > {
@@ -971,7 +1323,7 @@ impl Client {
                     .map(|value| value.map(UpdateOpportunityResponse::Created))
             }
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -993,7 +1345,7 @@ impl Client {
     pub async fn add_opportunity(
         &self,
         body: &OpportunityCreate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<AddOpportunityResponse>,
         ::crm_runtime::Error<Error>,
     > {
@@ -1022,7 +1374,7 @@ impl Client {
                     .map(|value| value.map(AddOpportunityResponse::Created))
             }
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1037,8 +1389,11 @@ impl Client {
     pub async fn get_opportunity(
         &self,
         id: &i64,
-    ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<Error>> {
-        let path = format!(
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<Opportunity>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = ::std::format!(
             "/Opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1055,7 +1410,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1072,8 +1427,11 @@ impl Client {
     pub async fn delete_opportunity(
         &self,
         id: &i64,
-    ) -> Result<::crm_runtime::ResponseValue<()>, ::crm_runtime::Error<Error>> {
-        let path = format!(
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<()>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = ::std::format!(
             "/Opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1090,7 +1448,7 @@ impl Client {
         match response.status.as_u16() {
             202 => response.empty(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1123,11 +1481,11 @@ impl Client {
         &self,
         id: &i64,
         body: &PipelineChange,
-    ) -> Result<
-        ::crm_runtime::ResponseValue<Option<ChangeResult>>,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<::core::option::Option<ChangeResult>>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/Opportunities/{}/PipelineStage", ::crm_runtime::encode::path_segment("id",
             id) ?
         );
@@ -1148,9 +1506,9 @@ impl Client {
             )
             .await?;
         match response.status.as_u16() {
-            200 => response.json::<Option<ChangeResult>, _>(),
+            200 => response.json::<::core::option::Option<ChangeResult>, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1171,11 +1529,11 @@ impl Client {
         &self,
         id: &i64,
         body: &PipelineChange,
-    ) -> Result<
-        ::crm_runtime::ResponseValue<Option<ChangeResult>>,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<::core::option::Option<ChangeResult>>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/Opportunities/{}/Pipeline", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1195,9 +1553,9 @@ impl Client {
             )
             .await?;
         match response.status.as_u16() {
-            200 => response.json::<Option<ChangeResult>, _>(),
+            200 => response.json::<::core::option::Option<ChangeResult>, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1217,8 +1575,11 @@ impl Client {
         &self,
         id: &i64,
         body: &Link,
-    ) -> Result<::crm_runtime::ResponseValue<Link>, ::crm_runtime::Error<Error>> {
-        let path = format!(
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<Link>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = ::std::format!(
             "/Opportunities/{}/Links", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1240,7 +1601,7 @@ impl Client {
         match response.status.as_u16() {
             201 => response.json::<Link, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1256,8 +1617,11 @@ impl Client {
         &self,
         id: &i64,
         link_id: &i64,
-    ) -> Result<::crm_runtime::ResponseValue<()>, ::crm_runtime::Error<Error>> {
-        let path = format!(
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<()>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = ::std::format!(
             "/Opportunities/{}/Links/{}", ::crm_runtime::encode::path_segment("id", id)
             ?, ::crm_runtime::encode::path_segment("linkId", link_id) ?
         );
@@ -1279,7 +1643,7 @@ impl Client {
         match response.status.as_u16() {
             202 => response.empty(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1295,8 +1659,8 @@ impl Client {
     /// `GET /Pipelines`
     pub async fn list_pipelines(
         &self,
-    ) -> Result<
-        ::crm_runtime::ResponseValue<Vec<Pipeline>>,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<::std::vec::Vec<Pipeline>>,
         ::crm_runtime::Error<Error>,
     > {
         let path = "/Pipelines";
@@ -1312,9 +1676,9 @@ impl Client {
             .send(request, ::crm_runtime::Idempotency::Idempotent, "listPipelines")
             .await?;
         match response.status.as_u16() {
-            200 => response.json::<Vec<Pipeline>, _>(),
+            200 => response.json::<::std::vec::Vec<Pipeline>, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1333,8 +1697,8 @@ impl Client {
     /// `GET /PipelineStages`
     pub async fn list_pipeline_stages(
         &self,
-    ) -> Result<
-        ::crm_runtime::ResponseValue<Vec<PipelineStage>>,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<::std::vec::Vec<PipelineStage>>,
         ::crm_runtime::Error<Error>,
     > {
         let path = "/PipelineStages";
@@ -1350,9 +1714,9 @@ impl Client {
             .send(request, ::crm_runtime::Idempotency::Idempotent, "listPipelineStages")
             .await?;
         match response.status.as_u16() {
-            200 => response.json::<Vec<PipelineStage>, _>(),
+            200 => response.json::<::std::vec::Vec<PipelineStage>, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1374,8 +1738,8 @@ impl Client {
     /// `GET /CustomFields/Opportunities`
     pub async fn list_opportunity_custom_fields(
         &self,
-    ) -> Result<
-        ::crm_runtime::ResponseValue<Vec<CustomFieldDefinition>>,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<::std::vec::Vec<CustomFieldDefinition>>,
         ::crm_runtime::Error<Error>,
     > {
         let path = "/CustomFields/Opportunities";
@@ -1395,9 +1759,9 @@ impl Client {
             )
             .await?;
         match response.status.as_u16() {
-            200 => response.json::<Vec<CustomFieldDefinition>, _>(),
+            200 => response.json::<::std::vec::Vec<CustomFieldDefinition>, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1412,7 +1776,7 @@ impl Client {
     pub async fn add_opportunity_json(
         &self,
         body: &OpportunityCreate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
@@ -1432,7 +1796,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1447,11 +1811,11 @@ impl Client {
     pub async fn delete_opportunity_json(
         &self,
         id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/Opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1468,7 +1832,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1483,11 +1847,11 @@ impl Client {
     pub async fn get_opportunity_json(
         &self,
         id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/Opportunities/{}", ::crm_runtime::encode::path_segment("id", id) ?
         );
         let request = self
@@ -1504,7 +1868,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1519,7 +1883,7 @@ impl Client {
     pub async fn list_opportunities_json(
         &self,
         params: &ListOpportunitiesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
@@ -1531,7 +1895,7 @@ impl Client {
                 path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "brief",
@@ -1568,7 +1932,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1584,11 +1948,11 @@ impl Client {
         &self,
         id: &i64,
         body: &PipelineChange,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/Opportunities/{}/PipelineStage", ::crm_runtime::encode::path_segment("id",
             id) ?
         );
@@ -1611,7 +1975,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()

@@ -3,162 +3,208 @@
 
 /// `open`, `won`, `lost`, or `deleted` (soft-deleted, readable for 30 days).
 /// Kept open: a future value is passed on lowercased, not refused.
-pub type DealStatus = String;
+pub type DealStatus = ::std::string::String;
 /// A deal as API v2 returns it. Related objects are ids only (no nested person
 /// or organization). Every nullable field is `null` when unset, not absent.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Deal {
     /// The deal's id.
     pub id: i64,
     /// The deal's title (unified `name`).
-    pub title: String,
+    pub title: ::std::string::String,
     /// The user who created the deal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub creator_user_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub creator_user_id: ::core::option::Option<i64>,
     /// The user who owns the deal (unified `owner.id`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner_id: ::core::option::Option<i64>,
     /// The deal's value in major units of `currency` (`1500.5`); `0` when no value was set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value: ::core::option::Option<f64>,
     /// ISO 4217 code of `value`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub currency: ::core::option::Option<::std::string::String>,
     /// The person linked to the deal (unified `contact[0].id`), or null.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub person_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub person_id: ::core::option::Option<i64>,
     /// The organization linked to the deal (unified `account.id`), or null.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub org_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub org_id: ::core::option::Option<i64>,
     /// The pipeline of `stage_id`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_id: ::core::option::Option<i64>,
     /// The deal's stage (`GET /stages`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<DealStatus>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub stage_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status: ::core::option::Option<DealStatus>,
     /// Deal probability in percent, when set on the deal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lost_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub probability: ::core::option::Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub lost_reason: ::core::option::Option<::std::string::String>,
     /// Visibility group (1 owner only, 3 owner's group, 5 sub-groups, 7 entire company).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub visible_to: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub visible_to: ::core::option::Option<i64>,
     /// Creation time, RFC 3339 UTC (`2026-03-05T09:12:44Z`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub add_time: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub add_time: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Last update time, RFC 3339 UTC.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage_change_time: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub update_time: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub stage_change_time: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     /// When the deal was won or lost (null while open). Not the expected close date.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub close_time: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub won_time: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lost_time: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub close_time: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub won_time: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub lost_time: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// The expected close date, `YYYY-MM-DD` (unified `close_date`), or null.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_close_date: Option<::chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub expected_close_date: ::core::option::Option<::chrono::NaiveDate>,
     /// True for a soft-deleted deal (`status: deleted`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_deleted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_archived: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub archive_time: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label_ids: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_deleted: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_archived: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub archive_time: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub label_ids: ::core::option::Option<::std::vec::Vec<i64>>,
     /// How the deal was created (`ManuallyCreated`, `API`, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub origin: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub origin_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channel_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acv: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arr: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mrr: Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub origin: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub origin_id: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub channel: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub channel_id: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub acv: ::core::option::Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub arr: ::core::option::Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub mrr: ::core::option::Option<f64>,
     /// Custom field values by field hash (`field_code` of `GET /dealFields`). A
     /// field without a value is `null`. Value by `field_type`: `varchar`/`text`/
     /// `varchar_auto`/`phone` a string; `double` a number; `enum` an option id
     /// (`{id, label}` with `include_option_labels=true`); `set` an array of option
     /// ids; `date` `YYYY-MM-DD`; `monetary` `{value, currency}`; `user`/`org`/
     /// `people` an id; `address`, `daterange`, `time`, `timerange` objects.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_fields: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom_fields: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealResponse {
     pub success: bool,
     pub data: Deal,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealPage {
     pub success: bool,
-    pub data: Vec<Deal>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub additional_data: Option<CursorData>,
+    pub data: ::std::vec::Vec<Deal>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub additional_data: ::core::option::Option<CursorData>,
 }
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CursorData {
     /// Cursor of the next page, `null` on the last page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub next_cursor: ::core::option::Option<::std::string::String>,
 }
 /// Body of `POST /deals`. Numbers must be JSON numbers; unknown keys are refused.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealCreate {
-    pub title: String,
+    pub title: ::std::string::String,
     /// In major units of `currency`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value: ::core::option::Option<f64>,
     /// ISO 4217 code; one of the company's active currencies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub org_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub person_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub currency: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub org_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub person_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub stage_id: ::core::option::Option<i64>,
     /// `open` (default), `won` or `lost`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<DealCreateStatus>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status: ::core::option::Option<DealCreateStatus>,
     /// `YYYY-MM-DD`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_close_date: Option<::chrono::NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub expected_close_date: ::core::option::Option<::chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub probability: ::core::option::Option<f64>,
     /// Only with `status: lost`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lost_reason: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub visible_to: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label_ids: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub lost_reason: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub visible_to: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub label_ids: ::core::option::Option<::std::vec::Vec<i64>>,
     /// Values by field hash, in the forms listed on `Deal.custom_fields`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_fields: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom_fields: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
 }
 /// `open` (default), `won` or `lost`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum DealCreateStatus {
     /// `open`
     Open,
@@ -167,7 +213,7 @@ pub enum DealCreateStatus {
     /// `lost`
     Lost,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl DealCreateStatus {
     /// The value as it is sent on the wire.
@@ -180,19 +226,19 @@ impl DealCreateStatus {
         }
     }
 }
-impl From<&str> for DealCreateStatus {
+impl ::core::convert::From<&str> for DealCreateStatus {
     fn from(value: &str) -> Self {
         match value {
             "open" => Self::Open,
             "won" => Self::Won,
             "lost" => Self::Lost,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for DealCreateStatus {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for DealCreateStatus {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -207,27 +253,35 @@ impl ::serde::Serialize for DealCreateStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for DealCreateStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
 /// Body of `PATCH /deals/{id}`: only the keys to change. `null` clears a nullable
 /// value. Numbers must be JSON numbers; unknown keys are refused.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealUpdate {
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub title: ::crm_runtime::Patch<String>,
+    pub title: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -239,7 +293,7 @@ pub struct DealUpdate {
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub currency: ::crm_runtime::Patch<String>,
+    pub currency: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -275,7 +329,7 @@ pub struct DealUpdate {
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub probability: ::crm_runtime::Patch<f64>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub lost_reason: ::crm_runtime::Patch<String>,
+    pub lost_reason: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -287,7 +341,7 @@ pub struct DealUpdate {
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub label_ids: ::crm_runtime::Patch<Vec<i64>>,
+    pub label_ids: ::crm_runtime::Patch<::std::vec::Vec<i64>>,
     /// Only the keys sent change; `null` clears one.
     #[serde(
         default,
@@ -295,10 +349,16 @@ pub struct DealUpdate {
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
     pub custom_fields: ::crm_runtime::Patch<
-        ::std::collections::BTreeMap<String, ::serde_json::Value>,
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
     >,
 }
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum DealUpdateStatus {
     /// `open`
     Open,
@@ -307,7 +367,7 @@ pub enum DealUpdateStatus {
     /// `lost`
     Lost,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl DealUpdateStatus {
     /// The value as it is sent on the wire.
@@ -320,19 +380,19 @@ impl DealUpdateStatus {
         }
     }
 }
-impl From<&str> for DealUpdateStatus {
+impl ::core::convert::From<&str> for DealUpdateStatus {
     fn from(value: &str) -> Self {
         match value {
             "open" => Self::Open,
             "won" => Self::Won,
             "lost" => Self::Lost,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for DealUpdateStatus {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for DealUpdateStatus {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -347,138 +407,216 @@ impl ::serde::Serialize for DealUpdateStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for DealUpdateStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DeleteResponse {
     pub success: bool,
     pub data: DeleteResponseData,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DeleteResponseData {
     /// The deleted deal's id.
     pub id: i64,
 }
 /// A deal field definition.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealField {
     /// The key in a deal (`title`, `value`...) or, for a custom field, its 40-character hash in `custom_fields`.
-    pub field_code: String,
+    pub field_code: ::std::string::String,
     /// Display name (the unified custom field name).
-    pub field_name: String,
+    pub field_name: ::std::string::String,
     /// `varchar`, `varchar_auto`, `text`, `double`, `monetary`, `date`,
     /// `daterange`, `time`, `timerange`, `enum`, `set`, `user`, `org`, `people`,
     /// `phone`, `address`, ... (kept open).
-    pub field_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub field_type: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
     /// For `enum`/`set` fields, the options; null otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<Vec<DealFieldOption>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub options: ::core::option::Option<::std::vec::Vec<DealFieldOption>>,
     /// For `monetary`, `address` and range fields, their parts.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subfields: Option<Vec<DealFieldSubfieldsItem>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub subfields: ::core::option::Option<::std::vec::Vec<DealFieldSubfieldsItem>>,
     pub is_custom_field: bool,
     /// True when the field is not in a deal unless asked for (`include_fields`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_optional_response_field: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_optional_response_field: ::core::option::Option<bool>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealFieldSubfieldsItem {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field_code: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field_type: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub field_code: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub field_name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub field_type: ::core::option::Option<::std::string::String>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealFieldOption {
     /// The stored value (an integer for custom fields, a string for some built-in ones).
     pub id: DealFieldOptionId,
-    pub label: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub color: Option<String>,
+    pub label: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub color: ::core::option::Option<::std::string::String>,
 }
 /// The stored value (an integer for custom fields, a string for some built-in ones).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 #[serde(untagged)]
 pub enum DealFieldOptionId {
     Integer(i64),
-    String(String),
+    String(::std::string::String),
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealFieldPage {
     pub success: bool,
-    pub data: Vec<DealField>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub additional_data: Option<CursorData>,
+    pub data: ::std::vec::Vec<DealField>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub additional_data: ::core::option::Option<CursorData>,
 }
 /// A pipeline stage.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Stage {
     pub id: i64,
-    pub name: String,
+    pub name: ::std::string::String,
     pub pipeline_id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_nr: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub order_nr: ::core::option::Option<i64>,
     /// Default win probability of deals in the stage, in percent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deal_probability: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_deleted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_deal_rot_enabled: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub days_to_rotten: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub add_time: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub update_time: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub deal_probability: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_deleted: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_deal_rot_enabled: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub days_to_rotten: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub add_time: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub update_time: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct StagePage {
     pub success: bool,
-    pub data: Vec<Stage>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub additional_data: Option<CursorData>,
+    pub data: ::std::vec::Vec<Stage>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub additional_data: ::core::option::Option<CursorData>,
 }
 /// Pipedrive's error body: `{success: false, error, error_info, data: null,
 /// additional_data: null}`; `error` is the message, `error_info` a hint. Some
 /// errors add `code` (e.g. `feature_capping_deals_limit`) or `errorCode` (the
 /// HTTP status).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Error {
     /// Always false.
     pub success: bool,
-    pub error: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_info: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    #[serde(rename = "errorCode", default, skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<::serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub additional_data: Option<::serde_json::Value>,
+    pub error: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub error_info: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub code: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "errorCode",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub error_code: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub data: ::core::option::Option<::serde_json::Value>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub additional_data: ::core::option::Option<::serde_json::Value>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum ListDealsSortBy {
     /// `id`
     Id,
@@ -487,7 +625,7 @@ pub enum ListDealsSortBy {
     /// `add_time`
     AddTime,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl ListDealsSortBy {
     /// The value as it is sent on the wire.
@@ -500,19 +638,19 @@ impl ListDealsSortBy {
         }
     }
 }
-impl From<&str> for ListDealsSortBy {
+impl ::core::convert::From<&str> for ListDealsSortBy {
     fn from(value: &str) -> Self {
         match value {
             "id" => Self::Id,
             "update_time" => Self::UpdateTime,
             "add_time" => Self::AddTime,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for ListDealsSortBy {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for ListDealsSortBy {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -527,25 +665,32 @@ impl ::serde::Serialize for ListDealsSortBy {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ListDealsSortBy {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum ListDealsSortDirection {
     /// `asc`
     Asc,
     /// `desc`
     Desc,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl ListDealsSortDirection {
     /// The value as it is sent on the wire.
@@ -557,18 +702,18 @@ impl ListDealsSortDirection {
         }
     }
 }
-impl From<&str> for ListDealsSortDirection {
+impl ::core::convert::From<&str> for ListDealsSortDirection {
     fn from(value: &str) -> Self {
         match value {
             "asc" => Self::Asc,
             "desc" => Self::Desc,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for ListDealsSortDirection {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for ListDealsSortDirection {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -583,99 +728,128 @@ impl ::serde::Serialize for ListDealsSortDirection {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for ListDealsSortDirection {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
 /// Optional parameters of [`Client::list_deals`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListDealsParams {
     /// Page size, 1 to 500 (default 100). Over 500 is a 400.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub limit: ::core::option::Option<i64>,
     /// Opaque cursor, `additional_data.next_cursor` of the previous page. Leave it out for the first page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub cursor: ::core::option::Option<::std::string::String>,
     /// Only deals owned by this user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner_id: ::core::option::Option<i64>,
     /// Only deals of this organization.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub org_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub org_id: ::core::option::Option<i64>,
     /// Only deals of this person.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub person_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub person_id: ::core::option::Option<i64>,
     /// Only deals in this pipeline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_id: ::core::option::Option<i64>,
     /// Only deals in this stage.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub stage_id: ::core::option::Option<i64>,
     /// Only deals with this status; several can be given comma separated
     /// (`open,won`). Without it every status but `deleted` is listed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status: ::core::option::Option<::std::string::String>,
     /// Only deals with `update_time` at or after this RFC 3339 time (`2026-01-01T10:20:00Z`). The incremental-sync filter.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_since: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updated_since: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Only deals with `update_time` before this RFC 3339 time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_until: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updated_until: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Sort field.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sort_by: Option<ListDealsSortBy>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sort_direction: Option<ListDealsSortDirection>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub sort_by: ::core::option::Option<ListDealsSortBy>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub sort_direction: ::core::option::Option<ListDealsSortDirection>,
     /// Comma separated custom field keys (hashes) to return, at most 15. Without it
     /// every custom field is returned, which the unified layer relies on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_fields: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom_fields: ::core::option::Option<::std::string::String>,
     /// `true` returns single- and multiple-option custom field values as
     /// `{id, label}` objects instead of bare option ids.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub include_option_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub include_option_labels: ::core::option::Option<bool>,
 }
 /// Optional parameters of [`Client::get_deal`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct GetDealParams {
     /// Comma separated custom field keys (hashes) to return, at most 15. Without it
     /// every custom field is returned, which the unified layer relies on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_fields: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom_fields: ::core::option::Option<::std::string::String>,
     /// `true` returns single- and multiple-option custom field values as
     /// `{id, label}` objects instead of bare option ids.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub include_option_labels: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub include_option_labels: ::core::option::Option<bool>,
 }
 /// Optional parameters of [`Client::get_deal_fields`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct GetDealFieldsParams {
     /// Page size, 1 to 500 (default 100). Over 500 is a 400.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub limit: ::core::option::Option<i64>,
     /// Opaque cursor, `additional_data.next_cursor` of the previous page. Leave it out for the first page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub cursor: ::core::option::Option<::std::string::String>,
 }
 /// Optional parameters of [`Client::get_stages`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct GetStagesParams {
     /// Only the stages of this pipeline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_id: ::core::option::Option<i64>,
     /// Page size, 1 to 500 (default 100). Over 500 is a 400.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub limit: ::core::option::Option<i64>,
     /// Opaque cursor, `additional_data.next_cursor` of the previous page. Leave it out for the first page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub cursor: ::core::option::Option<::std::string::String>,
 }
 /// The conversions between the unified API and Pipedrive - Deals API v2 (provider spec for the unified CRM generator): one method per operation bound with `x-unified-operation`. Hand-written glue implements it; a missing conversion is a compile error that names it.
 pub trait UnifiedMapping {
@@ -683,16 +857,16 @@ pub trait UnifiedMapping {
     fn custom_fields_list(
         &self,
         response: &DealFieldPage,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::CustomFieldDefinition>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::CustomFieldDefinition>,
         ::crm_runtime::mapping::MappingError,
     >;
     /// The stages in the response of `getStages` (`GET /stages`).
     fn stages_list(
         &self,
         response: &StagePage,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::Stage>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::Stage>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -719,7 +893,12 @@ pub const CREDENTIAL_FIELDS: &[::crm_runtime::connection::CredentialField] = &[
 /// The per-account settings, from `x-unified-connection`.
 pub const SETTINGS: &[::crm_runtime::connection::SettingField] = &[];
 /// An account's credentials. `Debug` shows no secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::fmt::Debug,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq
+)]
 pub struct AccountCredentials {
     pub api_token: ::crm_runtime::Secret,
 }
@@ -760,7 +939,7 @@ impl Client {
 }
 /// A client with an account's credentials: what the unified layer
 /// calls.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct AccountConnection {
     pub client: Client,
     pub credentials: AccountCredentials,
@@ -911,7 +1090,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
 /// * Errors: `{success: false, error, error_info, data: null, additional_data: null}`
 ///   (sometimes with `code`/`errorCode`). Rate limiting (429) is per token, over
 ///   2-second windows and a daily token budget; see the `x-ratelimit-*` headers.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct Client {
     core: ::crm_runtime::ClientCore,
 }
@@ -919,7 +1098,7 @@ impl Client {
     /// The API's own host, from the spec's first server.
     pub const DEFAULT_BASE_URL: &'static str = "https://api.pipedrive.com/api/v2";
     /// A client for the API at `base_url`.
-    pub fn new(base_url: impl Into<String>) -> Self {
+    pub fn new(base_url: impl ::core::convert::Into<::std::string::String>) -> Self {
         Client {
             core: ::crm_runtime::ClientCore::new(base_url),
         }
@@ -927,7 +1106,7 @@ impl Client {
     /// A client using a `reqwest::Client` you configured (timeouts,
     /// proxies, connection pool).
     pub fn with_http_client(
-        base_url: impl Into<String>,
+        base_url: impl ::core::convert::Into<::std::string::String>,
         http: ::crm_runtime::reexports::reqwest::Client,
     ) -> Self {
         Client {
@@ -944,14 +1123,17 @@ impl Client {
         self
     }
     /// Adds these query parameters, as they are, to every request.
-    pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+    pub fn with_extra_query(
+        mut self,
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> Self {
         self.core.set_extra_query(pairs);
         self
     }
     /// Merges these fields, as they are, into every JSON object body.
     pub fn with_extra_body(
         mut self,
-        fields: ::serde_json::Map<String, ::serde_json::Value>,
+        fields: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ) -> Self {
         self.core.set_extra_body(fields);
         self
@@ -959,13 +1141,16 @@ impl Client {
     /// Sets the API key of `apiToken` (sent in the `x-api-token` header).
     ///
     /// The user's personal API token.
-    pub fn with_api_token(mut self, key: impl Into<::crm_runtime::Secret>) -> Self {
+    pub fn with_api_token(
+        mut self,
+        key: impl ::core::convert::Into<::crm_runtime::Secret>,
+    ) -> Self {
         self.core
             .set_credential(
                 "apiToken",
                 ::crm_runtime::Credential::Header {
                     name: "x-api-token",
-                    value: key.into(),
+                    value: ::core::convert::Into::into(key),
                 },
             );
         self
@@ -986,7 +1171,10 @@ impl Client {
     pub async fn list_deals(
         &self,
         params: &ListDealsParams,
-    ) -> Result<::crm_runtime::ResponseValue<DealPage>, ::crm_runtime::Error<Error>> {
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<DealPage>,
+        ::crm_runtime::Error<Error>,
+    > {
         let path = "/deals";
         let request = self
             .core
@@ -995,7 +1183,7 @@ impl Client {
                 path,
                 &["apiToken"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "limit",
@@ -1102,7 +1290,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DealPage, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1126,7 +1314,7 @@ impl Client {
     pub async fn add_deal(
         &self,
         body: &DealCreate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DealResponse>,
         ::crm_runtime::Error<Error>,
     > {
@@ -1146,7 +1334,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DealResponse, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1166,11 +1354,13 @@ impl Client {
         &self,
         id: &i64,
         params: &GetDealParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DealResponse>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!("/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?);
+        let path = ::std::format!(
+            "/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
+        );
         let request = self
             .core
             .request(
@@ -1178,7 +1368,7 @@ impl Client {
                 &path,
                 &["apiToken"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "custom_fields",
@@ -1201,7 +1391,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DealResponse, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1221,11 +1411,13 @@ impl Client {
     pub async fn delete_deal(
         &self,
         id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DeleteResponse>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!("/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?);
+        let path = ::std::format!(
+            "/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
+        );
         let request = self
             .core
             .request(
@@ -1240,7 +1432,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DeleteResponse, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1264,11 +1456,13 @@ impl Client {
         &self,
         id: &i64,
         body: &DealUpdate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DealResponse>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!("/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?);
+        let path = ::std::format!(
+            "/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
+        );
         let request = self
             .core
             .request(
@@ -1284,7 +1478,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DealResponse, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1308,7 +1502,7 @@ impl Client {
     pub async fn get_deal_fields(
         &self,
         params: &GetDealFieldsParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DealFieldPage>,
         ::crm_runtime::Error<Error>,
     > {
@@ -1320,7 +1514,7 @@ impl Client {
                 path,
                 &["apiToken"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "limit",
@@ -1343,7 +1537,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DealFieldPage, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1365,7 +1559,10 @@ impl Client {
     pub async fn get_stages(
         &self,
         params: &GetStagesParams,
-    ) -> Result<::crm_runtime::ResponseValue<StagePage>, ::crm_runtime::Error<Error>> {
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<StagePage>,
+        ::crm_runtime::Error<Error>,
+    > {
         let path = "/stages";
         let request = self
             .core
@@ -1374,7 +1571,7 @@ impl Client {
                 path,
                 &["apiToken"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "pipeline_id",
@@ -1404,7 +1601,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<StagePage, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1419,7 +1616,7 @@ impl Client {
     pub async fn add_deal_json(
         &self,
         body: &DealCreate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
@@ -1439,7 +1636,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1454,11 +1651,13 @@ impl Client {
     pub async fn delete_deal_json(
         &self,
         id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!("/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?);
+        let path = ::std::format!(
+            "/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
+        );
         let request = self
             .core
             .request(
@@ -1473,7 +1672,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1489,11 +1688,13 @@ impl Client {
         &self,
         id: &i64,
         params: &GetDealParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!("/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?);
+        let path = ::std::format!(
+            "/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
+        );
         let request = self
             .core
             .request(
@@ -1501,7 +1702,7 @@ impl Client {
                 &path,
                 &["apiToken"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "custom_fields",
@@ -1524,7 +1725,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1539,7 +1740,7 @@ impl Client {
     pub async fn list_deals_json(
         &self,
         params: &ListDealsParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
@@ -1551,7 +1752,7 @@ impl Client {
                 path,
                 &["apiToken"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "limit",
@@ -1658,7 +1859,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1674,11 +1875,13 @@ impl Client {
         &self,
         id: &i64,
         body: &DealUpdate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!("/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?);
+        let path = ::std::format!(
+            "/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
+        );
         let request = self
             .core
             .request(
@@ -1694,7 +1897,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()

@@ -2,242 +2,337 @@
 // Do not edit: change the spec and run `cargo xtask codegen`.
 
 /// Cursors of a list page.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PageInfo {
     /// Cursor of the first entity of the page (use with `before`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub start_cursor: ::core::option::Option<::std::string::String>,
     /// Cursor of the last entity of the page (use with `after`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_cursor: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_previous_page: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub end_cursor: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub has_previous_page: ::core::option::Option<bool>,
     /// True when more entities follow; continue with `after=end_cursor`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_next_page: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub has_next_page: ::core::option::Option<bool>,
 }
 /// A money value. `base_value` is in the space's base currency; `value_foreign`
 /// in the currency `currency_id`. In a single-currency space both are the same
 /// amount and `currency_id` is the base currency.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Money {
     /// Amount in the space's base currency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base_value: Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub base_value: ::core::option::Option<f64>,
     /// Currency of `value_foreign` (see `GET /entities/Currencies`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency_id: Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub currency_id: ::core::option::Option<::uuid::Uuid>,
     /// Amount in `currency_id`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_foreign: Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value_foreign: ::core::option::Option<f64>,
 }
 /// A money value to write. Give `base_value` (Pipeliner computes
 /// `value_foreign` with its exchange rates) or, for a non-base currency,
 /// `value_foreign` with that `currency_id` (Pipeliner computes `base_value`).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct MoneyInput {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base_value: Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub base_value: ::core::option::Option<f64>,
     pub currency_id: ::uuid::Uuid,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value_foreign: Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value_foreign: ::core::option::Option<f64>,
 }
 /// A relation: the URI of the related resource, or the related entity itself
 /// when it is named in `expand`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 #[serde(untagged)]
 pub enum Relation {
-    String(String),
-    Object(::std::collections::BTreeMap<String, ::serde_json::Value>),
+    String(::std::string::String),
+    Object(::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>),
 }
 /// An account linked to a lead or opportunity (`LeadOpptyAccountRelation`, when expanded).
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct AccountRelation {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<::uuid::Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<::uuid::Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lead_oppty_id: Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub id: ::core::option::Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub account_id: ::core::option::Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub lead_oppty_id: ::core::option::Option<::uuid::Uuid>,
     /// True on the primary account of the opportunity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_primary: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<Relation>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_primary: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub account: ::core::option::Option<Relation>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// A contact linked to a lead or opportunity (`LeadOpptyContactRelation`, when expanded).
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ContactRelation {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<::uuid::Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<::uuid::Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lead_oppty_id: Option<::uuid::Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_primary: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact: Option<Relation>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub id: ::core::option::Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contact_id: ::core::option::Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub lead_oppty_id: ::core::option::Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_primary: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contact: ::core::option::Option<Relation>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// The URI of an account relation, or the relation itself when `account_relations` is expanded.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 #[serde(untagged)]
 pub enum AccountRelationItem {
-    String(String),
+    String(::std::string::String),
     AccountRelation(AccountRelation),
 }
 /// The URI of a contact relation, or the relation itself when `contact_relations` is expanded.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 #[serde(untagged)]
 pub enum ContactRelationItem {
-    String(String),
+    String(::std::string::String),
     ContactRelation(ContactRelation),
 }
 /// An account to link. Mark the primary account with `is_primary: true`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct AccountRelationInput {
     pub account_id: ::uuid::Uuid,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_primary: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_primary: ::core::option::Option<bool>,
 }
 /// A contact to link.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ContactRelationInput {
     pub contact_id: ::uuid::Uuid,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_primary: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_primary: ::core::option::Option<bool>,
 }
 /// 1 Open, 2 Lost, 3 Won. Read-only.
 pub type OpportunityStatus = i64;
 /// An opportunity as Pipeliner returns it (the `data` of the envelope).
 /// Relation fields are URIs unless expanded. Custom fields are extra top-level
 /// keys named by their `api_name` (`cf_...`), kept by `additionalProperties`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Opportunity {
     pub id: ::uuid::Uuid,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_deleted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_delete_protected: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_deleted: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_delete_protected: ::core::option::Option<bool>,
     /// Creation time, UTC (`2019-02-01 07:41:49.529970+00:00`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Last modification time, UTC.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modified: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub modified: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Name of the opportunity.
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub name: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
     /// Expected (or actual) closing date, `YYYY-MM-DD`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub closing_date: Option<::chrono::NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<Money>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<OpportunityStatus>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub closing_date: ::core::option::Option<::chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value: ::core::option::Option<Money>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status: ::core::option::Option<OpportunityStatus>,
     /// The owning user (a `Client`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<::uuid::Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<Relation>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner_id: ::core::option::Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner: ::core::option::Option<Relation>,
     /// Current pipeline step (see `GET /entities/Steps`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step_id: Option<::uuid::Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step: Option<Relation>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub step_id: ::core::option::Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub step: ::core::option::Option<Relation>,
     /// Sales unit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit_id: Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub unit_id: ::core::option::Option<::uuid::Uuid>,
     /// Opportunity type (one per pipeline).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oppty_type_id: Option<::uuid::Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary_account: Option<Relation>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub primary_contact: Option<Relation>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub oppty_type_id: ::core::option::Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub primary_account: ::core::option::Option<Relation>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub primary_contact: ::core::option::Option<Relation>,
     /// Linked accounts; URIs unless expanded (then `{account_id, is_primary, ...}`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_relations: Option<Vec<AccountRelationItem>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub account_relations: ::core::option::Option<::std::vec::Vec<AccountRelationItem>>,
     /// Linked contacts; URIs unless expanded (then `{contact_id, is_primary, ...}`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_relations: Option<Vec<ContactRelationItem>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contact_relations: ::core::option::Option<::std::vec::Vec<ContactRelationItem>>,
     /// Ranking the user gives the opportunity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ranking: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub ranking: ::core::option::Option<i64>,
     /// True when archived (lost).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_archived: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_archived: ::core::option::Option<bool>,
     /// True when `value` is computed from the product line items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_value_auto_calculate: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub qualify_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub won_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lost_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason_of_close_id: Option<::uuid::Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason_of_close_description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub days_in_step: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub formatted_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revision: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_value_auto_calculate: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub qualify_date: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub won_date: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub lost_date: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub reason_of_close_id: ::core::option::Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub reason_of_close_description: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub days_in_step: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub formatted_name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub revision: ::core::option::Option<i64>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Body of `POST /entities/Opportunities`. Custom fields go in as extra
 /// top-level keys named by `api_name` (`cf_...`).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityCreate {
-    pub name: String,
+    pub name: ::std::string::String,
     pub owner_id: ::uuid::Uuid,
     /// The pipeline step to create the opportunity in.
     pub step_id: ::uuid::Uuid,
     /// Expected closing date, `YYYY-MM-DD`.
     pub closing_date: ::chrono::NaiveDate,
     pub value: MoneyInput,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
     /// Sales unit; defaults to the owner's default unit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit_id: Option<::uuid::Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub oppty_type_id: Option<::uuid::Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ranking: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub unit_id: ::core::option::Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub oppty_type_id: ::core::option::Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub ranking: ::core::option::Option<i64>,
     /// Creation time to record (UTC); defaults to now.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_relations: Option<Vec<AccountRelationInput>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_relations: Option<Vec<ContactRelationInput>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub account_relations: ::core::option::Option<::std::vec::Vec<AccountRelationInput>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contact_relations: ::core::option::Option<::std::vec::Vec<ContactRelationInput>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Body of `PATCH /entities/Opportunities/{id}`: only the fields sent change.
 /// Custom fields go in as top-level `cf_...` keys.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityUpdate {
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub name: ::crm_runtime::Patch<String>,
+    pub name: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -263,7 +358,7 @@ pub struct OpportunityUpdate {
     )]
     pub value: ::crm_runtime::Patch<MoneyInput>,
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub description: ::crm_runtime::Patch<String>,
+    pub description: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -284,226 +379,323 @@ pub struct OpportunityUpdate {
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub account_relations: ::crm_runtime::Patch<Vec<AccountRelationInput>>,
+    pub account_relations: ::crm_runtime::Patch<::std::vec::Vec<AccountRelationInput>>,
     /// The contacts to link (the list sent replaces the current one).
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub contact_relations: ::crm_runtime::Patch<Vec<ContactRelationInput>>,
+    pub contact_relations: ::crm_runtime::Patch<::std::vec::Vec<ContactRelationInput>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityEnvelope {
     pub success: bool,
     pub data: Opportunity,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityList {
     pub success: bool,
     /// Number of matching entities (all pages), when Pipeliner sends it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total: Option<i64>,
-    pub data: Vec<Opportunity>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_info: Option<PageInfo>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub total: ::core::option::Option<i64>,
+    pub data: ::std::vec::Vec<Opportunity>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page_info: ::core::option::Option<PageInfo>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DeleteResult {
     pub success: bool,
     /// Id of the deleted opportunity.
     pub data: ::uuid::Uuid,
 }
 /// A step of a pipeline (or of a lead or quote process).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Step {
     pub id: ::uuid::Uuid,
-    pub name: String,
+    pub name: ::std::string::String,
     /// Pipeline of an opportunity step; null for lead and quote process steps.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_id: Option<::uuid::Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lead_process_id: Option<::uuid::Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quote_process_id: Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_id: ::core::option::Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub lead_process_id: ::core::option::Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub quote_process_id: ::core::option::Option<::uuid::Uuid>,
     /// Win probability of the step, in percent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub percent: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub percent: ::core::option::Option<i64>,
     /// Position in the pipeline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sort_order: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeframe: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_deleted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modified: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub sort_order: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub timeframe: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_deleted: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub modified: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct StepList {
     pub success: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total: Option<i64>,
-    pub data: Vec<Step>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_info: Option<PageInfo>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub total: ::core::option::Option<i64>,
+    pub data: ::std::vec::Vec<Step>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page_info: ::core::option::Option<PageInfo>,
 }
 /// A currency of the space.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Currency {
     pub id: ::uuid::Uuid,
     /// ISO 4217 code.
-    pub code: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub symbol: Option<String>,
+    pub code: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub symbol: ::core::option::Option<::std::string::String>,
     /// True for the base currency (the currency of `base_value`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_base: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_deleted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modified: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_base: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_deleted: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub modified: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CurrencyList {
     pub success: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total: Option<i64>,
-    pub data: Vec<Currency>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_info: Option<PageInfo>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub total: ::core::option::Option<i64>,
+    pub data: ::std::vec::Vec<Currency>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page_info: ::core::option::Option<PageInfo>,
 }
 /// A field definition. `api_name` is the field's key on records; `name` its
 /// label in the Pipeliner app. Option values of dropdown-like fields are in
 /// its data set (`data_set_id`; expand `data_set` to get them).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Field {
     pub id: ::uuid::Uuid,
     /// Key on the record (`cf_region` for a custom field).
-    pub api_name: String,
+    pub api_name: ::std::string::String,
     /// Label in the Pipeliner app.
-    pub name: String,
+    pub name: ::std::string::String,
     /// Entity of the field (`Opportunity`, `Account`...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub entity_name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub entity_name: ::core::option::Option<::std::string::String>,
     /// Field type: input, text_area, dropdown, checkbox, multiselect_checkbox,
     /// radio, currency, currency_foreign, date, datetime, float, integer,
     /// sequence, url, email, phone (and others not creatable by API).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub type_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub column_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub system_type: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub system_required: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub system_readonly: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_set_id: Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub type_id: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub column_name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub system_type: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub system_required: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub system_readonly: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub data_set_id: ::core::option::Option<::uuid::Uuid>,
     /// The options of a dropdown-like field, when expanded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_set: Option<::serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub is_deleted: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub modified: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub data_set: ::core::option::Option<::serde_json::Value>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_deleted: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub modified: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct FieldList {
     pub success: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total: Option<i64>,
-    pub data: Vec<Field>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page_info: Option<PageInfo>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub total: ::core::option::Option<i64>,
+    pub data: ::std::vec::Vec<Field>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page_info: ::core::option::Option<PageInfo>,
 }
 /// Pipeliner's error body.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Error {
     /// Always false on errors.
     pub success: bool,
     /// The HTTP status code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_status: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub http_status: ::core::option::Option<i64>,
     /// Internal API error code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub code: ::core::option::Option<i64>,
     /// Name of the API error.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
     /// Description of the error.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub message: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Optional parameters of [`Client::list_opportunities`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListOpportunitiesParams {
     /// Number of entities to return from the start of the result set. Default 30, at most 100.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first: Option<i32>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub first: ::core::option::Option<i32>,
     /// Cursor (`page_info.end_cursor` of the previous page) after which to start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub after: ::core::option::Option<::std::string::String>,
     /// Relations to return as entities instead of URIs, comma-separated api names,
     /// dots for nesting (`account_relations,contact_relations`,
     /// `account_relations.account`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expand: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub expand: ::core::option::Option<::std::string::String>,
     /// Sort fields by api name, comma-separated; prefix `-` for descending (`created,-modified`).
-    #[serde(rename = "order-by", default, skip_serializing_if = "Option::is_none")]
-    pub order_by: Option<String>,
+    #[serde(
+        rename = "order-by",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub order_by: ::core::option::Option<::std::string::String>,
     /// Only these fields (comma-separated api names, dots for nested ones).
-    #[serde(rename = "load-only", default, skip_serializing_if = "Option::is_none")]
-    pub load_only: Option<String>,
+    #[serde(
+        rename = "load-only",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub load_only: ::core::option::Option<::std::string::String>,
     /// Also return deleted entities.
     #[serde(
         rename = "include-deleted",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub include_deleted: Option<bool>,
+    pub include_deleted: ::core::option::Option<bool>,
     /// Filter on `modified`; with `filter-op[modified]=gte` this is the
     /// incremental-sync filter (UTC, e.g. `2019-02-01 00:00:00`).
     #[serde(
         rename = "filter[modified]",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub filter_modified: Option<String>,
+    pub filter_modified: ::core::option::Option<::std::string::String>,
     /// Operator for `filter[modified]` (`eq`, `gt`, `gte`, `lt`, `lte`, `between`...).
     #[serde(
         rename = "filter-op[modified]",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub filter_op_modified: Option<String>,
+    pub filter_op_modified: ::core::option::Option<::std::string::String>,
 }
 /// Optional parameters of [`Client::create_opportunity`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CreateOpportunityParams {
     /// Bit mask relaxing validation: 0 validates every field (default), 2 only the
     /// changed fields, 4 only system fields, 8 allows overriding read-only
@@ -511,28 +703,42 @@ pub struct CreateOpportunityParams {
     #[serde(
         rename = "validation-level",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub validation_level: Option<i32>,
+    pub validation_level: ::core::option::Option<i32>,
 }
 /// Optional parameters of [`Client::get_opportunity`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct GetOpportunityParams {
     /// Relations to return as entities instead of URIs, comma-separated api names,
     /// dots for nesting (`account_relations,contact_relations`,
     /// `account_relations.account`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expand: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub expand: ::core::option::Option<::std::string::String>,
     /// Also return deleted entities.
     #[serde(
         rename = "include-deleted",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub include_deleted: Option<bool>,
+    pub include_deleted: ::core::option::Option<bool>,
 }
 /// Optional parameters of [`Client::delete_opportunity`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DeleteOpportunityParams {
     /// Bit mask relaxing validation: 0 validates every field (default), 2 only the
     /// changed fields, 4 only system fields, 8 allows overriding read-only
@@ -540,12 +746,19 @@ pub struct DeleteOpportunityParams {
     #[serde(
         rename = "validation-level",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub validation_level: Option<i32>,
+    pub validation_level: ::core::option::Option<i32>,
 }
 /// Optional parameters of [`Client::update_opportunity`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct UpdateOpportunityParams {
     /// Bit mask relaxing validation: 0 validates every field (default), 2 only the
     /// changed fields, 4 only system fields, 8 allows overriding read-only
@@ -553,79 +766,100 @@ pub struct UpdateOpportunityParams {
     #[serde(
         rename = "validation-level",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub validation_level: Option<i32>,
+    pub validation_level: ::core::option::Option<i32>,
 }
 /// Optional parameters of [`Client::list_steps`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListStepsParams {
     /// Number of entities to return from the start of the result set. Default 30, at most 100.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first: Option<i32>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub first: ::core::option::Option<i32>,
     /// Cursor (`page_info.end_cursor` of the previous page) after which to start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub after: ::core::option::Option<::std::string::String>,
     /// Also return deleted entities.
     #[serde(
         rename = "include-deleted",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub include_deleted: Option<bool>,
+    pub include_deleted: ::core::option::Option<bool>,
     /// Only the steps of this pipeline.
     #[serde(
         rename = "filter[pipeline_id]",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub filter_pipeline_id: Option<::uuid::Uuid>,
+    pub filter_pipeline_id: ::core::option::Option<::uuid::Uuid>,
     /// Operator for `pipeline_id`; `not-null` keeps the steps of all opportunity pipelines.
     #[serde(
         rename = "filter-op[pipeline_id]",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub filter_op_pipeline_id: Option<String>,
+    pub filter_op_pipeline_id: ::core::option::Option<::std::string::String>,
 }
 /// Optional parameters of [`Client::list_currencies`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListCurrenciesParams {
     /// Number of entities to return from the start of the result set. Default 30, at most 100.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first: Option<i32>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub first: ::core::option::Option<i32>,
     /// Cursor (`page_info.end_cursor` of the previous page) after which to start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub after: ::core::option::Option<::std::string::String>,
     /// Also return deleted entities.
     #[serde(
         rename = "include-deleted",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub include_deleted: Option<bool>,
+    pub include_deleted: ::core::option::Option<bool>,
 }
 /// Optional parameters of [`Client::list_fields`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListFieldsParams {
     /// Number of entities to return from the start of the result set. Default 30, at most 100.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first: Option<i32>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub first: ::core::option::Option<i32>,
     /// Cursor (`page_info.end_cursor` of the previous page) after which to start.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub after: ::core::option::Option<::std::string::String>,
     /// Relations to return as entities instead of URIs, comma-separated api names,
     /// dots for nesting (`account_relations,contact_relations`,
     /// `account_relations.account`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expand: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub expand: ::core::option::Option<::std::string::String>,
     /// Only the fields of this entity (`Opportunity`).
     #[serde(
         rename = "filter[entity_name]",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub filter_entity_name: Option<String>,
+    pub filter_entity_name: ::core::option::Option<::std::string::String>,
 }
 /// The conversions between the unified API and Pipeliner CRM REST API v100 - Opportunities (provider spec for the unified CRM generator): one method per operation bound with `x-unified-operation`. Hand-written glue implements it; a missing conversion is a compile error that names it.
 pub trait UnifiedMapping {
@@ -633,16 +867,16 @@ pub trait UnifiedMapping {
     fn stages_list(
         &self,
         response: &StepList,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::Stage>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::Stage>,
         ::crm_runtime::mapping::MappingError,
     >;
     /// The custom field definitions in the response of `listFields` (`GET /spaces/{space_id}/entities/Fields`).
     fn custom_fields_list(
         &self,
         response: &FieldList,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::CustomFieldDefinition>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::CustomFieldDefinition>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -680,7 +914,12 @@ pub const CREDENTIAL_FIELDS: &[::crm_runtime::connection::CredentialField] = &[
 /// The per-account settings, from `x-unified-connection`.
 pub const SETTINGS: &[::crm_runtime::connection::SettingField] = &[];
 /// An account's credentials. `Debug` shows no secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::fmt::Debug,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq
+)]
 pub struct AccountCredentials {
     pub username: ::crm_runtime::Secret,
     pub password: ::crm_runtime::Secret,
@@ -733,7 +972,7 @@ impl Client {
 }
 /// A client with an account's credentials: what the unified layer
 /// calls.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct AccountConnection {
     pub client: Client,
     pub credentials: AccountCredentials,
@@ -925,7 +1164,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
 ///   `GET /entities/Fields?filter[entity_name]=Opportunity`.
 /// * **Required on create**: `name`, `owner_id`, `step_id`, `closing_date` and
 ///   `value` (`base_value` and `currency_id`).
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct Client {
     core: ::crm_runtime::ClientCore,
 }
@@ -933,7 +1172,7 @@ impl Client {
     /// The API's own host, from the spec's first server.
     pub const DEFAULT_BASE_URL: &'static str = "https://us-east.api.pipelinersales.com/api/v100/rest";
     /// A client for the API at `base_url`.
-    pub fn new(base_url: impl Into<String>) -> Self {
+    pub fn new(base_url: impl ::core::convert::Into<::std::string::String>) -> Self {
         Client {
             core: ::crm_runtime::ClientCore::new(base_url),
         }
@@ -941,7 +1180,7 @@ impl Client {
     /// A client using a `reqwest::Client` you configured (timeouts,
     /// proxies, connection pool).
     pub fn with_http_client(
-        base_url: impl Into<String>,
+        base_url: impl ::core::convert::Into<::std::string::String>,
         http: ::crm_runtime::reexports::reqwest::Client,
     ) -> Self {
         Client {
@@ -958,14 +1197,17 @@ impl Client {
         self
     }
     /// Adds these query parameters, as they are, to every request.
-    pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+    pub fn with_extra_query(
+        mut self,
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> Self {
         self.core.set_extra_query(pairs);
         self
     }
     /// Merges these fields, as they are, into every JSON object body.
     pub fn with_extra_body(
         mut self,
-        fields: ::serde_json::Map<String, ::serde_json::Value>,
+        fields: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ) -> Self {
         self.core.set_extra_body(fields);
         self
@@ -975,15 +1217,15 @@ impl Client {
     /// HTTP Basic: the space's API token as user name, its API password as password.
     pub fn with_basic_auth(
         mut self,
-        username: impl Into<::crm_runtime::Secret>,
-        password: impl Into<::crm_runtime::Secret>,
+        username: impl ::core::convert::Into<::crm_runtime::Secret>,
+        password: impl ::core::convert::Into<::crm_runtime::Secret>,
     ) -> Self {
         self.core
             .set_credential(
                 "basicAuth",
                 ::crm_runtime::Credential::Basic {
-                    username: username.into(),
-                    password: password.into(),
+                    username: ::core::convert::Into::into(username),
+                    password: ::core::convert::Into::into(password),
                 },
             );
         self
@@ -1002,11 +1244,11 @@ impl Client {
         &self,
         space_id: &str,
         params: &ListOpportunitiesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<OpportunityList>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/spaces/{}/entities/Opportunities",
             ::crm_runtime::encode::path_segment("space_id", space_id) ?
         );
@@ -1017,7 +1259,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "first",
@@ -1082,7 +1324,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<OpportunityList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1109,11 +1351,11 @@ impl Client {
         space_id: &str,
         params: &CreateOpportunityParams,
         body: &OpportunityCreate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<OpportunityEnvelope>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/spaces/{}/entities/Opportunities",
             ::crm_runtime::encode::path_segment("space_id", space_id) ?
         );
@@ -1124,7 +1366,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "validation-level",
@@ -1145,7 +1387,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json::<OpportunityEnvelope, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1166,11 +1408,11 @@ impl Client {
         space_id: &str,
         id: &::uuid::Uuid,
         params: &GetOpportunityParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<OpportunityEnvelope>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/spaces/{}/entities/Opportunities/{}",
             ::crm_runtime::encode::path_segment("space_id", space_id) ?,
             ::crm_runtime::encode::path_segment("id", id) ?
@@ -1182,7 +1424,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "expand",
@@ -1205,7 +1447,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<OpportunityEnvelope, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1226,11 +1468,11 @@ impl Client {
         space_id: &str,
         id: &::uuid::Uuid,
         params: &DeleteOpportunityParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DeleteResult>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/spaces/{}/entities/Opportunities/{}",
             ::crm_runtime::encode::path_segment("space_id", space_id) ?,
             ::crm_runtime::encode::path_segment("id", id) ?
@@ -1242,7 +1484,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "validation-level",
@@ -1258,7 +1500,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DeleteResult, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1282,11 +1524,11 @@ impl Client {
         id: &::uuid::Uuid,
         params: &UpdateOpportunityParams,
         body: &OpportunityUpdate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<OpportunityEnvelope>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/spaces/{}/entities/Opportunities/{}",
             ::crm_runtime::encode::path_segment("space_id", space_id) ?,
             ::crm_runtime::encode::path_segment("id", id) ?
@@ -1298,7 +1540,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "validation-level",
@@ -1319,7 +1561,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<OpportunityEnvelope, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1341,8 +1583,11 @@ impl Client {
         &self,
         space_id: &str,
         params: &ListStepsParams,
-    ) -> Result<::crm_runtime::ResponseValue<StepList>, ::crm_runtime::Error<Error>> {
-        let path = format!(
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<StepList>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = ::std::format!(
             "/spaces/{}/entities/Steps", ::crm_runtime::encode::path_segment("space_id",
             space_id) ?
         );
@@ -1353,7 +1598,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "first",
@@ -1397,7 +1642,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<StepList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1419,11 +1664,11 @@ impl Client {
         &self,
         space_id: &str,
         params: &ListCurrenciesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<CurrencyList>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/spaces/{}/entities/Currencies",
             ::crm_runtime::encode::path_segment("space_id", space_id) ?
         );
@@ -1434,7 +1679,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "first",
@@ -1464,7 +1709,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<CurrencyList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1486,8 +1731,11 @@ impl Client {
         &self,
         space_id: &str,
         params: &ListFieldsParams,
-    ) -> Result<::crm_runtime::ResponseValue<FieldList>, ::crm_runtime::Error<Error>> {
-        let path = format!(
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<FieldList>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = ::std::format!(
             "/spaces/{}/entities/Fields", ::crm_runtime::encode::path_segment("space_id",
             space_id) ?
         );
@@ -1498,7 +1746,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "first",
@@ -1535,7 +1783,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<FieldList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1552,11 +1800,11 @@ impl Client {
         space_id: &str,
         params: &CreateOpportunityParams,
         body: &OpportunityCreate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/spaces/{}/entities/Opportunities",
             ::crm_runtime::encode::path_segment("space_id", space_id) ?
         );
@@ -1567,7 +1815,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "validation-level",
@@ -1588,7 +1836,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1605,11 +1853,11 @@ impl Client {
         space_id: &str,
         id: &::uuid::Uuid,
         params: &DeleteOpportunityParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/spaces/{}/entities/Opportunities/{}",
             ::crm_runtime::encode::path_segment("space_id", space_id) ?,
             ::crm_runtime::encode::path_segment("id", id) ?
@@ -1621,7 +1869,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "validation-level",
@@ -1637,7 +1885,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1654,11 +1902,11 @@ impl Client {
         space_id: &str,
         id: &::uuid::Uuid,
         params: &GetOpportunityParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/spaces/{}/entities/Opportunities/{}",
             ::crm_runtime::encode::path_segment("space_id", space_id) ?,
             ::crm_runtime::encode::path_segment("id", id) ?
@@ -1670,7 +1918,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "expand",
@@ -1693,7 +1941,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1709,11 +1957,11 @@ impl Client {
         &self,
         space_id: &str,
         params: &ListOpportunitiesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/spaces/{}/entities/Opportunities",
             ::crm_runtime::encode::path_segment("space_id", space_id) ?
         );
@@ -1724,7 +1972,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "first",
@@ -1789,7 +2037,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1807,11 +2055,11 @@ impl Client {
         id: &::uuid::Uuid,
         params: &UpdateOpportunityParams,
         body: &OpportunityUpdate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/spaces/{}/entities/Opportunities/{}",
             ::crm_runtime::encode::path_segment("space_id", space_id) ?,
             ::crm_runtime::encode::path_segment("id", id) ?
@@ -1823,7 +2071,7 @@ impl Client {
                 &path,
                 &["basicAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "validation-level",
@@ -1844,7 +2092,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()

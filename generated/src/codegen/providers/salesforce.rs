@@ -2,41 +2,62 @@
 // Do not edit: change the spec and run `cargo xtask codegen`.
 
 /// One error of Salesforce's error array.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Error {
-    pub message: String,
+    pub message: ::std::string::String,
     /// Machine-readable code, e.g. `NOT_FOUND`, `REQUEST_LIMIT_EXCEEDED`,
     /// `REQUIRED_FIELD_MISSING`, `INVALID_FIELD`, `MALFORMED_QUERY`,
     /// `INVALID_SESSION_ID`, `ENTITY_IS_DELETED`. Kept open.
     #[serde(rename = "errorCode")]
-    pub error_code: String,
+    pub error_code: ::std::string::String,
     /// The fields at fault (may be absent or empty).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub fields: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Salesforce errors are a JSON array: `[{"message": "...", "errorCode": "...", "fields": [...]}]`.
-pub type ErrorList = Vec<Error>;
+pub type ErrorList = ::std::vec::Vec<Error>;
 /// Answer of a create: `{"id": "006...", "success": true, "errors": []}`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct SaveResult {
     /// The new record's 18-character id.
-    pub id: String,
+    pub id: ::std::string::String,
     pub success: bool,
     /// Empty on success.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<Error>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub errors: ::core::option::Option<::std::vec::Vec<Error>>,
 }
 /// Type and REST URL of a record.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct SObjectAttributes {
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: ::std::string::String,
     /// Path of the record, e.g. `/services/data/v62.0/sobjects/Opportunity/0065g00000AbCdEAAV`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub url: ::core::option::Option<::std::string::String>,
 }
 /// An Opportunity record. A GET returns every field the user can see; a query only
 /// the fields it selects, so every property may be absent. Custom fields (`*__c`)
@@ -44,238 +65,446 @@ pub struct SObjectAttributes {
 /// for text, picklist (the API value) and multi-select picklist (`A;B`), numbers
 /// for number/currency/percent, booleans for checkboxes, `YYYY-MM-DD` for dates,
 /// `2024-01-15T10:30:00.000+0000` for date-times.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Opportunity {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<SObjectAttributes>,
-    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(rename = "IsDeleted", default, skip_serializing_if = "Option::is_none")]
-    pub is_deleted: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub attributes: ::core::option::Option<SObjectAttributes>,
+    #[serde(
+        rename = "Id",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub id: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "IsDeleted",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub is_deleted: ::core::option::Option<bool>,
     /// The account (`001...`).
-    #[serde(rename = "AccountId", default, skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<String>,
-    #[serde(rename = "IsPrivate", default, skip_serializing_if = "Option::is_none")]
-    pub is_private: Option<bool>,
-    #[serde(rename = "Name", default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    #[serde(
+        rename = "AccountId",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub account_id: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "IsPrivate",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub is_private: ::core::option::Option<bool>,
+    #[serde(
+        rename = "Name",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "Description",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub description: ::core::option::Option<::std::string::String>,
     /// The stage picklist value (its API value, not a translated label).
-    #[serde(rename = "StageName", default, skip_serializing_if = "Option::is_none")]
-    pub stage_name: Option<String>,
+    #[serde(
+        rename = "StageName",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub stage_name: ::core::option::Option<::std::string::String>,
     /// Estimated sale amount, major units of `CurrencyIsoCode` (or of the org's currency).
-    #[serde(rename = "Amount", default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<f64>,
+    #[serde(
+        rename = "Amount",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub amount: ::core::option::Option<f64>,
     /// Percent, defaulted from the stage.
-    #[serde(rename = "Probability", default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<f64>,
+    #[serde(
+        rename = "Probability",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub probability: ::core::option::Option<f64>,
     #[serde(
         rename = "ExpectedRevenue",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub expected_revenue: Option<f64>,
+    pub expected_revenue: ::core::option::Option<f64>,
     #[serde(
         rename = "TotalOpportunityQuantity",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub total_opportunity_quantity: Option<f64>,
+    pub total_opportunity_quantity: ::core::option::Option<f64>,
     /// The expected close date, `YYYY-MM-DD`.
-    #[serde(rename = "CloseDate", default, skip_serializing_if = "Option::is_none")]
-    pub close_date: Option<::chrono::NaiveDate>,
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    #[serde(rename = "NextStep", default, skip_serializing_if = "Option::is_none")]
-    pub next_step: Option<String>,
-    #[serde(rename = "LeadSource", default, skip_serializing_if = "Option::is_none")]
-    pub lead_source: Option<String>,
+    #[serde(
+        rename = "CloseDate",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub close_date: ::core::option::Option<::chrono::NaiveDate>,
+    #[serde(
+        rename = "Type",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub type_: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "NextStep",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub next_step: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "LeadSource",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub lead_source: ::core::option::Option<::std::string::String>,
     /// True when the stage is a closed one.
-    #[serde(rename = "IsClosed", default, skip_serializing_if = "Option::is_none")]
-    pub is_closed: Option<bool>,
+    #[serde(
+        rename = "IsClosed",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub is_closed: ::core::option::Option<bool>,
     /// True when the stage is a closed/won one.
-    #[serde(rename = "IsWon", default, skip_serializing_if = "Option::is_none")]
-    pub is_won: Option<bool>,
+    #[serde(
+        rename = "IsWon",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub is_won: ::core::option::Option<bool>,
     #[serde(
         rename = "ForecastCategory",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub forecast_category: Option<String>,
+    pub forecast_category: ::core::option::Option<::std::string::String>,
     #[serde(
         rename = "ForecastCategoryName",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub forecast_category_name: Option<String>,
+    pub forecast_category_name: ::core::option::Option<::std::string::String>,
     /// ISO 4217 code. Multi-currency orgs only; absent elsewhere.
     #[serde(
         rename = "CurrencyIsoCode",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub currency_iso_code: Option<String>,
-    #[serde(rename = "CampaignId", default, skip_serializing_if = "Option::is_none")]
-    pub campaign_id: Option<String>,
+    pub currency_iso_code: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "CampaignId",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub campaign_id: ::core::option::Option<::std::string::String>,
     #[serde(
         rename = "HasOpportunityLineItem",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub has_opportunity_line_item: Option<bool>,
-    #[serde(rename = "Pricebook2Id", default, skip_serializing_if = "Option::is_none")]
-    pub pricebook2_id: Option<String>,
+    pub has_opportunity_line_item: ::core::option::Option<bool>,
+    #[serde(
+        rename = "Pricebook2Id",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub pricebook2_id: ::core::option::Option<::std::string::String>,
     /// The owning user (`005...`).
-    #[serde(rename = "OwnerId", default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<String>,
+    #[serde(
+        rename = "OwnerId",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub owner_id: ::core::option::Option<::std::string::String>,
     /// The primary contact (`003...`), from the primary contact role.
-    #[serde(rename = "ContactId", default, skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<String>,
-    #[serde(rename = "CreatedDate", default, skip_serializing_if = "Option::is_none")]
-    pub created_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(rename = "CreatedById", default, skip_serializing_if = "Option::is_none")]
-    pub created_by_id: Option<String>,
+    #[serde(
+        rename = "ContactId",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub contact_id: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "CreatedDate",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub created_date: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(
+        rename = "CreatedById",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub created_by_id: ::core::option::Option<::std::string::String>,
     #[serde(
         rename = "LastModifiedDate",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub last_modified_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub last_modified_date: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     #[serde(
         rename = "LastModifiedById",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub last_modified_by_id: Option<String>,
-    #[serde(rename = "SystemModstamp", default, skip_serializing_if = "Option::is_none")]
-    pub system_modstamp: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub last_modified_by_id: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "SystemModstamp",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub system_modstamp: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     /// Date of the latest task or event, `YYYY-MM-DD`.
     #[serde(
         rename = "LastActivityDate",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub last_activity_date: Option<::chrono::NaiveDate>,
+    pub last_activity_date: ::core::option::Option<::chrono::NaiveDate>,
     #[serde(
         rename = "LastStageChangeDate",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub last_stage_change_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(rename = "FiscalQuarter", default, skip_serializing_if = "Option::is_none")]
-    pub fiscal_quarter: Option<i64>,
-    #[serde(rename = "FiscalYear", default, skip_serializing_if = "Option::is_none")]
-    pub fiscal_year: Option<i64>,
-    #[serde(rename = "Fiscal", default, skip_serializing_if = "Option::is_none")]
-    pub fiscal: Option<String>,
-    #[serde(rename = "PushCount", default, skip_serializing_if = "Option::is_none")]
-    pub push_count: Option<i64>,
-    #[serde(rename = "LastViewedDate", default, skip_serializing_if = "Option::is_none")]
-    pub last_viewed_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub last_stage_change_date: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
+    #[serde(
+        rename = "FiscalQuarter",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub fiscal_quarter: ::core::option::Option<i64>,
+    #[serde(
+        rename = "FiscalYear",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub fiscal_year: ::core::option::Option<i64>,
+    #[serde(
+        rename = "Fiscal",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub fiscal: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "PushCount",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub push_count: ::core::option::Option<i64>,
+    #[serde(
+        rename = "LastViewedDate",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub last_viewed_date: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     #[serde(
         rename = "LastReferencedDate",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub last_referenced_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub last_referenced_date: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     #[serde(
         rename = "HasOpenActivity",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub has_open_activity: Option<bool>,
-    #[serde(rename = "HasOverdueTask", default, skip_serializing_if = "Option::is_none")]
-    pub has_overdue_task: Option<bool>,
+    pub has_open_activity: ::core::option::Option<bool>,
+    #[serde(
+        rename = "HasOverdueTask",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub has_overdue_task: ::core::option::Option<bool>,
     #[serde(
         rename = "LastAmountChangedHistoryId",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub last_amount_changed_history_id: Option<String>,
+    pub last_amount_changed_history_id: ::core::option::Option<::std::string::String>,
     #[serde(
         rename = "LastCloseDateChangedHistoryId",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub last_close_date_changed_history_id: Option<String>,
+    pub last_close_date_changed_history_id: ::core::option::Option<
+        ::std::string::String,
+    >,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// One batch of a SOQL query. `totalSize` counts every match (all batches; with a
 /// `LIMIT`, at most the limit); `nextRecordsUrl` is present only while `done` is false.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityQueryResult {
     #[serde(rename = "totalSize")]
     pub total_size: i64,
     pub done: bool,
     /// Path of the next batch, e.g. `/services/data/v62.0/query/01gD0000002HU6KIAW-2000`.
-    #[serde(rename = "nextRecordsUrl", default, skip_serializing_if = "Option::is_none")]
-    pub next_records_url: Option<String>,
-    pub records: Vec<Opportunity>,
+    #[serde(
+        rename = "nextRecordsUrl",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub next_records_url: ::core::option::Option<::std::string::String>,
+    pub records: ::std::vec::Vec<Opportunity>,
 }
 /// Body of a create: field API names to values. Custom fields (`Region__c`) go in
 /// as further properties.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityCreate {
     #[serde(rename = "Name")]
-    pub name: String,
-    #[serde(rename = "Description", default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub name: ::std::string::String,
+    #[serde(
+        rename = "Description",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub description: ::core::option::Option<::std::string::String>,
     #[serde(rename = "StageName")]
-    pub stage_name: String,
+    pub stage_name: ::std::string::String,
     #[serde(rename = "CloseDate")]
     pub close_date: ::chrono::NaiveDate,
-    #[serde(rename = "Amount", default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<f64>,
+    #[serde(
+        rename = "Amount",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub amount: ::core::option::Option<f64>,
     /// Multi-currency orgs only (400 `INVALID_FIELD` elsewhere).
     #[serde(
         rename = "CurrencyIsoCode",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub currency_iso_code: Option<String>,
-    #[serde(rename = "OwnerId", default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<String>,
-    #[serde(rename = "AccountId", default, skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<String>,
+    pub currency_iso_code: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "OwnerId",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub owner_id: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "AccountId",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub account_id: ::core::option::Option<::std::string::String>,
     /// Becomes the primary contact role. Create only.
-    #[serde(rename = "ContactId", default, skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<String>,
-    #[serde(rename = "Probability", default, skip_serializing_if = "Option::is_none")]
-    pub probability: Option<f64>,
-    #[serde(rename = "Type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-    #[serde(rename = "NextStep", default, skip_serializing_if = "Option::is_none")]
-    pub next_step: Option<String>,
-    #[serde(rename = "LeadSource", default, skip_serializing_if = "Option::is_none")]
-    pub lead_source: Option<String>,
-    #[serde(rename = "CampaignId", default, skip_serializing_if = "Option::is_none")]
-    pub campaign_id: Option<String>,
-    #[serde(rename = "Pricebook2Id", default, skip_serializing_if = "Option::is_none")]
-    pub pricebook2_id: Option<String>,
+    #[serde(
+        rename = "ContactId",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub contact_id: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "Probability",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub probability: ::core::option::Option<f64>,
+    #[serde(
+        rename = "Type",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub type_: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "NextStep",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub next_step: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "LeadSource",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub lead_source: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "CampaignId",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub campaign_id: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "Pricebook2Id",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub pricebook2_id: ::core::option::Option<::std::string::String>,
     #[serde(
         rename = "ForecastCategoryName",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub forecast_category_name: Option<String>,
-    #[serde(rename = "IsPrivate", default, skip_serializing_if = "Option::is_none")]
-    pub is_private: Option<bool>,
+    pub forecast_category_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "IsPrivate",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub is_private: ::core::option::Option<bool>,
     #[serde(
         rename = "TotalOpportunityQuantity",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub total_opportunity_quantity: Option<f64>,
+    pub total_opportunity_quantity: ::core::option::Option<f64>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Body of a PATCH: only the fields sent change; `null` clears a nillable field.
 /// Custom fields go in as further properties (`"Region__c": null` clears one).
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityUpdate {
     #[serde(
         rename = "Name",
@@ -283,20 +512,20 @@ pub struct OpportunityUpdate {
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub name: ::crm_runtime::Patch<String>,
+    pub name: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "Description",
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent"
     )]
-    pub description: ::crm_runtime::Patch<String>,
+    pub description: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "StageName",
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub stage_name: ::crm_runtime::Patch<String>,
+    pub stage_name: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "CloseDate",
         default,
@@ -317,20 +546,20 @@ pub struct OpportunityUpdate {
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub currency_iso_code: ::crm_runtime::Patch<String>,
+    pub currency_iso_code: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "OwnerId",
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub owner_id: ::crm_runtime::Patch<String>,
+    pub owner_id: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "AccountId",
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent"
     )]
-    pub account_id: ::crm_runtime::Patch<String>,
+    pub account_id: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "Probability",
         default,
@@ -342,38 +571,38 @@ pub struct OpportunityUpdate {
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent"
     )]
-    pub type_: ::crm_runtime::Patch<String>,
+    pub type_: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "NextStep",
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent"
     )]
-    pub next_step: ::crm_runtime::Patch<String>,
+    pub next_step: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "LeadSource",
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent"
     )]
-    pub lead_source: ::crm_runtime::Patch<String>,
+    pub lead_source: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "CampaignId",
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent"
     )]
-    pub campaign_id: ::crm_runtime::Patch<String>,
+    pub campaign_id: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "Pricebook2Id",
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent"
     )]
-    pub pricebook2_id: ::crm_runtime::Patch<String>,
+    pub pricebook2_id: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "ForecastCategoryName",
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub forecast_category_name: ::crm_runtime::Patch<String>,
+    pub forecast_category_name: ::crm_runtime::Patch<::std::string::String>,
     #[serde(
         rename = "IsPrivate",
         default,
@@ -389,248 +618,396 @@ pub struct OpportunityUpdate {
     pub total_opportunity_quantity: ::crm_runtime::Patch<f64>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// One value of a picklist field in the describe.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DescribePicklistValue {
     /// The API value (what records store and writes send).
-    pub value: String,
+    pub value: ::std::string::String,
     /// The display label (may be translated).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub label: ::core::option::Option<::std::string::String>,
     /// Inactive values stay on old records but cannot be written.
     pub active: bool,
-    #[serde(rename = "defaultValue", default, skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<bool>,
+    #[serde(
+        rename = "defaultValue",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub default_value: ::core::option::Option<bool>,
     /// Base64 bitmap of the controlling values (dependent picklists).
-    #[serde(rename = "validFor", default, skip_serializing_if = "Option::is_none")]
-    pub valid_for: Option<String>,
+    #[serde(
+        rename = "validFor",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub valid_for: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// One field of the describe (Salesforce sends about 50 properties; those the glue reads are named).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct FieldDescribe {
     /// API name, e.g. `StageName`, `Region__c`.
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
+    pub name: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub label: ::core::option::Option<::std::string::String>,
     /// `id`, `string`, `textarea`, `picklist`, `multipicklist`, `boolean`, `currency`,
     /// `double`, `percent`, `int`, `date`, `datetime`, `reference`, `email`, `url`,
     /// `phone`... Kept open.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: ::std::string::String,
     /// True for `*__c` fields.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom: ::core::option::Option<bool>,
     /// Formula or roll-up field (read-only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub calculated: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub createable: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updateable: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nillable: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub calculated: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub createable: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updateable: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub nillable: ::core::option::Option<bool>,
     #[serde(
         rename = "defaultedOnCreate",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub defaulted_on_create: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub length: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub precision: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scale: Option<i64>,
+    pub defaulted_on_create: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub length: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub precision: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub scale: ::core::option::Option<i64>,
     /// Values of a picklist or multi-select picklist; empty otherwise.
-    #[serde(rename = "picklistValues", default, skip_serializing_if = "Option::is_none")]
-    pub picklist_values: Option<Vec<DescribePicklistValue>>,
+    #[serde(
+        rename = "picklistValues",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub picklist_values: ::core::option::Option<::std::vec::Vec<DescribePicklistValue>>,
     #[serde(
         rename = "restrictedPicklist",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub restricted_picklist: Option<bool>,
-    #[serde(rename = "referenceTo", default, skip_serializing_if = "Option::is_none")]
-    pub reference_to: Option<Vec<String>>,
+    pub restricted_picklist: ::core::option::Option<bool>,
+    #[serde(
+        rename = "referenceTo",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub reference_to: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
     #[serde(
         rename = "relationshipName",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub relationship_name: Option<String>,
-    #[serde(rename = "soapType", default, skip_serializing_if = "Option::is_none")]
-    pub soap_type: Option<String>,
+    pub relationship_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "soapType",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub soap_type: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct RecordTypeInfo {
-    #[serde(rename = "recordTypeId", default, skip_serializing_if = "Option::is_none")]
-    pub record_type_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(rename = "developerName", default, skip_serializing_if = "Option::is_none")]
-    pub developer_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub master: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub available: Option<bool>,
+    #[serde(
+        rename = "recordTypeId",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub record_type_id: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "developerName",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub developer_name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub master: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub active: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub available: ::core::option::Option<bool>,
     #[serde(
         rename = "defaultRecordTypeMapping",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub default_record_type_mapping: Option<bool>,
+    pub default_record_type_mapping: ::core::option::Option<bool>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// The describe of Opportunity (the properties the glue reads; many more come).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct SObjectDescribe {
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    #[serde(rename = "labelPlural", default, skip_serializing_if = "Option::is_none")]
-    pub label_plural: Option<String>,
-    #[serde(rename = "keyPrefix", default, skip_serializing_if = "Option::is_none")]
-    pub key_prefix: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub createable: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updateable: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deletable: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub queryable: Option<bool>,
-    pub fields: Vec<FieldDescribe>,
+    pub name: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub label: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "labelPlural",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub label_plural: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "keyPrefix",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub key_prefix: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub createable: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updateable: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub deletable: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub queryable: ::core::option::Option<bool>,
+    pub fields: ::std::vec::Vec<FieldDescribe>,
     #[serde(
         rename = "recordTypeInfos",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub record_type_infos: Option<Vec<RecordTypeInfo>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub urls: Option<::std::collections::BTreeMap<String, String>>,
+    pub record_type_infos: ::core::option::Option<::std::vec::Vec<RecordTypeInfo>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub urls: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+    >,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// The OpportunityStage set-up of a stage value.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct StageAttributes {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub closed: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub won: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub closed: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub won: ::core::option::Option<bool>,
     #[serde(
         rename = "defaultProbability",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub default_probability: Option<f64>,
+    pub default_probability: ::core::option::Option<f64>,
     #[serde(
         rename = "forecastCategoryName",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub forecast_category_name: Option<String>,
+    pub forecast_category_name: ::core::option::Option<::std::string::String>,
     /// Always `OpportunityStage` here (Salesforce's spelling).
     #[serde(
         rename = "picklistAtrributesValueType",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub picklist_atrributes_value_type: Option<String>,
+    pub picklist_atrributes_value_type: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// One value of a UI API picklist.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PicklistValue {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<StageAttributes>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label: Option<String>,
-    #[serde(rename = "validFor", default, skip_serializing_if = "Option::is_none")]
-    pub valid_for: Option<Vec<i64>>,
-    pub value: String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub attributes: ::core::option::Option<StageAttributes>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub label: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "validFor",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub valid_for: ::core::option::Option<::std::vec::Vec<i64>>,
+    pub value: ::std::string::String,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// The values of one picklist field for one record type (UI API).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PicklistValues {
     #[serde(
         rename = "controllerValues",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub controller_values: Option<::std::collections::BTreeMap<String, i64>>,
-    #[serde(rename = "defaultValue", default, skip_serializing_if = "Option::is_none")]
-    pub default_value: Option<PicklistValue>,
-    #[serde(rename = "eTag", default, skip_serializing_if = "Option::is_none")]
-    pub e_tag: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-    pub values: Vec<PicklistValue>,
+    pub controller_values: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, i64>,
+    >,
+    #[serde(
+        rename = "defaultValue",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub default_value: ::core::option::Option<PicklistValue>,
+    #[serde(
+        rename = "eTag",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub e_tag: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub url: ::core::option::Option<::std::string::String>,
+    pub values: ::std::vec::Vec<PicklistValue>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Optional parameters of [`Client::query_opportunities`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct QueryOpportunitiesParams {
     /// `batchSize=<n>`, 200..2000 (default 2000): a hint for the batch size. Salesforce
     /// may answer smaller or larger batches; `LIMIT` is the only exact bound.
     #[serde(
         rename = "Sforce-Query-Options",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub sforce_query_options: Option<String>,
+    pub sforce_query_options: ::core::option::Option<::std::string::String>,
 }
 /// Optional parameters of [`Client::query_more_opportunities`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct QueryMoreOpportunitiesParams {
     /// `batchSize=<n>`, 200..2000 (default 2000): a hint for the batch size. Salesforce
     /// may answer smaller or larger batches; `LIMIT` is the only exact bound.
     #[serde(
         rename = "Sforce-Query-Options",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub sforce_query_options: Option<String>,
+    pub sforce_query_options: ::core::option::Option<::std::string::String>,
 }
 /// Optional parameters of [`Client::get_opportunity`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct GetOpportunityParams {
     /// Comma-separated field API names to return, e.g. `Id,Name,StageName,Region__c`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fields: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub fields: ::core::option::Option<::std::string::String>,
 }
 /// Optional parameters of [`Client::describe_opportunity`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DescribeOpportunityParams {
     /// An HTTP date; 304 with no body when the metadata has not changed since.
     #[serde(
         rename = "If-Modified-Since",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub if_modified_since: Option<String>,
+    pub if_modified_since: ::core::option::Option<::std::string::String>,
 }
 /// The conversions between the unified API and Salesforce - Opportunity REST API (provider spec for the unified CRM generator): one method per operation bound with `x-unified-operation`. Hand-written glue implements it; a missing conversion is a compile error that names it.
 pub trait UnifiedMapping {
@@ -638,16 +1015,16 @@ pub trait UnifiedMapping {
     fn custom_fields_list(
         &self,
         response: &SObjectDescribe,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::CustomFieldDefinition>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::CustomFieldDefinition>,
         ::crm_runtime::mapping::MappingError,
     >;
     /// The stages in the response of `listOpportunityStages` (`GET /services/data/v62.0/ui-api/object-info/Opportunity/picklist-values/{recordTypeId}/StageName`).
     fn stages_list(
         &self,
         response: &PicklistValues,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::Stage>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::Stage>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -677,7 +1054,12 @@ pub const CREDENTIAL_FIELDS: &[::crm_runtime::connection::CredentialField] = &[
 /// The per-account settings, from `x-unified-connection`.
 pub const SETTINGS: &[::crm_runtime::connection::SettingField] = &[];
 /// An account's credentials. `Debug` shows no secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::fmt::Debug,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq
+)]
 pub struct AccountCredentials {
     pub access_token: ::crm_runtime::Secret,
 }
@@ -720,7 +1102,7 @@ impl Client {
 }
 /// A client with an account's credentials: what the unified layer
 /// calls.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct AccountConnection {
     pub client: Client,
     pub credentials: AccountCredentials,
@@ -741,10 +1123,10 @@ impl ::crm_runtime::paging::PageRequest for QueryOpportunitiesParams {
 }
 /// The list operation's input: its required parameters, which
 /// the glue sets, and what paging writes into.
-#[derive(Clone, Debug, Default)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug, ::core::default::Default)]
 pub struct OpportunitiesListInput {
     /// `q` (Query), set by the glue.
-    pub q: String,
+    pub q: ::std::string::String,
     pub params: QueryOpportunitiesParams,
 }
 impl ::crm_runtime::paging::PageRequest for OpportunitiesListInput {
@@ -910,7 +1292,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
 ///   limit (a rolling 24-hour allowance) answers **403** `REQUEST_LIMIT_EXCEEDED`, not
 ///   429, without `Retry-After`. The `Sforce-Limit-Info: api-usage=<used>/<allowed>`
 ///   header on responses tells how close the org is.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct Client {
     core: ::crm_runtime::ClientCore,
 }
@@ -918,7 +1300,7 @@ impl Client {
     /// The API's own host, from the spec's first server.
     pub const DEFAULT_BASE_URL: &'static str = "https://mydomain.my.salesforce.com";
     /// A client for the API at `base_url`.
-    pub fn new(base_url: impl Into<String>) -> Self {
+    pub fn new(base_url: impl ::core::convert::Into<::std::string::String>) -> Self {
         Client {
             core: ::crm_runtime::ClientCore::new(base_url),
         }
@@ -926,7 +1308,7 @@ impl Client {
     /// A client using a `reqwest::Client` you configured (timeouts,
     /// proxies, connection pool).
     pub fn with_http_client(
-        base_url: impl Into<String>,
+        base_url: impl ::core::convert::Into<::std::string::String>,
         http: ::crm_runtime::reexports::reqwest::Client,
     ) -> Self {
         Client {
@@ -943,14 +1325,17 @@ impl Client {
         self
     }
     /// Adds these query parameters, as they are, to every request.
-    pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+    pub fn with_extra_query(
+        mut self,
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> Self {
         self.core.set_extra_query(pairs);
         self
     }
     /// Merges these fields, as they are, into every JSON object body.
     pub fn with_extra_body(
         mut self,
-        fields: ::serde_json::Map<String, ::serde_json::Value>,
+        fields: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ) -> Self {
         self.core.set_extra_body(fields);
         self
@@ -958,11 +1343,14 @@ impl Client {
     /// Sets the token of `bearerAuth` (sent as `Authorization: Bearer`).
     ///
     /// `Authorization: Bearer <access_token>`: an OAuth2 access token or session id.
-    pub fn with_bearer_auth(mut self, token: impl Into<::crm_runtime::Secret>) -> Self {
+    pub fn with_bearer_auth(
+        mut self,
+        token: impl ::core::convert::Into<::crm_runtime::Secret>,
+    ) -> Self {
         self.core
             .set_credential(
                 "bearerAuth",
-                ::crm_runtime::Credential::Bearer(token.into()),
+                ::crm_runtime::Credential::Bearer(::core::convert::Into::into(token)),
             );
         self
     }
@@ -987,7 +1375,7 @@ impl Client {
         &self,
         q: &str,
         params: &QueryOpportunitiesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<OpportunityQueryResult>,
         ::crm_runtime::Error<ErrorList>,
     > {
@@ -999,7 +1387,7 @@ impl Client {
                 path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "q",
@@ -1012,8 +1400,10 @@ impl Client {
             "Sforce-Query-Options",
             &params.sforce_query_options,
         )? {
-            Some(value) => request.header("Sforce-Query-Options", value),
-            None => request,
+            ::core::option::Option::Some(value) => {
+                request.header("Sforce-Query-Options", value)
+            }
+            ::core::option::Option::None => request,
         };
         let response = self
             .core
@@ -1022,7 +1412,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<OpportunityQueryResult, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1044,11 +1434,11 @@ impl Client {
         &self,
         query_locator: &str,
         params: &QueryMoreOpportunitiesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<OpportunityQueryResult>,
         ::crm_runtime::Error<ErrorList>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/services/data/v62.0/query/{}",
             ::crm_runtime::encode::path_segment("queryLocator", query_locator) ?
         );
@@ -1063,8 +1453,10 @@ impl Client {
             "Sforce-Query-Options",
             &params.sforce_query_options,
         )? {
-            Some(value) => request.header("Sforce-Query-Options", value),
-            None => request,
+            ::core::option::Option::Some(value) => {
+                request.header("Sforce-Query-Options", value)
+            }
+            ::core::option::Option::None => request,
         };
         let response = self
             .core
@@ -1077,7 +1469,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<OpportunityQueryResult, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1101,7 +1493,7 @@ impl Client {
     pub async fn create_opportunity(
         &self,
         body: &OpportunityCreate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<SaveResult>,
         ::crm_runtime::Error<ErrorList>,
     > {
@@ -1125,7 +1517,7 @@ impl Client {
         match response.status.as_u16() {
             201 => response.json::<SaveResult, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1146,11 +1538,11 @@ impl Client {
         &self,
         id: &str,
         params: &GetOpportunityParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<Opportunity>,
         ::crm_runtime::Error<ErrorList>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/services/data/v62.0/sobjects/Opportunity/{}",
             ::crm_runtime::encode::path_segment("id", id) ?
         );
@@ -1161,7 +1553,7 @@ impl Client {
                 &path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "fields",
@@ -1177,7 +1569,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1196,8 +1588,11 @@ impl Client {
     pub async fn delete_opportunity(
         &self,
         id: &str,
-    ) -> Result<::crm_runtime::ResponseValue<()>, ::crm_runtime::Error<ErrorList>> {
-        let path = format!(
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<()>,
+        ::crm_runtime::Error<ErrorList>,
+    > {
+        let path = ::std::format!(
             "/services/data/v62.0/sobjects/Opportunity/{}",
             ::crm_runtime::encode::path_segment("id", id) ?
         );
@@ -1215,7 +1610,7 @@ impl Client {
         match response.status.as_u16() {
             204 => response.empty(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1238,8 +1633,11 @@ impl Client {
         &self,
         id: &str,
         body: &OpportunityUpdate,
-    ) -> Result<::crm_runtime::ResponseValue<()>, ::crm_runtime::Error<ErrorList>> {
-        let path = format!(
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<()>,
+        ::crm_runtime::Error<ErrorList>,
+    > {
+        let path = ::std::format!(
             "/services/data/v62.0/sobjects/Opportunity/{}",
             ::crm_runtime::encode::path_segment("id", id) ?
         );
@@ -1262,7 +1660,7 @@ impl Client {
         match response.status.as_u16() {
             204 => response.empty(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1286,7 +1684,7 @@ impl Client {
     pub async fn describe_opportunity(
         &self,
         params: &DescribeOpportunityParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<SObjectDescribe>,
         ::crm_runtime::Error<ErrorList>,
     > {
@@ -1302,8 +1700,10 @@ impl Client {
             "If-Modified-Since",
             &params.if_modified_since,
         )? {
-            Some(value) => request.header("If-Modified-Since", value),
-            None => request,
+            ::core::option::Option::Some(value) => {
+                request.header("If-Modified-Since", value)
+            }
+            ::core::option::Option::None => request,
         };
         let response = self
             .core
@@ -1312,7 +1712,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<SObjectDescribe, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1335,11 +1735,11 @@ impl Client {
     pub async fn list_opportunity_stages(
         &self,
         record_type_id: &str,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<PicklistValues>,
         ::crm_runtime::Error<ErrorList>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/services/data/v62.0/ui-api/object-info/Opportunity/picklist-values/{}/StageName",
             ::crm_runtime::encode::path_segment("recordTypeId", record_type_id) ?
         );
@@ -1361,7 +1761,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<PicklistValues, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1376,7 +1776,7 @@ impl Client {
     pub async fn create_opportunity_json(
         &self,
         body: &OpportunityCreate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<ErrorList>,
     > {
@@ -1400,7 +1800,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1415,11 +1815,11 @@ impl Client {
     pub async fn delete_opportunity_json(
         &self,
         id: &str,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<ErrorList>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/services/data/v62.0/sobjects/Opportunity/{}",
             ::crm_runtime::encode::path_segment("id", id) ?
         );
@@ -1437,7 +1837,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1453,11 +1853,11 @@ impl Client {
         &self,
         id: &str,
         params: &GetOpportunityParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<ErrorList>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/services/data/v62.0/sobjects/Opportunity/{}",
             ::crm_runtime::encode::path_segment("id", id) ?
         );
@@ -1468,7 +1868,7 @@ impl Client {
                 &path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "fields",
@@ -1484,7 +1884,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1500,7 +1900,7 @@ impl Client {
         &self,
         q: &str,
         params: &QueryOpportunitiesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<ErrorList>,
     > {
@@ -1512,7 +1912,7 @@ impl Client {
                 path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "q",
@@ -1525,8 +1925,10 @@ impl Client {
             "Sforce-Query-Options",
             &params.sforce_query_options,
         )? {
-            Some(value) => request.header("Sforce-Query-Options", value),
-            None => request,
+            ::core::option::Option::Some(value) => {
+                request.header("Sforce-Query-Options", value)
+            }
+            ::core::option::Option::None => request,
         };
         let response = self
             .core
@@ -1535,7 +1937,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1551,11 +1953,11 @@ impl Client {
         &self,
         id: &str,
         body: &OpportunityUpdate,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<ErrorList>,
     > {
-        let path = format!(
+        let path = ::std::format!(
             "/services/data/v62.0/sobjects/Opportunity/{}",
             ::crm_runtime::encode::path_segment("id", id) ?
         );
@@ -1578,7 +1980,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()

@@ -4,297 +4,447 @@
 /// Deal value in major units of `currency`. A whole value is a JSON number
 /// (`1000`); a value with a decimal part is a string with two decimal places
 /// (`"1000.50"`). Either form is accepted on write.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 #[serde(untagged)]
 pub enum DealValue {
     Number(f64),
-    String(String),
+    String(::std::string::String),
 }
 /// A deal as Sell returns it (the `data` of an envelope). Ids are integers.
 /// `custom_fields` is keyed by custom field name; its values follow the field
 /// type (see `CustomField.type`).
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Deal {
     /// Unique identifier of the deal.
     pub id: i64,
     /// User who created the deal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub creator_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub creator_id: ::core::option::Option<i64>,
     /// User the deal is assigned to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner_id: ::core::option::Option<i64>,
     /// Name of the deal.
-    pub name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<DealValue>,
+    pub name: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value: ::core::option::Option<DealValue>,
     /// ISO 4217 currency code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub currency: ::core::option::Option<::std::string::String>,
     /// Whether the deal is marked hot.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hot: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub hot: ::core::option::Option<bool>,
     /// Current stage (see `GET /stages`); its category gives the status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub stage_id: ::core::option::Option<i64>,
     /// When the deal entered its current stage (UTC, ISO 8601).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_stage_change_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub last_stage_change_at: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     /// User who moved the deal into its current stage.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_stage_change_by_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub last_stage_change_by_id: ::core::option::Option<i64>,
     /// When the last activity on the deal happened (UTC, ISO 8601).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_activity_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub last_activity_at: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     /// Deal source.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub source_id: ::core::option::Option<i64>,
     /// Why the deal was lost.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loss_reason_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub loss_reason_id: ::core::option::Option<i64>,
     /// Why the deal was unqualified.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unqualified_reason_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub unqualified_reason_id: ::core::option::Option<i64>,
     /// Dropbox e-mail address connected with the deal.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dropbox_email: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub dropbox_email: ::core::option::Option<::std::string::String>,
     /// Primary contact (a person or a company).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contact_id: ::core::option::Option<i64>,
     /// Organization (company) of the deal. Read-only: set from the company of
     /// the primary contact.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub organization_id: ::core::option::Option<i64>,
     /// Expected close date, `YYYY-MM-DD`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub estimated_close_date: Option<::chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub estimated_close_date: ::core::option::Option<::chrono::NaiveDate>,
     /// User-set win likelihood in percent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customized_win_likelihood: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub customized_win_likelihood: ::core::option::Option<i64>,
     /// Tag names. Always replaced as a whole on write.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub tags: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
     /// Custom field values keyed by custom field name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_fields: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom_fields: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
     /// When the deal was created (UTC, ISO 8601).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// When the deal was last updated (UTC, ISO 8601).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// When the deal was added (may differ from `created_at` for imported deals).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub added_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub added_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Attributes of a new deal (the `data` of the request). `name` and
 /// `contact_id` are required. Ids are JSON numbers.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealCreate {
-    pub name: String,
+    pub name: ::std::string::String,
     /// Primary contact.
     pub contact_id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<DealValue>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value: ::core::option::Option<DealValue>,
     /// ISO 4217 code. Defaults to the account's currency.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub currency: ::core::option::Option<::std::string::String>,
     /// Defaults to the token's user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner_id: ::core::option::Option<i64>,
     /// Defaults to the first stage of the default pipeline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hot: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loss_reason_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unqualified_reason_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub stage_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub hot: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub source_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub loss_reason_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub unqualified_reason_id: ::core::option::Option<i64>,
     /// `YYYY-MM-DD`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub estimated_close_date: Option<::chrono::NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customized_win_likelihood: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_stage_change_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub added_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub estimated_close_date: ::core::option::Option<::chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub customized_win_likelihood: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub last_stage_change_at: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub added_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub tags: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
     /// Custom field values keyed by custom field name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_fields: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom_fields: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Attributes to change (the `data` of the request); every attribute is
 /// optional and only those sent change. `null` clears a nullable attribute.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealUpdate {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<DealValue>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hot: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub loss_reason_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unqualified_reason_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub estimated_close_date: Option<::chrono::NaiveDate>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customized_win_likelihood: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_stage_change_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub added_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contact_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub value: ::core::option::Option<DealValue>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub currency: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub stage_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub hot: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub source_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub loss_reason_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub unqualified_reason_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub estimated_close_date: ::core::option::Option<::chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub customized_win_likelihood: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub last_stage_change_at: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub added_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Replaces the whole set of tags.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub tags: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
     /// Only the names sent change; `null` clears one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_fields: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom_fields: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Request envelope: `{"data": {...}}`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealCreateRequest {
     pub data: DealCreate,
 }
 /// Request envelope: `{"data": {...}}`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealUpdateRequest {
     pub data: DealUpdate,
 }
 /// Metadata of one item (`type` is the resource type, e.g. `deal`).
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ItemMeta {
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub type_: ::core::option::Option<::std::string::String>,
     /// Version of the record, present on collection items.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub version: ::core::option::Option<i64>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Metadata of a collection page.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CollectionMeta {
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub type_: ::core::option::Option<::std::string::String>,
     /// Number of items on this page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub links: Option<CollectionLinks>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub count: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub links: ::core::option::Option<CollectionLinks>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Page links. `next_page` is absent on the last page; `prev_page` on the first.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CollectionLinks {
-    #[serde(rename = "self", default, skip_serializing_if = "Option::is_none")]
-    pub self_: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_page: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prev_page: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_page: Option<String>,
+    #[serde(
+        rename = "self",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub self_: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub first_page: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub prev_page: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub next_page: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// One deal: `{"data": Deal, "meta": {"type": "deal"}}`.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealEnvelope {
     pub data: Deal,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<ItemMeta>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub meta: ::core::option::Option<ItemMeta>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealItem {
     pub data: Deal,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<ItemMeta>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub meta: ::core::option::Option<ItemMeta>,
 }
 /// A page of deals.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DealCollection {
-    pub items: Vec<DealItem>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<CollectionMeta>,
+    pub items: ::std::vec::Vec<DealItem>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub meta: ::core::option::Option<CollectionMeta>,
 }
 /// A pipeline stage.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Stage {
     pub id: i64,
     /// Display name, e.g. `Qualified`.
-    pub name: String,
+    pub name: ::std::string::String,
     /// Category of the stage. The default pipeline uses `incoming`,
     /// `in_progress`, `won`, `lost` and `unqualified`; treat other values as
     /// open.
-    pub category: String,
+    pub category: ::std::string::String,
     /// False for the stages that hold finished deals (won, lost, unqualified).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub active: ::core::option::Option<bool>,
     /// Position in the pipeline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub position: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub position: ::core::option::Option<i64>,
     /// Win likelihood of deals in this stage, in percent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub likelihood: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub likelihood: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct StageItem {
     pub data: Stage,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<ItemMeta>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub meta: ::core::option::Option<ItemMeta>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct StageCollection {
-    pub items: Vec<StageItem>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<CollectionMeta>,
+    pub items: ::std::vec::Vec<StageItem>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub meta: ::core::option::Option<CollectionMeta>,
 }
 /// One choice of a `list` or `multi_select_list` field.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CustomFieldChoice {
     pub id: i64,
-    pub name: String,
+    pub name: ::std::string::String,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// A custom field definition. Value formats by `type`: `bool` a boolean;
 /// `date` a string such as `"4/27/2016"` and `datetime` `"4/28/2016 6:00"`
@@ -302,151 +452,225 @@ pub struct CustomFieldChoice {
 /// `multi_select_list` an array of such objects; `number` a decimal string
 /// (`"123.45"`); `address` an address object; `email`, `phone`, `string`,
 /// `text`, `url` strings.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CustomField {
     pub id: i64,
     /// Name of the field; the key in `Deal.custom_fields`.
-    pub name: String,
+    pub name: ::std::string::String,
     /// One of address, bool, date, datetime, email, list, multi_select_list, number, phone, string, text, url.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: ::std::string::String,
     /// Choices of `list` and `multi_select_list` fields.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub choices: Option<Vec<CustomFieldChoice>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub choices: ::core::option::Option<::std::vec::Vec<CustomFieldChoice>>,
     /// Contacts only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub for_company: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub for_company: ::core::option::Option<bool>,
     /// Contacts only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub for_contact: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub for_contact: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CustomFieldItem {
     pub data: CustomField,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<ItemMeta>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub meta: ::core::option::Option<ItemMeta>,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CustomFieldCollection {
-    pub items: Vec<CustomFieldItem>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<CollectionMeta>,
+    pub items: ::std::vec::Vec<CustomFieldItem>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub meta: ::core::option::Option<CollectionMeta>,
 }
 /// One error. `resource` and `field` (a JSON pointer) are present for resource
 /// (validation) errors only.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ErrorDetail {
     /// Error code, e.g. `not_found`, `unauthorized`, `blank`, `invalid`.
-    pub code: String,
+    pub code: ::std::string::String,
     /// Human-readable message in the response's `Content-Language`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub message: ::core::option::Option<::std::string::String>,
     /// Longer explanation for developers, in English.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub details: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub details: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub resource: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub field: ::core::option::Option<::std::string::String>,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ErrorItem {
     pub error: ErrorDetail,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub meta: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
 }
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ErrorMeta {
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub type_: ::core::option::Option<::std::string::String>,
     /// Status code and reason, e.g. `404 Not Found`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub http_status: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub http_status: ::core::option::Option<::std::string::String>,
     /// Request id; equals the `X-Request-Id` response header.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub logref: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub links: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub logref: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub links: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
     /// Properties not listed above, by their wire name.
     #[serde(flatten)]
-    pub additional_properties: ::std::collections::BTreeMap<String, ::serde_json::Value>,
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// Sell's error envelope.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ErrorEnvelope {
-    pub errors: Vec<ErrorItem>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub meta: Option<ErrorMeta>,
+    pub errors: ::std::vec::Vec<ErrorItem>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub meta: ::core::option::Option<ErrorMeta>,
 }
 /// Optional parameters of [`Client::list_deals`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListDealsParams {
     /// Page number, from 1. Omitted, the first page is returned.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page: ::core::option::Option<i64>,
     /// Records per page. Default 25, at most 100.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub per_page: ::core::option::Option<i64>,
     /// Field to sort by, ascending by default; append `:desc` for descending
     /// (`sort_by=updated_at:desc`). Default `id:asc`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sort_by: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub sort_by: ::core::option::Option<::std::string::String>,
     /// Comma-separated list of deal ids to return.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ids: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub ids: ::core::option::Option<::std::string::String>,
     /// Only deals whose primary contact is this contact.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contact_id: ::core::option::Option<i64>,
     /// Only deals of this organization.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub organization_id: ::core::option::Option<i64>,
     /// Only deals owned by this user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner_id: ::core::option::Option<i64>,
     /// Only deals created by this user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub creator_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub creator_id: ::core::option::Option<i64>,
     /// Only deals in this stage.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub stage_id: ::core::option::Option<i64>,
     /// Only deals from this source.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub source_id: ::core::option::Option<i64>,
     /// Only hot (true) or not hot (false) deals.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hot: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub hot: ::core::option::Option<bool>,
     /// Only deals with this estimated close date (`YYYY-MM-DD`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub estimated_close_date: Option<::chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub estimated_close_date: ::core::option::Option<::chrono::NaiveDate>,
 }
 /// Optional parameters of [`Client::list_stages`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListStagesParams {
     /// Page number, from 1. Omitted, the first page is returned.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub page: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page: ::core::option::Option<i64>,
     /// Records per page. Default 25, at most 100.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub per_page: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub per_page: ::core::option::Option<i64>,
     /// Only the stages of this pipeline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pipeline_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline_id: ::core::option::Option<i64>,
     /// Comma-separated list of stage ids to return.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ids: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub ids: ::core::option::Option<::std::string::String>,
     /// Comma-separated fields to sort by (`position`, `id`...); `:desc` for descending.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sort_by: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub sort_by: ::core::option::Option<::std::string::String>,
 }
 /// The conversions between the unified API and Zendesk Sell Core API - Deals (provider spec for the unified CRM generator): one method per operation bound with `x-unified-operation`. Hand-written glue implements it; a missing conversion is a compile error that names it.
 pub trait UnifiedMapping {
@@ -454,16 +678,16 @@ pub trait UnifiedMapping {
     fn stages_list(
         &self,
         response: &StageCollection,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::Stage>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::Stage>,
         ::crm_runtime::mapping::MappingError,
     >;
     /// The custom field definitions in the response of `listDealCustomFields` (`GET /deal/custom_fields`).
     fn custom_fields_list(
         &self,
         response: &CustomFieldCollection,
-    ) -> Result<
-        Vec<::crm_runtime::mapping::CustomFieldDefinition>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::CustomFieldDefinition>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -490,7 +714,12 @@ pub const CREDENTIAL_FIELDS: &[::crm_runtime::connection::CredentialField] = &[
 /// The per-account settings, from `x-unified-connection`.
 pub const SETTINGS: &[::crm_runtime::connection::SettingField] = &[];
 /// An account's credentials. `Debug` shows no secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::fmt::Debug,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq
+)]
 pub struct AccountCredentials {
     pub access_token: ::crm_runtime::Secret,
 }
@@ -534,7 +763,7 @@ impl Client {
 }
 /// A client with an account's credentials: what the unified layer
 /// calls.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct AccountConnection {
     pub client: Client,
     pub credentials: AccountCredentials,
@@ -694,7 +923,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
 ///   "errors", "http_status": "422 Unprocessable Entity", "logref": "<X-Request-Id>"}}`.
 ///   Validation failures are 422; an unknown id is 404 with code `not_found`.
 ///   Delete answers 204 with no body.
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct Client {
     core: ::crm_runtime::ClientCore,
 }
@@ -702,7 +931,7 @@ impl Client {
     /// The API's own host, from the spec's first server.
     pub const DEFAULT_BASE_URL: &'static str = "https://api.getbase.com/v2";
     /// A client for the API at `base_url`.
-    pub fn new(base_url: impl Into<String>) -> Self {
+    pub fn new(base_url: impl ::core::convert::Into<::std::string::String>) -> Self {
         Client {
             core: ::crm_runtime::ClientCore::new(base_url),
         }
@@ -710,7 +939,7 @@ impl Client {
     /// A client using a `reqwest::Client` you configured (timeouts,
     /// proxies, connection pool).
     pub fn with_http_client(
-        base_url: impl Into<String>,
+        base_url: impl ::core::convert::Into<::std::string::String>,
         http: ::crm_runtime::reexports::reqwest::Client,
     ) -> Self {
         Client {
@@ -727,14 +956,17 @@ impl Client {
         self
     }
     /// Adds these query parameters, as they are, to every request.
-    pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+    pub fn with_extra_query(
+        mut self,
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> Self {
         self.core.set_extra_query(pairs);
         self
     }
     /// Merges these fields, as they are, into every JSON object body.
     pub fn with_extra_body(
         mut self,
-        fields: ::serde_json::Map<String, ::serde_json::Value>,
+        fields: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ) -> Self {
         self.core.set_extra_body(fields);
         self
@@ -742,11 +974,14 @@ impl Client {
     /// Sets the token of `bearerAuth` (sent as `Authorization: Bearer`).
     ///
     /// `Authorization: Bearer <access token>` (Personal Access Token or OAuth2 token).
-    pub fn with_bearer_auth(mut self, token: impl Into<::crm_runtime::Secret>) -> Self {
+    pub fn with_bearer_auth(
+        mut self,
+        token: impl ::core::convert::Into<::crm_runtime::Secret>,
+    ) -> Self {
         self.core
             .set_credential(
                 "bearerAuth",
-                ::crm_runtime::Credential::Bearer(token.into()),
+                ::crm_runtime::Credential::Bearer(::core::convert::Into::into(token)),
             );
         self
     }
@@ -754,13 +989,16 @@ impl Client {
     ///
     /// Not authentication: the client's `User-Agent`, which Sell expects on every
     /// request. Filled by the connection constant `userAgent`.
-    pub fn with_user_agent(mut self, key: impl Into<::crm_runtime::Secret>) -> Self {
+    pub fn with_user_agent(
+        mut self,
+        key: impl ::core::convert::Into<::crm_runtime::Secret>,
+    ) -> Self {
         self.core
             .set_credential(
                 "userAgent",
                 ::crm_runtime::Credential::Header {
                     name: "User-Agent",
-                    value: key.into(),
+                    value: ::core::convert::Into::into(key),
                 },
             );
         self
@@ -777,7 +1015,7 @@ impl Client {
     pub async fn list_deals(
         &self,
         params: &ListDealsParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DealCollection>,
         ::crm_runtime::Error<ErrorEnvelope>,
     > {
@@ -789,7 +1027,7 @@ impl Client {
                 path,
                 &["bearerAuth", "userAgent"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "page",
@@ -882,7 +1120,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DealCollection, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -905,7 +1143,7 @@ impl Client {
     pub async fn create_deal(
         &self,
         body: &DealCreateRequest,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DealEnvelope>,
         ::crm_runtime::Error<ErrorEnvelope>,
     > {
@@ -925,7 +1163,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DealEnvelope, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -942,11 +1180,13 @@ impl Client {
     pub async fn get_deal(
         &self,
         id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DealEnvelope>,
         ::crm_runtime::Error<ErrorEnvelope>,
     > {
-        let path = format!("/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?);
+        let path = ::std::format!(
+            "/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
+        );
         let request = self
             .core
             .request(
@@ -961,7 +1201,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DealEnvelope, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -983,11 +1223,13 @@ impl Client {
         &self,
         id: &i64,
         body: &DealUpdateRequest,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<DealEnvelope>,
         ::crm_runtime::Error<ErrorEnvelope>,
     > {
-        let path = format!("/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?);
+        let path = ::std::format!(
+            "/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
+        );
         let request = self
             .core
             .request(
@@ -1003,7 +1245,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<DealEnvelope, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1022,8 +1264,13 @@ impl Client {
     pub async fn delete_deal(
         &self,
         id: &i64,
-    ) -> Result<::crm_runtime::ResponseValue<()>, ::crm_runtime::Error<ErrorEnvelope>> {
-        let path = format!("/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?);
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<()>,
+        ::crm_runtime::Error<ErrorEnvelope>,
+    > {
+        let path = ::std::format!(
+            "/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
+        );
         let request = self
             .core
             .request(
@@ -1038,7 +1285,7 @@ impl Client {
         match response.status.as_u16() {
             204 => response.empty(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1059,7 +1306,7 @@ impl Client {
     pub async fn list_stages(
         &self,
         params: &ListStagesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<StageCollection>,
         ::crm_runtime::Error<ErrorEnvelope>,
     > {
@@ -1071,7 +1318,7 @@ impl Client {
                 path,
                 &["bearerAuth", "userAgent"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "page",
@@ -1115,7 +1362,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<StageCollection, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1134,7 +1381,7 @@ impl Client {
     /// `GET /deal/custom_fields`
     pub async fn list_deal_custom_fields(
         &self,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<CustomFieldCollection>,
         ::crm_runtime::Error<ErrorEnvelope>,
     > {
@@ -1157,7 +1404,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<CustomFieldCollection, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1172,7 +1419,7 @@ impl Client {
     pub async fn create_deal_json(
         &self,
         body: &DealCreateRequest,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<ErrorEnvelope>,
     > {
@@ -1192,7 +1439,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1207,11 +1454,13 @@ impl Client {
     pub async fn delete_deal_json(
         &self,
         id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<ErrorEnvelope>,
     > {
-        let path = format!("/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?);
+        let path = ::std::format!(
+            "/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
+        );
         let request = self
             .core
             .request(
@@ -1226,7 +1475,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1241,11 +1490,13 @@ impl Client {
     pub async fn get_deal_json(
         &self,
         id: &i64,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<ErrorEnvelope>,
     > {
-        let path = format!("/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?);
+        let path = ::std::format!(
+            "/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
+        );
         let request = self
             .core
             .request(
@@ -1260,7 +1511,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1275,7 +1526,7 @@ impl Client {
     pub async fn list_deals_json(
         &self,
         params: &ListDealsParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<ErrorEnvelope>,
     > {
@@ -1287,7 +1538,7 @@ impl Client {
                 path,
                 &["bearerAuth", "userAgent"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "page",
@@ -1380,7 +1631,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1396,11 +1647,13 @@ impl Client {
         &self,
         id: &i64,
         body: &DealUpdateRequest,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<ErrorEnvelope>,
     > {
-        let path = format!("/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?);
+        let path = ::std::format!(
+            "/deals/{}", ::crm_runtime::encode::path_segment("id", id) ?
+        );
         let request = self
             .core
             .request(
@@ -1416,7 +1669,7 @@ impl Client {
         match response.status.as_u16() {
             200..=299 => response.json_value(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()

@@ -2,20 +2,26 @@
 // Do not edit: change the spec and run `cargo xtask codegen`.
 
 /// Error answer of every operation.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Error {
     /// HTTP status code of this answer.
     #[serde(rename = "statusCode")]
     pub status_code: i64,
     /// HTTP reason phrase of the status code.
-    pub error: String,
+    pub error: ::std::string::String,
     /// Human-readable explanation.
-    pub message: String,
+    pub message: ::std::string::String,
     /// Names of the offending fields, for validation errors.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fields: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<ErrorProvider>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub fields: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub provider: ::core::option::Option<ErrorProvider>,
 }
 impl Error {
     /// The fields, in the schema's order.
@@ -44,8 +50,8 @@ impl Error {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         set.push("statusCode");
         set.push("error");
         set.push("message");
@@ -59,20 +65,27 @@ impl Error {
     }
 }
 /// The provider's answer, when the error came from the provider.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ErrorProvider {
     /// Provider key, as in `x-providers`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
     /// HTTP status code returned by the provider.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status: ::core::option::Option<i64>,
     /// Body returned by the provider (JSON value, or text as a string).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<::serde_json::Value>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub body: ::core::option::Option<::serde_json::Value>,
     /// Seconds the provider asked to wait before retrying.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_after: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub retry_after: ::core::option::Option<i64>,
 }
 impl ErrorProvider {
     /// The fields, in the schema's order.
@@ -97,8 +110,8 @@ impl ErrorProvider {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         if self.name.is_some() {
             set.push("name");
         }
@@ -115,12 +128,18 @@ impl ErrorProvider {
     }
 }
 /// One page of opportunities.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityList {
     /// The opportunities of this page.
-    pub result: Vec<Opportunity>,
+    pub result: ::std::vec::Vec<Opportunity>,
     /// Cursor for the next page; null on the last page.
-    pub next_cursor: Option<String>,
+    pub next_cursor: ::core::option::Option<::std::string::String>,
     /// Number of records in `result`.
     pub result_count: i64,
 }
@@ -143,8 +162,8 @@ impl OpportunityList {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         set.push("result");
         if self.next_cursor.is_some() {
             set.push("next_cursor");
@@ -154,7 +173,13 @@ impl OpportunityList {
     }
 }
 /// Lifecycle status of the opportunity. Provider mapping: Close `status_type` active -> open, won -> won, lost -> lost (Close has no abandoned); Copper `status` Open -> open, Won -> won, Lost -> lost, Abandoned -> abandoned. Clients must accept values not listed here, as more providers may add more statuses.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum UnifiedOpportunityStatus {
     /// `open`
     Open,
@@ -165,7 +190,7 @@ pub enum UnifiedOpportunityStatus {
     /// `abandoned`
     Abandoned,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl UnifiedOpportunityStatus {
     /// The value as it is sent on the wire.
@@ -179,20 +204,20 @@ impl UnifiedOpportunityStatus {
         }
     }
 }
-impl From<&str> for UnifiedOpportunityStatus {
+impl ::core::convert::From<&str> for UnifiedOpportunityStatus {
     fn from(value: &str) -> Self {
         match value {
             "open" => Self::Open,
             "won" => Self::Won,
             "lost" => Self::Lost,
             "abandoned" => Self::Abandoned,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for UnifiedOpportunityStatus {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for UnifiedOpportunityStatus {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -207,22 +232,29 @@ impl ::serde::Serialize for UnifiedOpportunityStatus {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for UnifiedOpportunityStatus {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
 /// The user who owns the opportunity.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityOwner {
     /// The owner's unique identifier (Close `user_id`, Copper `assignee_id`).
-    pub id: String,
+    pub id: ::std::string::String,
 }
 impl OpportunityOwner {
     /// The fields, in the schema's order.
@@ -235,17 +267,23 @@ impl OpportunityOwner {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         set.push("id");
         set
     }
 }
 /// The account (company) of the opportunity.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityAccount {
     /// The account's unique identifier (Close `lead_id`, Copper `company_id`).
-    pub id: String,
+    pub id: ::std::string::String,
 }
 impl OpportunityAccount {
     /// The fields, in the schema's order.
@@ -258,17 +296,23 @@ impl OpportunityAccount {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         set.push("id");
         set
     }
 }
 /// A contact (person) of the opportunity.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityContact {
     /// The contact's unique identifier (Close `contact_id`, Copper `primary_contact_id`).
-    pub id: String,
+    pub id: ::std::string::String,
 }
 impl OpportunityContact {
     /// The fields, in the schema's order.
@@ -281,21 +325,28 @@ impl OpportunityContact {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         set.push("id");
         set
     }
 }
 /// The pipeline stage of the opportunity. On write `id` selects the stage; `name` is ignored by Close and Copper.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityStage {
     /// The stage's unique identifier (Close `status_id`, Copper `pipeline_stage_id`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub id: ::core::option::Option<::std::string::String>,
     /// The stage's name (Close `status_label`; Copper returns only the id).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
 }
 impl OpportunityStage {
     /// The fields, in the schema's order.
@@ -312,8 +363,8 @@ impl OpportunityStage {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         if self.id.is_some() {
             set.push("id");
         }
@@ -324,14 +375,21 @@ impl OpportunityStage {
     }
 }
 /// A tag. Copper tags are plain strings with no id: they are read back with the tag string as both `id` and `name`, and written by `name` (or by `id` when `name` is absent).
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityTag {
     /// The tag's unique identifier.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub id: ::core::option::Option<::std::string::String>,
     /// The tag's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
 }
 impl OpportunityTag {
     /// The fields, in the schema's order.
@@ -348,8 +406,8 @@ impl OpportunityTag {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         if self.id.is_some() {
             set.push("id");
         }
@@ -360,14 +418,25 @@ impl OpportunityTag {
     }
 }
 /// A URL related to the opportunity.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityUrl {
     /// The kind of URL, e.g. the provider's web app page.
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub type_: ::core::option::Option<::std::string::String>,
     /// The URL.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub url: ::core::option::Option<::std::string::String>,
 }
 impl OpportunityUrl {
     /// The fields, in the schema's order.
@@ -384,8 +453,8 @@ impl OpportunityUrl {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         if self.type_.is_some() {
             set.push("type");
         }
@@ -396,61 +465,73 @@ impl OpportunityUrl {
     }
 }
 /// A potential business deal. Every property except `id` may be absent or null; `x-supported-in` lists the providers that return it.
-#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct Opportunity {
     /// The opportunity's unique identifier (Copper's integer ids as strings).
-    pub id: String,
+    pub id: ::std::string::String,
     /// The opportunity's name. Close opportunities have no name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
     /// The opportunity's description (Close `note`, Copper `details`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
     /// The opportunity's amount in major units of `currency` (500.00, not cents). Close stores `value` in cents, divided by 100 here; Copper `monetary_value`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub amount: ::core::option::Option<f64>,
     /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub currency: ::core::option::Option<::std::string::String>,
     /// The opportunity's owner.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<OpportunityOwner>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner: ::core::option::Option<OpportunityOwner>,
     /// The opportunity's account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<OpportunityAccount>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub account: ::core::option::Option<OpportunityAccount>,
     /// The opportunity's contacts. Close and Copper link at most one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact: Option<Vec<OpportunityContact>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contact: ::core::option::Option<::std::vec::Vec<OpportunityContact>>,
     /// The opportunity's pipeline stage; `name` is filled by Close only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage: Option<OpportunityStage>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub stage: ::core::option::Option<OpportunityStage>,
     /// The opportunity's status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<UnifiedOpportunityStatus>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status: ::core::option::Option<UnifiedOpportunityStatus>,
     /// The opportunity's tags.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<OpportunityTag>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub tags: ::core::option::Option<::std::vec::Vec<OpportunityTag>>,
     /// All the custom fields present on the opportunity, keyed by the custom field's name (Close `custom.cf_*` keys, Copper `custom_fields[]` by definition id, both resolved to names).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_fields: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom_fields: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
     /// The date and time of the opportunity's last activity (Copper `date_last_contacted`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_activity_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub last_activity_at: ::core::option::Option<
+        ::chrono::DateTime<::chrono::FixedOffset>,
+    >,
     /// The EXPECTED close date of the opportunity. For won deals it is the date the deal was won when the provider only records that. Close uses `date_won` (the date it was won); Copper uses `close_date` (the expected close date, "MM/DD/YYYY" or "DD/MM/YYYY" by account locale). Date-only values are given as midnight UTC.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub close_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub close_date: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// The date and time of the opportunity's creation (Close `date_created`, Copper `date_created`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// The date and time of the opportunity's last update (Close `date_updated`, Copper `date_modified`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// The opportunity's URLs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub urls: Option<Vec<OpportunityUrl>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub urls: ::core::option::Option<::std::vec::Vec<OpportunityUrl>>,
     /// The raw provider record, as returned by the provider's API.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_data: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub remote_data: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
 }
 impl Opportunity {
     /// The fields, in the schema's order.
@@ -531,8 +612,8 @@ impl Opportunity {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         set.push("id");
         if self.name.is_some() {
             set.push("name");
@@ -589,50 +670,61 @@ impl Opportunity {
     }
 }
 /// Body for creating an opportunity. `x-required-in` lists the providers that require a property; sending a property a provider does not support is a 422 error.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityCreate {
     /// The opportunity's name. Close opportunities have no name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
     /// The opportunity's description (Close `note`, Copper `details`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub description: ::core::option::Option<::std::string::String>,
     /// The opportunity's amount in major units of `currency`. Close receives it in cents (`value`), Copper as `monetary_value`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount: Option<f64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub amount: ::core::option::Option<f64>,
     /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub currency: ::core::option::Option<::std::string::String>,
     /// The opportunity's owner (Close `user_id`, Copper `assignee_id`). Required in Close, as the seeds say.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner: Option<OpportunityOwner>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner: ::core::option::Option<OpportunityOwner>,
     /// The opportunity's account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account: Option<OpportunityAccount>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub account: ::core::option::Option<OpportunityAccount>,
     /// The opportunity's contacts. Close (`contact_id`) and Copper (`primary_contact_id`) take exactly one: a list with more than one element is rejected, not truncated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub contact: Option<Vec<OpportunityContact>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub contact: ::core::option::Option<::std::vec::Vec<OpportunityContact>>,
     /// The opportunity's pipeline stage, selected by `id`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stage: Option<OpportunityStage>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub stage: ::core::option::Option<OpportunityStage>,
     /// The opportunity's status. Close derives it from the stage, so write `stage` there instead.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<UnifiedOpportunityStatus>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status: ::core::option::Option<UnifiedOpportunityStatus>,
     /// The opportunity's tags (Copper takes tag names).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tags: Option<Vec<OpportunityTag>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub tags: ::core::option::Option<::std::vec::Vec<OpportunityTag>>,
     /// The EXPECTED close date. Close stores it as `date_won`, Copper as `close_date`; both keep the date part only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub close_date: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub close_date: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// The date and time of the opportunity's creation. Not writable in Close or Copper.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_at: Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// Custom field values keyed by the custom field's name; values are any JSON value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_fields: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub custom_fields: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
     /// Merged as is into the provider's request body, untransformed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_data: Option<::std::collections::BTreeMap<String, ::serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub remote_data: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
 }
 impl OpportunityCreate {
     /// The fields, in the schema's order.
@@ -697,8 +789,8 @@ impl OpportunityCreate {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         if self.name.is_some() {
             set.push("name");
         }
@@ -745,7 +837,14 @@ impl OpportunityCreate {
     }
 }
 /// Body for updating an opportunity. Every property is optional; only the properties present change. Null clears a value where allowed. Sending a property a provider does not support is a 422 error.
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct OpportunityUpdate {
     /// The opportunity's name. Close opportunities have no name.
     #[serde(
@@ -753,10 +852,10 @@ pub struct OpportunityUpdate {
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub name: ::crm_runtime::Patch<String>,
+    pub name: ::crm_runtime::Patch<::std::string::String>,
     /// The opportunity's description (Close `note`, Copper `details`); null clears it.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
-    pub description: ::crm_runtime::Patch<String>,
+    pub description: ::crm_runtime::Patch<::std::string::String>,
     /// The opportunity's amount in major units of `currency`; null clears it. Close receives it in cents (`value`), Copper as `monetary_value`.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub amount: ::crm_runtime::Patch<f64>,
@@ -766,7 +865,7 @@ pub struct OpportunityUpdate {
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub currency: ::crm_runtime::Patch<String>,
+    pub currency: ::crm_runtime::Patch<::std::string::String>,
     /// The opportunity's owner; null clears it.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub owner: ::crm_runtime::Patch<OpportunityOwner>,
@@ -779,7 +878,7 @@ pub struct OpportunityUpdate {
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub contact: ::crm_runtime::Patch<Vec<OpportunityContact>>,
+    pub contact: ::crm_runtime::Patch<::std::vec::Vec<OpportunityContact>>,
     /// The opportunity's pipeline stage, selected by `id`; null clears it.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub stage: ::crm_runtime::Patch<OpportunityStage>,
@@ -796,7 +895,7 @@ pub struct OpportunityUpdate {
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
-    pub tags: ::crm_runtime::Patch<Vec<OpportunityTag>>,
+    pub tags: ::crm_runtime::Patch<::std::vec::Vec<OpportunityTag>>,
     /// The EXPECTED close date; null clears it. Close stores it as `date_won`, Copper as `close_date`; both keep the date part only.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub close_date: ::crm_runtime::Patch<::chrono::DateTime<::chrono::FixedOffset>>,
@@ -814,7 +913,7 @@ pub struct OpportunityUpdate {
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
     pub custom_fields: ::crm_runtime::Patch<
-        ::std::collections::BTreeMap<String, ::serde_json::Value>,
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
     >,
     /// Merged as is into the provider's request body, untransformed.
     #[serde(
@@ -823,7 +922,7 @@ pub struct OpportunityUpdate {
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
     pub remote_data: ::crm_runtime::Patch<
-        ::std::collections::BTreeMap<String, ::serde_json::Value>,
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
     >,
 }
 impl OpportunityUpdate {
@@ -889,8 +988,8 @@ impl OpportunityUpdate {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         if !self.name.is_absent() {
             set.push("name");
         }
@@ -936,7 +1035,13 @@ impl OpportunityUpdate {
         set
     }
 }
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
 pub enum TrutoResponseFormat {
     /// `unified`
     Unified,
@@ -947,7 +1052,7 @@ pub enum TrutoResponseFormat {
     /// `stream`
     Stream,
     /// A value this spec does not list, kept as sent.
-    Unknown(String),
+    Unknown(::std::string::String),
 }
 impl TrutoResponseFormat {
     /// The value as it is sent on the wire.
@@ -961,20 +1066,20 @@ impl TrutoResponseFormat {
         }
     }
 }
-impl From<&str> for TrutoResponseFormat {
+impl ::core::convert::From<&str> for TrutoResponseFormat {
     fn from(value: &str) -> Self {
         match value {
             "unified" => Self::Unified,
             "raw" => Self::Raw,
             "normalized" => Self::Normalized,
             "stream" => Self::Stream,
-            other => Self::Unknown(other.to_owned()),
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
         }
     }
 }
-impl From<String> for TrutoResponseFormat {
-    fn from(value: String) -> Self {
-        match Self::from(value.as_str()) {
+impl ::core::convert::From<::std::string::String> for TrutoResponseFormat {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
             Self::Unknown(_) => Self::Unknown(value),
             known => known,
         }
@@ -989,46 +1094,58 @@ impl ::serde::Serialize for TrutoResponseFormat {
     fn serialize<S: ::serde::Serializer>(
         &self,
         serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    ) -> ::core::result::Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 impl<'de> ::serde::Deserialize<'de> for TrutoResponseFormat {
     fn deserialize<D: ::serde::Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Self, D::Error> {
-        <String as ::serde::Deserialize>::deserialize(deserializer).map(Self::from)
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
 /// Optional parameters of [`Client::list_opportunities`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct ListOpportunitiesParams {
     /// The format of the response. Defaults to `unified`.
     /// - `unified`: the record with the unified mappings applied.
     /// - `raw`: the unprocessed response of the provider's API; it does not follow the schemas of this document.
     /// - `normalized`: the unified record with every unified field present, absent values as explicit null, no `remote_data`, keys in schema order, and dates as RFC 3339 in UTC.
     /// - `stream`: the response is streamed instead of buffered. A list is sent as `application/x-ndjson`, one unified record per line, without the list envelope; single-record operations answer as with `unified`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truto_response_format: Option<TrutoResponseFormat>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_response_format: ::core::option::Option<TrutoResponseFormat>,
     /// Excludes the `remote_data` attribute from the response.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truto_ignore_remote_data: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_ignore_remote_data: ::core::option::Option<bool>,
     /// Fields to exclude from the response. Repeat the parameter once per field, e.g. `truto_exclude_fields[]=id&truto_exclude_fields[]=name`.
     #[serde(
         rename = "truto_exclude_fields[]",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub truto_exclude_fields: Option<Vec<String>>,
+    pub truto_exclude_fields: ::core::option::Option<
+        ::std::vec::Vec<::std::string::String>,
+    >,
     /// Query parameters passed to the provider untouched, without any transformation, e.g. `remote_query[foo]=bar`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_query: Option<::std::collections::BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub remote_query: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+    >,
     /// Maximum number of records in the page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub limit: ::core::option::Option<i64>,
     /// Opaque cursor from the `next_cursor` of the previous page. Pass it back unchanged; omit it for the first page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub next_cursor: ::core::option::Option<::std::string::String>,
 }
 impl ListOpportunitiesParams {
     /// The fields, in the schema's order.
@@ -1061,8 +1178,8 @@ impl ListOpportunitiesParams {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         if self.truto_response_format.is_some() {
             set.push("truto_response_format");
         }
@@ -1085,28 +1202,39 @@ impl ListOpportunitiesParams {
     }
 }
 /// Optional parameters of [`Client::create_opportunity`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct CreateOpportunityParams {
     /// The format of the response. Defaults to `unified`.
     /// - `unified`: the record with the unified mappings applied.
     /// - `raw`: the unprocessed response of the provider's API; it does not follow the schemas of this document.
     /// - `normalized`: the unified record with every unified field present, absent values as explicit null, no `remote_data`, keys in schema order, and dates as RFC 3339 in UTC.
     /// - `stream`: the response is streamed instead of buffered. A list is sent as `application/x-ndjson`, one unified record per line, without the list envelope; single-record operations answer as with `unified`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truto_response_format: Option<TrutoResponseFormat>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_response_format: ::core::option::Option<TrutoResponseFormat>,
     /// Excludes the `remote_data` attribute from the response.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truto_ignore_remote_data: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_ignore_remote_data: ::core::option::Option<bool>,
     /// Fields to exclude from the response. Repeat the parameter once per field, e.g. `truto_exclude_fields[]=id&truto_exclude_fields[]=name`.
     #[serde(
         rename = "truto_exclude_fields[]",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub truto_exclude_fields: Option<Vec<String>>,
+    pub truto_exclude_fields: ::core::option::Option<
+        ::std::vec::Vec<::std::string::String>,
+    >,
     /// Query parameters passed to the provider untouched, without any transformation, e.g. `remote_query[foo]=bar`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_query: Option<::std::collections::BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub remote_query: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+    >,
 }
 impl CreateOpportunityParams {
     /// The fields, in the schema's order.
@@ -1131,8 +1259,8 @@ impl CreateOpportunityParams {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         if self.truto_response_format.is_some() {
             set.push("truto_response_format");
         }
@@ -1149,28 +1277,39 @@ impl CreateOpportunityParams {
     }
 }
 /// Optional parameters of [`Client::get_opportunity`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct GetOpportunityParams {
     /// The format of the response. Defaults to `unified`.
     /// - `unified`: the record with the unified mappings applied.
     /// - `raw`: the unprocessed response of the provider's API; it does not follow the schemas of this document.
     /// - `normalized`: the unified record with every unified field present, absent values as explicit null, no `remote_data`, keys in schema order, and dates as RFC 3339 in UTC.
     /// - `stream`: the response is streamed instead of buffered. A list is sent as `application/x-ndjson`, one unified record per line, without the list envelope; single-record operations answer as with `unified`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truto_response_format: Option<TrutoResponseFormat>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_response_format: ::core::option::Option<TrutoResponseFormat>,
     /// Excludes the `remote_data` attribute from the response.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truto_ignore_remote_data: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_ignore_remote_data: ::core::option::Option<bool>,
     /// Fields to exclude from the response. Repeat the parameter once per field, e.g. `truto_exclude_fields[]=id&truto_exclude_fields[]=name`.
     #[serde(
         rename = "truto_exclude_fields[]",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub truto_exclude_fields: Option<Vec<String>>,
+    pub truto_exclude_fields: ::core::option::Option<
+        ::std::vec::Vec<::std::string::String>,
+    >,
     /// Query parameters passed to the provider untouched, without any transformation, e.g. `remote_query[foo]=bar`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_query: Option<::std::collections::BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub remote_query: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+    >,
 }
 impl GetOpportunityParams {
     /// The fields, in the schema's order.
@@ -1195,8 +1334,8 @@ impl GetOpportunityParams {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         if self.truto_response_format.is_some() {
             set.push("truto_response_format");
         }
@@ -1213,28 +1352,39 @@ impl GetOpportunityParams {
     }
 }
 /// Optional parameters of [`Client::delete_opportunity`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct DeleteOpportunityParams {
     /// The format of the response. Defaults to `unified`.
     /// - `unified`: the record with the unified mappings applied.
     /// - `raw`: the unprocessed response of the provider's API; it does not follow the schemas of this document.
     /// - `normalized`: the unified record with every unified field present, absent values as explicit null, no `remote_data`, keys in schema order, and dates as RFC 3339 in UTC.
     /// - `stream`: the response is streamed instead of buffered. A list is sent as `application/x-ndjson`, one unified record per line, without the list envelope; single-record operations answer as with `unified`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truto_response_format: Option<TrutoResponseFormat>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_response_format: ::core::option::Option<TrutoResponseFormat>,
     /// Excludes the `remote_data` attribute from the response.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truto_ignore_remote_data: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_ignore_remote_data: ::core::option::Option<bool>,
     /// Fields to exclude from the response. Repeat the parameter once per field, e.g. `truto_exclude_fields[]=id&truto_exclude_fields[]=name`.
     #[serde(
         rename = "truto_exclude_fields[]",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub truto_exclude_fields: Option<Vec<String>>,
+    pub truto_exclude_fields: ::core::option::Option<
+        ::std::vec::Vec<::std::string::String>,
+    >,
     /// Query parameters passed to the provider untouched, without any transformation, e.g. `remote_query[foo]=bar`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_query: Option<::std::collections::BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub remote_query: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+    >,
 }
 impl DeleteOpportunityParams {
     /// The fields, in the schema's order.
@@ -1259,8 +1409,8 @@ impl DeleteOpportunityParams {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         if self.truto_response_format.is_some() {
             set.push("truto_response_format");
         }
@@ -1277,28 +1427,39 @@ impl DeleteOpportunityParams {
     }
 }
 /// Optional parameters of [`Client::update_opportunity`].
-#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct UpdateOpportunityParams {
     /// The format of the response. Defaults to `unified`.
     /// - `unified`: the record with the unified mappings applied.
     /// - `raw`: the unprocessed response of the provider's API; it does not follow the schemas of this document.
     /// - `normalized`: the unified record with every unified field present, absent values as explicit null, no `remote_data`, keys in schema order, and dates as RFC 3339 in UTC.
     /// - `stream`: the response is streamed instead of buffered. A list is sent as `application/x-ndjson`, one unified record per line, without the list envelope; single-record operations answer as with `unified`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truto_response_format: Option<TrutoResponseFormat>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_response_format: ::core::option::Option<TrutoResponseFormat>,
     /// Excludes the `remote_data` attribute from the response.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truto_ignore_remote_data: Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_ignore_remote_data: ::core::option::Option<bool>,
     /// Fields to exclude from the response. Repeat the parameter once per field, e.g. `truto_exclude_fields[]=id&truto_exclude_fields[]=name`.
     #[serde(
         rename = "truto_exclude_fields[]",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "::core::option::Option::is_none"
     )]
-    pub truto_exclude_fields: Option<Vec<String>>,
+    pub truto_exclude_fields: ::core::option::Option<
+        ::std::vec::Vec<::std::string::String>,
+    >,
     /// Query parameters passed to the provider untouched, without any transformation, e.g. `remote_query[foo]=bar`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remote_query: Option<::std::collections::BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub remote_query: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
+    >,
 }
 impl UpdateOpportunityParams {
     /// The fields, in the schema's order.
@@ -1323,8 +1484,8 @@ impl UpdateOpportunityParams {
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
     #[allow(clippy::vec_init_then_push)]
-    pub fn fields_set(&self) -> Vec<&'static str> {
-        let mut set = Vec::new();
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
         if self.truto_response_format.is_some() {
             set.push("truto_response_format");
         }
@@ -1345,7 +1506,7 @@ impl UpdateOpportunityParams {
 /// One API for the opportunity (deal) records of several CRMs. Each request names an integrated account; the server maps the unified record to and from that account's provider.
 ///
 /// Vendor extensions: `x-unified-api` (under `info`) marks this document as the unified API; `x-unified-operation` names each operation (`opportunities.list`...), and provider operations that serve it carry the same name. This document names no provider: each provider's spec declares which fields it supports and requires, and the served document adds them to each property as `x-supported-in` and `x-required-in` (and a "Supported in" / "Required in" line of its description).
-#[derive(Clone, Debug)]
+#[derive(::core::clone::Clone, ::core::fmt::Debug)]
 pub struct Client {
     core: ::crm_runtime::ClientCore,
 }
@@ -1353,7 +1514,7 @@ impl Client {
     /// The API's own host, from the spec's first server.
     pub const DEFAULT_BASE_URL: &'static str = "http://localhost:8080";
     /// A client for the API at `base_url`.
-    pub fn new(base_url: impl Into<String>) -> Self {
+    pub fn new(base_url: impl ::core::convert::Into<::std::string::String>) -> Self {
         Client {
             core: ::crm_runtime::ClientCore::new(base_url),
         }
@@ -1361,7 +1522,7 @@ impl Client {
     /// A client using a `reqwest::Client` you configured (timeouts,
     /// proxies, connection pool).
     pub fn with_http_client(
-        base_url: impl Into<String>,
+        base_url: impl ::core::convert::Into<::std::string::String>,
         http: ::crm_runtime::reexports::reqwest::Client,
     ) -> Self {
         Client {
@@ -1378,14 +1539,17 @@ impl Client {
         self
     }
     /// Adds these query parameters, as they are, to every request.
-    pub fn with_extra_query(mut self, pairs: Vec<(String, String)>) -> Self {
+    pub fn with_extra_query(
+        mut self,
+        pairs: ::std::vec::Vec<(::std::string::String, ::std::string::String)>,
+    ) -> Self {
         self.core.set_extra_query(pairs);
         self
     }
     /// Merges these fields, as they are, into every JSON object body.
     pub fn with_extra_body(
         mut self,
-        fields: ::serde_json::Map<String, ::serde_json::Value>,
+        fields: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     ) -> Self {
         self.core.set_extra_body(fields);
         self
@@ -1393,11 +1557,14 @@ impl Client {
     /// Sets the token of `bearerAuth` (sent as `Authorization: Bearer`).
     ///
     /// API token, sent as `Authorization: Bearer <token>`.
-    pub fn with_bearer_auth(mut self, token: impl Into<::crm_runtime::Secret>) -> Self {
+    pub fn with_bearer_auth(
+        mut self,
+        token: impl ::core::convert::Into<::crm_runtime::Secret>,
+    ) -> Self {
         self.core
             .set_credential(
                 "bearerAuth",
-                ::crm_runtime::Credential::Bearer(token.into()),
+                ::crm_runtime::Credential::Bearer(::core::convert::Into::into(token)),
             );
         self
     }
@@ -1410,7 +1577,7 @@ impl Client {
         &self,
         integrated_account_id: &::uuid::Uuid,
         params: &ListOpportunitiesParams,
-    ) -> Result<
+    ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<OpportunityList>,
         ::crm_runtime::Error<Error>,
     > {
@@ -1422,7 +1589,7 @@ impl Client {
                 path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "integrated_account_id",
@@ -1480,7 +1647,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<OpportunityList, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1497,7 +1664,10 @@ impl Client {
         integrated_account_id: &::uuid::Uuid,
         params: &CreateOpportunityParams,
         body: &OpportunityCreate,
-    ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<Error>> {
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<Opportunity>,
+        ::crm_runtime::Error<Error>,
+    > {
         let path = "/unified/crm/opportunities";
         let request = self
             .core
@@ -1506,7 +1676,7 @@ impl Client {
                 path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "integrated_account_id",
@@ -1555,7 +1725,7 @@ impl Client {
         match response.status.as_u16() {
             201 => response.json::<Opportunity, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1572,8 +1742,11 @@ impl Client {
         id: &str,
         integrated_account_id: &::uuid::Uuid,
         params: &GetOpportunityParams,
-    ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<Error>> {
-        let path = format!(
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<Opportunity>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = ::std::format!(
             "/unified/crm/opportunities/{}", ::crm_runtime::encode::path_segment("id",
             id) ?
         );
@@ -1584,7 +1757,7 @@ impl Client {
                 &path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "integrated_account_id",
@@ -1628,7 +1801,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1645,8 +1818,11 @@ impl Client {
         id: &str,
         integrated_account_id: &::uuid::Uuid,
         params: &DeleteOpportunityParams,
-    ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<Error>> {
-        let path = format!(
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<Opportunity>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = ::std::format!(
             "/unified/crm/opportunities/{}", ::crm_runtime::encode::path_segment("id",
             id) ?
         );
@@ -1657,7 +1833,7 @@ impl Client {
                 &path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "integrated_account_id",
@@ -1701,7 +1877,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
@@ -1721,8 +1897,11 @@ impl Client {
         integrated_account_id: &::uuid::Uuid,
         params: &UpdateOpportunityParams,
         body: &OpportunityUpdate,
-    ) -> Result<::crm_runtime::ResponseValue<Opportunity>, ::crm_runtime::Error<Error>> {
-        let path = format!(
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<Opportunity>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = ::std::format!(
             "/unified/crm/opportunities/{}", ::crm_runtime::encode::path_segment("id",
             id) ?
         );
@@ -1733,7 +1912,7 @@ impl Client {
                 &path,
                 &["bearerAuth"],
             );
-        let mut query: Vec<(String, String)> = Vec::new();
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
         ::crm_runtime::encode::query(
             &mut query,
             "integrated_account_id",
@@ -1782,7 +1961,7 @@ impl Client {
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
             _ => {
-                Err(
+                ::core::result::Result::Err(
                     response
                         .into_error(|_status: u16, body: &[u8]| {
                             ::serde_json::from_slice(body).ok()
