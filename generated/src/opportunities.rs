@@ -169,15 +169,22 @@ impl UnifiedClient {
         options: &ListOptions,
     ) -> Result<Value, UnifiedError> {
         let page = self.list_page(account, options).await?;
+        Ok(self.render_page(page, options))
+    }
+
+    /// A page as `list` answers it: `{result, result_count, next_cursor}`,
+    /// or, with `raw`, the provider's body untouched (its cursor is
+    /// `UnifiedPage::next_cursor`).
+    pub fn render_page(&self, page: UnifiedPage, options: &ListOptions) -> Value {
         if options.request.format == ResponseFormat::Raw {
-            return Ok(page.raw);
+            return page.raw;
         }
         let result: Vec<Value> = page
             .records
             .iter()
             .map(|record| render(record, &options.request))
             .collect();
-        Ok(json!({"result": result, "result_count": result.len(), "next_cursor": page.next_cursor}))
+        json!({"result": result, "result_count": result.len(), "next_cursor": page.next_cursor})
     }
 
     /// Every record of every page, one at a time: one page is held at a

@@ -194,8 +194,15 @@ impl Copper {
     }
 }
 
+/// The search the unified list sends: a page, in Copper's most stable
+/// order (oldest first).
 fn search_body(page_number: i64, page_size: i64) -> Value {
-    json!({"page_number": page_number, "page_size": page_size})
+    json!({
+        "page_number": page_number,
+        "page_size": page_size,
+        "sort_by": "date_created",
+        "sort_direction": "asc",
+    })
 }
 
 /// `opportunity.json` as the unified format shows it, without `remote_data`.
@@ -215,9 +222,10 @@ fn unified_2827699() -> Value {
         "custom_fields": {
             "A Text Field": "Text",
             "A Text Area Field": null,
-            "Color option": 167774,
-            "Go-live Date": 1516003200,
-            "Product Lines": [167780, 167782],
+            // Option ids read as their labels; Unix seconds as a date.
+            "Color option": "Blue",
+            "Go-live Date": "2018-01-15",
+            "Product Lines": ["Chairs", "Copiers"],
             "Renewal": false,
             "Contract Value": 12000
         },
@@ -318,7 +326,7 @@ async fn get_unified_maps_every_field_and_keeps_the_record_as_remote_data() {
         json!({"id": "987793", "name": "Contract Sent"})
     );
     assert_eq!(got["tags"], json!([{"id": "tag1", "name": "tag1"}]));
-    assert_eq!(got["custom_fields"]["Color option"], json!(167774));
+    assert_eq!(got["custom_fields"]["Color option"], json!("Blue"));
     assert_eq!(got["custom_fields"]["A Text Area Field"], Value::Null);
     // remote_data is the record as Copper sent it, keys in Copper's order.
     assert_eq!(
@@ -807,12 +815,24 @@ async fn list_raw_is_copper_page_untouched() {
 #[tokio::test]
 async fn list_normalized_ignore_exclude_and_remote_query() {
     let copper = Copper::start().await;
-    mount_pages(&copper, None, [1, 0, 0]).await;
+    // `remote_query` goes where Copper reads filters: the search body.
+    let mut filtered = search_body(1, 2);
+    filtered["minimum_monetary_value"] = json!(1000);
+    mock("POST", "/opportunities/search")
+        .and(body_json(filtered.clone()))
+        .respond_with(answer(200, LIST_PAGE1))
+        .expect(1)
+        .mount(&copper.server)
+        .await;
     let options = ListOptions {
         request: RequestOptions {
             format: ResponseFormat::Normalized,
             exclude_fields: vec!["custom_fields".into()],
-            remote_query: BTreeMap::from([("foo".to_owned(), "bar".to_owned())]),
+            // A search filter, as Copper's search body takes it.
+            remote_query: BTreeMap::from([(
+                "minimum_monetary_value".to_owned(),
+                "1000".to_owned(),
+            )]),
             ..RequestOptions::default()
         },
         ..page(2, None)
@@ -840,8 +860,12 @@ async fn list_normalized_ignore_exclude_and_remote_query() {
 
     let requests = copper.opportunity_requests().await;
     assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].url.query(), Some("foo=bar"));
-    assert_eq!(requests[0].body_json::<Value>().unwrap(), search_body(1, 2));
+    assert_eq!(
+        requests[0].url.query(),
+        None,
+        "nothing on the URL Copper ignores"
+    );
+    assert_eq!(requests[0].body_json::<Value>().unwrap(), filtered);
     copper.finish().await;
 }
 
@@ -881,8 +905,10 @@ async fn create_maps_every_field_to_copper_and_merges_remote_data() {
         "tags": [{"name": "tag1"}, {"id": "vip"}],
         "custom_fields": {
             "A Text Field": "Text",
-            "Color option": 167774,
-            "Product Lines": [167780, 167782]
+            // Written by label: sent as Copper's option ids.
+            "Color option": "Blue",
+            "Product Lines": ["Chairs", "Copiers"],
+            "Go-live Date": "2018-01-15"
         },
         "remote_data": {
             "customer_source_id": 331242,
@@ -920,6 +946,8 @@ async fn create_maps_every_field_to_copper_and_merges_remote_data() {
             "custom_fields": [
                 {"custom_field_definition_id": 100764, "value": "Text"},
                 {"custom_field_definition_id": 126240, "value": 167774},
+                // A date is written as its midnight UTC in Unix seconds.
+                {"custom_field_definition_id": 126241, "value": 1515974400},
                 {"custom_field_definition_id": 126242, "value": [167780, 167782]}
             ],
             "customer_source_id": 331242,
@@ -1176,7 +1204,7 @@ async fn context_is_fetched_once_per_account_across_operations() {
     assert_eq!(first.unwrap()["stage"]["name"], json!("Contract Sent"));
     assert_eq!(
         second.unwrap()["custom_fields"]["Color option"],
-        json!(167774)
+        json!("Blue")
     );
     client.get(account, ID, &options).await.unwrap();
     client.list(account, &page(2, None)).await.unwrap();
@@ -1700,4 +1728,133 @@ async fn update_null_for_a_non_nullable_field_is_refused() {
         "sent {sent:?}; not refused: {not_refused:?}"
     );
     copper.finish().await;
+}
+
+// ---------------------------------------------------------------- issue 10 quirks
+
+/// Accounts with a day-first locale write `close_date` as `D/M/YYYY`
+/// (Copper's `date_order` setting): days 1-12 are where the two orders
+/// disagree, so both reading and writing must follow the account.
+#[tokio::test]
+async fn close_date_follows_the_accounts_date_order() {
+    let copper = Copper::start().await;
+    let mut record = fixture(OPPORTUNITY);
+    record["close_date"] = json!("3/4/2024");
+    mock("GET", OPPORTUNITY_PATH)
+        .respond_with(ResponseTemplate::new(200).set_body_json(&record))
+        .mount(&copper.server)
+        .await;
+    mock("PUT", OPPORTUNITY_PATH)
+        .respond_with(ResponseTemplate::new(200).set_body_json(&record))
+        .mount(&copper.server)
+        .await;
+    let day_first = IntegratedAccount {
+        id: Uuid::from_u128(0xd1),
+        ..copper.account.clone()
+    }
+    .with_settings(&serde_json::Map::from_iter([(
+        "date_order".to_owned(),
+        json!("DMY"),
+    )]))
+    .expect("DMY is a date order");
+
+    let month_first = copper
+        .client
+        .get(&copper.account, ID, &RequestOptions::default())
+        .await
+        .expect("read");
+    assert_eq!(month_first["close_date"], json!("2024-03-04T00:00:00Z"));
+    let got = copper
+        .client
+        .get(&day_first, ID, &RequestOptions::default())
+        .await
+        .expect("read");
+    assert_eq!(got["close_date"], json!("2024-04-03T00:00:00Z"));
+
+    copper
+        .client
+        .update(
+            &day_first,
+            ID,
+            json!({"close_date": "2024-11-02T00:00:00Z"}),
+            &RequestOptions::default(),
+        )
+        .await
+        .expect("update");
+    let puts: Vec<Value> = copper
+        .opportunity_requests()
+        .await
+        .iter()
+        .filter(|request| request.method.as_str() == "PUT")
+        .map(|request| request.body_json().expect("JSON"))
+        .collect();
+    assert_eq!(puts, [json!({"close_date": "02/11/2024"})]);
+}
+
+/// Copper's docs: page until a page is shorter than asked; `X-PW-TOTAL`
+/// alone is not to be trusted.
+#[tokio::test]
+async fn a_short_page_ends_the_list_whatever_x_pw_total_says() {
+    let copper = Copper::start().await;
+    mock("POST", "/opportunities/search")
+        .respond_with(answer(200, LIST_PAGE3).insert_header("X-PW-TOTAL", "500"))
+        .mount(&copper.server)
+        .await;
+    let got = copper
+        .client
+        .list(&copper.account, &page(2, None))
+        .await
+        .expect("a page");
+    assert_eq!(got["result_count"], json!(1));
+    assert_eq!(got["next_cursor"], Value::Null);
+}
+
+/// Two definitions with one name: neither value overwrites the other on
+/// read, and a write by that name is refused naming both.
+#[tokio::test]
+async fn two_custom_fields_with_one_name_are_never_merged() {
+    let server = MockServer::start().await;
+    let mut definitions = fixture(CUSTOM_FIELD_DEFINITIONS);
+    if let Some(list) = definitions.as_array_mut() {
+        let mut twin = list[0].clone();
+        twin["id"] = json!(999001);
+        list.push(twin);
+    }
+    mock("GET", "/custom_field_definitions")
+        .respond_with(ResponseTemplate::new(200).set_body_json(&definitions))
+        .mount(&server)
+        .await;
+    mock("GET", "/pipelines")
+        .respond_with(answer(200, PIPELINES))
+        .mount(&server)
+        .await;
+    let mut record = fixture(OPPORTUNITY);
+    if let Some(values) = record["custom_fields"].as_array_mut() {
+        values.push(json!({"custom_field_definition_id": 999001, "value": "Twin"}));
+    }
+    mock("GET", OPPORTUNITY_PATH)
+        .respond_with(ResponseTemplate::new(200).set_body_json(&record))
+        .mount(&server)
+        .await;
+    let account = account(0x2f1e, &server);
+    let client = UnifiedClient::new();
+
+    let got = client
+        .get(&account, ID, &RequestOptions::default())
+        .await
+        .expect("read");
+    assert_eq!(got["custom_fields"]["A Text Field (100764)"], json!("Text"));
+    assert_eq!(got["custom_fields"]["A Text Field (999001)"], json!("Twin"));
+    assert!(got["custom_fields"].get("A Text Field").is_none());
+
+    let error = client
+        .update(
+            &account,
+            ID,
+            json!({"custom_fields": {"A Text Field": "x"}}),
+            &RequestOptions::default(),
+        )
+        .await
+        .expect_err("ambiguous");
+    assert!(error.to_string().contains("100764, 999001"), "{error}");
 }

@@ -41,6 +41,9 @@ pub trait OpportunityCalls: Send + Sync + 'static {
     const RECORD_ID: &'static str;
     /// JSON pointer to the record inside get, create and update bodies.
     const RECORD: &'static str;
+    /// Whether the list takes its filters in a request body (a search),
+    /// where pass-through `remote_query` entries then go.
+    const REMOTE_QUERY_IN_BODY: bool;
 
     /// The id in the provider's type, or `None` when it cannot be one of
     /// its ids.

@@ -47,6 +47,7 @@ pub fn document() -> Result<Value, String> {
         );
     }
     annotate_support(schemas);
+    annotate_remote_query(&mut document);
     add_unified_extras(&mut document)?;
     if let Some(tags) = document.get_mut("tags").and_then(Value::as_array_mut) {
         tags.push(json!({"name": "Integrated accounts", "description": "A tenant's connections to its CRMs."}));
@@ -176,6 +177,32 @@ fn add_unified_extras(document: &mut Value) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Says, per provider, where `remote_query` entries go.
+fn annotate_remote_query(document: &mut Value) {
+    let names = |in_body: bool| -> String {
+        let names: Vec<&str> = Provider::ALL
+            .iter()
+            .filter(|provider| provider.remote_query_in_body() == in_body)
+            .map(|provider| provider.name())
+            .collect();
+        if names.is_empty() {
+            "none".into()
+        } else {
+            names.join(", ")
+        }
+    };
+    let line = format!(
+        "\n\nIn the query string: {}. In the search body: {}.",
+        names(false),
+        names(true)
+    );
+    if let Some(Value::String(description)) =
+        document.pointer_mut("/components/parameters/RemoteQuery/description")
+    {
+        description.push_str(&line);
+    }
 }
 
 /// The fields of one operation a provider supports, and requires.

@@ -63,8 +63,16 @@ pub async fn list(
         let slot = state.limits.stream_slot(tenant.0)?;
         return stream(state, account, options, slot).await;
     }
-    let page = state.client.list(&account, &options).await?;
-    Ok(json(StatusCode::OK, &page))
+    // The cursor also goes in a header: the only place a raw page, which
+    // is the provider's body untouched, can carry it.
+    let page = state.client.list_page(&account, &options).await?;
+    let next_cursor = page.next_cursor.clone();
+    let body = state.client.render_page(page, &options);
+    let mut response = json(StatusCode::OK, &body);
+    if let Some(cursor) = next_cursor.and_then(|cursor| HeaderValue::from_str(&cursor).ok()) {
+        response.headers_mut().insert("next-cursor", cursor);
+    }
+    Ok(response)
 }
 
 /// `truto_response_format=stream`: NDJSON, one record a line, written as

@@ -228,6 +228,56 @@ impl Provider {
             Provider::ZendeskSell => super::providers::zendesk_sell::DEFAULT_BASE_URL,
         }
     }
+    /// Whether its list reads pass-through `remote_query` entries
+    /// from a search body rather than from the query string.
+    pub fn remote_query_in_body(self) -> bool {
+        match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => {
+                <super::providers::capsule::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::REMOTE_QUERY_IN_BODY
+            }
+            #[cfg(feature = "close")]
+            Provider::Close => {
+                <super::providers::close::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::REMOTE_QUERY_IN_BODY
+            }
+            #[cfg(feature = "copper")]
+            Provider::Copper => {
+                <super::providers::copper::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::REMOTE_QUERY_IN_BODY
+            }
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => {
+                <super::providers::freshsales::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::REMOTE_QUERY_IN_BODY
+            }
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => {
+                <super::providers::hubspot::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::REMOTE_QUERY_IN_BODY
+            }
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => {
+                <super::providers::insightly::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::REMOTE_QUERY_IN_BODY
+            }
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => {
+                <super::providers::pipedrive::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::REMOTE_QUERY_IN_BODY
+            }
+            #[cfg(feature = "pipeliner")]
+            Provider::Pipeliner => {
+                <super::providers::pipeliner::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::REMOTE_QUERY_IN_BODY
+            }
+            #[cfg(feature = "planhat")]
+            Provider::Planhat => {
+                <super::providers::planhat::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::REMOTE_QUERY_IN_BODY
+            }
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => {
+                <super::providers::salesforce::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::REMOTE_QUERY_IN_BODY
+            }
+            #[cfg(feature = "zendesk_sell")]
+            Provider::ZendeskSell => {
+                <super::providers::zendesk_sell::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::REMOTE_QUERY_IN_BODY
+            }
+        }
+    }
     /// Which unified opportunity fields it reads, takes and requires.
     pub fn opportunities_support(self) -> ::crm_runtime::support::ResourceSupport {
         match self {

@@ -286,6 +286,20 @@ impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
             let limit = paging.limit(query.limit);
             let at = paging.page_at(query.position.as_ref(), limit);
             crm_runtime::paging::PageRequest::set_page(&mut input, &at);
+            // A search reads its filters from its body, not from the URL.
+            let env = if Calls::<G>::REMOTE_QUERY_IN_BODY {
+                Env {
+                    extra_body: env
+                        .extra_query
+                        .iter()
+                        .map(|(key, value)| (key.clone(), json_or_text(value)))
+                        .collect(),
+                    extra_query: Vec::new(),
+                    ..env
+                }
+            } else {
+                env
+            };
             let calls = Self::connect(&env)?;
             let response = calls
                 .list(&input)
@@ -421,6 +435,12 @@ impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
             })
         })
     }
+}
+
+/// A pass-through value as the JSON it spells (`1000`, `true`, `[1,2]`),
+/// or else as text.
+fn json_or_text(value: &str) -> Value {
+    serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()))
 }
 
 /// Decodes `raw` as `T`; a field that does not fit its type is set to

@@ -7,11 +7,12 @@
 //! /opportunities/search` with `page_number`/`page_size`.
 
 use crate::account::IntegratedAccount;
+use crate::connector::lookup::{CustomFields, option_id, option_label};
 use crate::connector::{OpportunityMapping, empty_opportunity};
 use crate::error::UnifiedError;
 use crate::providers::copper::{
     AccountConnection, CustomFieldDefinition as CopperField, CustomFieldValue, Opportunity,
-    OpportunityCreate, OpportunitySearch, OpportunityStatus, OpportunityUpdate, Pipeline,
+    OpportunityCreate, OpportunitySearch, OpportunitySearchSortDirection, OpportunityStatus, OpportunityUpdate, Pipeline,
     UnifiedMapping,
 };
 use crate::registry::Provider;
@@ -19,7 +20,7 @@ use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use crm_runtime::Patch;
 use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 const PROVIDER: &str = "copper";
@@ -48,7 +49,7 @@ impl DateOrder {
 /// account's date order.
 #[derive(Debug, Default)]
 pub struct Context {
-    pub custom_fields: Vec<CustomFieldDefinition>,
+    pub custom_fields: CustomFields,
     pub stages: Vec<Stage>,
     pub date_order: DateOrder,
 }
@@ -139,35 +140,87 @@ fn tag_names(tags: &[unified::OpportunityTag]) -> Vec<String> {
         .collect()
 }
 
+/// Unified custom fields (by name; option labels; dates as `YYYY-MM-DD`)
+/// as Copper's `[{custom_field_definition_id, value}]` (option ids; dates
+/// in Unix seconds).
 fn custom_values(
     fields: &BTreeMap<String, Value>,
     context: &Context,
 ) -> Result<Vec<CustomFieldValue>, MappingError> {
     fields
         .iter()
-        .map(|(name, value)| {
-            let definition = context
-                .custom_fields
-                .iter()
-                .find(|definition| &definition.name == name || &definition.id == name)
-                .ok_or_else(|| {
-                    MappingError::unknown_name(
-                        PROVIDER,
-                        format!("custom_fields.{name}"),
-                        value,
-                        "no opportunity custom field has this name",
-                    )
-                })?;
+        .map(|(key, value)| {
+            let definition = context.custom_fields.by_key(PROVIDER, key, value)?;
             Ok(CustomFieldValue {
                 custom_field_definition_id: copper_id(
                     "custom_field_definition_id",
                     &definition.id,
                 )?,
                 // `null` is sent: it clears the field.
-                value: Some(value.clone()),
+                value: Some(custom_value_to_copper(definition, value)?),
             })
         })
         .collect()
+}
+
+/// A custom field value as Copper stores it.
+fn custom_value_to_copper(
+    definition: &CustomFieldDefinition,
+    value: &Value,
+) -> Result<Value, MappingError> {
+    let option = |label: &Value| -> Result<Value, MappingError> {
+        match label {
+            Value::String(label) => {
+                let id = option_id(PROVIDER, definition, label)?;
+                Ok(id.parse::<i64>().map_or_else(|_| json!(id), |id| json!(id)))
+            }
+            other => Err(MappingError::new(
+                PROVIDER,
+                format!("custom_fields.{}", definition.name),
+                other,
+                "give the option's label",
+            )),
+        }
+    };
+    Ok(match (definition.data_type.as_str(), value) {
+        (_, Value::Null) => Value::Null,
+        ("Dropdown", label) => option(label)?,
+        ("MultiSelect", Value::Array(labels)) => {
+            Value::Array(labels.iter().map(option).collect::<Result<_, _>>()?)
+        }
+        ("Date", Value::String(text)) => {
+            let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+                MappingError::new(
+                    PROVIDER,
+                    format!("custom_fields.{}", definition.name),
+                    text,
+                    "is not a YYYY-MM-DD date",
+                )
+            })?;
+            json!(date.and_time(NaiveTime::MIN).and_utc().timestamp())
+        }
+        (_, other) => other.clone(),
+    })
+}
+
+/// A Copper custom field value as the unified API shows it.
+fn custom_value_to_unified(definition: Option<&CustomFieldDefinition>, value: Value) -> Value {
+    let Some(definition) = definition else {
+        return value;
+    };
+    let label = |id: &Value| match id {
+        Value::Number(number) => json!(option_label(definition, &number.to_string())),
+        other => other.clone(),
+    };
+    match (definition.data_type.as_str(), &value) {
+        ("Dropdown", id @ Value::Number(_)) => label(id),
+        ("MultiSelect", Value::Array(ids)) => Value::Array(ids.iter().map(label).collect()),
+        ("Date", Value::Number(seconds)) => seconds
+            .as_i64()
+            .and_then(|seconds| DateTime::from_timestamp(seconds, 0))
+            .map_or(value.clone(), |at| json!(at.date_naive().format("%Y-%m-%d").to_string())),
+        _ => value,
+    }
 }
 
 fn patch<T, U>(
@@ -197,7 +250,7 @@ impl OpportunityMapping for Copper {
             .map_err(failed)?;
         let pipelines = calls.client.list_pipelines().await.map_err(failed)?;
         Ok(Context {
-            custom_fields: Copper.custom_fields_list(&fields.body)?,
+            custom_fields: CustomFields::new(Copper.custom_fields_list(&fields.body)?),
             stages: Copper.stages_list(&pipelines.body)?,
             date_order: match account.settings.get("date_order") {
                 Some("DMY") => DateOrder::DayFirst,
@@ -206,11 +259,18 @@ impl OpportunityMapping for Copper {
         })
     }
 
+    /// Oldest first by creation: Copper's most stable documented order, so
+    /// records added while a walk goes on land at its end instead of
+    /// shifting the pages already read.
     fn list_input(
         _query: &ListQuery,
         _context: &Context,
     ) -> Result<OpportunitySearch, MappingError> {
-        Ok(OpportunitySearch::default())
+        Ok(OpportunitySearch {
+            sort_by: Some("date_created".into()),
+            sort_direction: Some(OpportunitySearchSortDirection::Asc),
+            ..OpportunitySearch::default()
+        })
     }
 
     fn to_unified(record: &Opportunity, context: &Context) -> Result<unified::Opportunity, MappingError> {
@@ -220,12 +280,11 @@ impl OpportunityMapping for Copper {
             .flatten()
             .map(|field| {
                 let id = field.custom_field_definition_id.to_string();
-                let name = context
-                    .custom_fields
-                    .iter()
-                    .find(|definition| definition.id == id)
-                    .map_or(id, |definition| definition.name.clone());
-                (name, field.value.clone().unwrap_or(Value::Null))
+                let value = custom_value_to_unified(
+                    context.custom_fields.by_id(&id),
+                    field.value.clone().unwrap_or(Value::Null),
+                );
+                (context.custom_fields.key_of(&id), value)
             })
             .collect();
         let stage = record.pipeline_stage_id.map(|id| {

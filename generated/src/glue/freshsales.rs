@@ -81,6 +81,7 @@ impl OpportunityCalls for Connection {
     const SUPPORT: ResourceSupport = <AccountConnection as OpportunityCalls>::SUPPORT;
     const RECORD_ID: &'static str = <AccountConnection as OpportunityCalls>::RECORD_ID;
     const RECORD: &'static str = <AccountConnection as OpportunityCalls>::RECORD;
+    const REMOTE_QUERY_IN_BODY: bool = <AccountConnection as OpportunityCalls>::REMOTE_QUERY_IN_BODY;
 
     fn parse_id(id: &str) -> Option<i64> {
         <AccountConnection as OpportunityCalls>::parse_id(id)

@@ -367,6 +367,7 @@ impl OpportunityCalls for HubspotCalls {
     const SUPPORT: ResourceSupport = <Generated as OpportunityCalls>::SUPPORT;
     const RECORD_ID: &'static str = <Generated as OpportunityCalls>::RECORD_ID;
     const RECORD: &'static str = <Generated as OpportunityCalls>::RECORD;
+    const REMOTE_QUERY_IN_BODY: bool = <Generated as OpportunityCalls>::REMOTE_QUERY_IN_BODY;
 
     /// Deal ids are numeric strings; anything else names no deal.
     fn parse_id(id: &str) -> Option<String> {

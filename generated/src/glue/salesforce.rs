@@ -129,6 +129,7 @@ impl OpportunityCalls for Connection {
     const SUPPORT: ResourceSupport = AccountConnection::SUPPORT;
     const RECORD_ID: &'static str = AccountConnection::RECORD_ID;
     const RECORD: &'static str = AccountConnection::RECORD;
+    const REMOTE_QUERY_IN_BODY: bool = AccountConnection::REMOTE_QUERY_IN_BODY;
 
     /// Salesforce ids are 15 or 18 letters and digits; anything else is
     /// refused before a call.

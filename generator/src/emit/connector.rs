@@ -486,6 +486,7 @@ fn calls_impl(api: &Api, spec: &ConnectorSpec) -> TokenStream {
     let pagination = pagination_const(spec);
     let record_id = &binding.record_id;
     let record_pointer = &binding.record;
+    let in_body = binding.pagination.in_body;
     quote! {
         impl ::crm_runtime::unified::OpportunityCalls for #connection_type {
             type ListInput = #input;
@@ -503,6 +504,7 @@ fn calls_impl(api: &Api, spec: &ConnectorSpec) -> TokenStream {
             };
             const RECORD_ID: &'static str = #record_id;
             const RECORD: &'static str = #record_pointer;
+            const REMOTE_QUERY_IN_BODY: bool = #in_body;
 
             fn parse_id(id: &str) -> ::core::option::Option<Self::Id> {
                 #parse_id

@@ -101,6 +101,10 @@ pub fn registry(entries: &[RegistryEntry]) -> TokenStream {
         let module = module(entry);
         quote! { <#module::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT }
     });
+    let remote_query_arms = provider_arms(&|entry| {
+        let module = module(entry);
+        quote! { <#module::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::REMOTE_QUERY_IN_BODY }
+    });
     let from_map_arms = provider_arms(&|entry| {
         let module = module(entry);
         let variant = variant(entry);
@@ -208,6 +212,12 @@ pub fn registry(entries: &[RegistryEntry]) -> TokenStream {
             /// The public API root; `None` when every account gives its own.
             pub fn default_base_url(self) -> ::core::option::Option<&'static str> {
                 match self { #(#base_url_arms)* }
+            }
+
+            /// Whether its list reads pass-through `remote_query` entries
+            /// from a search body rather than from the query string.
+            pub fn remote_query_in_body(self) -> bool {
+                match self { #(#remote_query_arms)* }
             }
 
             /// Which unified opportunity fields it reads, takes and requires.

@@ -874,6 +874,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
     };
     const RECORD_ID: &'static str = "/id";
     const RECORD: &'static str = "";
+    const REMOTE_QUERY_IN_BODY: bool = true;
     fn parse_id(id: &str) -> ::core::option::Option<Self::Id> {
         id.parse().ok()
     }

@@ -1052,6 +1052,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
     };
     const RECORD_ID: &'static str = "/OPPORTUNITY_ID";
     const RECORD: &'static str = "";
+    const REMOTE_QUERY_IN_BODY: bool = false;
     fn parse_id(id: &str) -> ::core::option::Option<Self::Id> {
         id.parse().ok()
     }

@@ -1201,6 +1201,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
     };
     const RECORD_ID: &'static str = "/Id";
     const RECORD: &'static str = "";
+    const REMOTE_QUERY_IN_BODY: bool = false;
     fn parse_id(id: &str) -> ::core::option::Option<Self::Id> {
         ::crm_runtime::unified::plausible_id(id)
             .then(|| ::std::borrow::ToOwned::to_owned(id))

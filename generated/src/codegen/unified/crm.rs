@@ -1135,7 +1135,7 @@ pub struct ListOpportunitiesParams {
     pub truto_exclude_fields: ::core::option::Option<
         ::std::vec::Vec<::std::string::String>,
     >,
-    /// Query parameters passed to the provider untouched, without any transformation, e.g. `remote_query[foo]=bar`.
+    /// Parameters passed to the provider untouched, e.g. `remote_query[foo]=bar`, where the provider reads them: as query parameters, or, for providers whose list is a search with its filters in a request body, as fields of that body (a value that is JSON, such as `1000` or `[1,2]`, is sent as that JSON; anything else as a string). The served document lists, per provider, where they go.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub remote_query: ::core::option::Option<
         ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
@@ -1143,7 +1143,7 @@ pub struct ListOpportunitiesParams {
     /// Maximum number of records in the page.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub limit: ::core::option::Option<i64>,
-    /// Opaque cursor from the `next_cursor` of the previous page. Pass it back unchanged; omit it for the first page.
+    /// Opaque cursor from the `next_cursor` of the previous page (or the `Next-Cursor` header of a raw page). Pass it back unchanged; omit it for the first page. A cursor holds where the next page starts, whatever its size, so `limit` may change between pages without skipping or repeating records. It is sealed and bound to its integrated account: an edited cursor, or another account's, is a 400.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub next_cursor: ::core::option::Option<::std::string::String>,
 }
@@ -1230,7 +1230,7 @@ pub struct CreateOpportunityParams {
     pub truto_exclude_fields: ::core::option::Option<
         ::std::vec::Vec<::std::string::String>,
     >,
-    /// Query parameters passed to the provider untouched, without any transformation, e.g. `remote_query[foo]=bar`.
+    /// Parameters passed to the provider untouched, e.g. `remote_query[foo]=bar`, where the provider reads them: as query parameters, or, for providers whose list is a search with its filters in a request body, as fields of that body (a value that is JSON, such as `1000` or `[1,2]`, is sent as that JSON; anything else as a string). The served document lists, per provider, where they go.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub remote_query: ::core::option::Option<
         ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
@@ -1305,7 +1305,7 @@ pub struct GetOpportunityParams {
     pub truto_exclude_fields: ::core::option::Option<
         ::std::vec::Vec<::std::string::String>,
     >,
-    /// Query parameters passed to the provider untouched, without any transformation, e.g. `remote_query[foo]=bar`.
+    /// Parameters passed to the provider untouched, e.g. `remote_query[foo]=bar`, where the provider reads them: as query parameters, or, for providers whose list is a search with its filters in a request body, as fields of that body (a value that is JSON, such as `1000` or `[1,2]`, is sent as that JSON; anything else as a string). The served document lists, per provider, where they go.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub remote_query: ::core::option::Option<
         ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
@@ -1380,7 +1380,7 @@ pub struct DeleteOpportunityParams {
     pub truto_exclude_fields: ::core::option::Option<
         ::std::vec::Vec<::std::string::String>,
     >,
-    /// Query parameters passed to the provider untouched, without any transformation, e.g. `remote_query[foo]=bar`.
+    /// Parameters passed to the provider untouched, e.g. `remote_query[foo]=bar`, where the provider reads them: as query parameters, or, for providers whose list is a search with its filters in a request body, as fields of that body (a value that is JSON, such as `1000` or `[1,2]`, is sent as that JSON; anything else as a string). The served document lists, per provider, where they go.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub remote_query: ::core::option::Option<
         ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
@@ -1455,7 +1455,7 @@ pub struct UpdateOpportunityParams {
     pub truto_exclude_fields: ::core::option::Option<
         ::std::vec::Vec<::std::string::String>,
     >,
-    /// Query parameters passed to the provider untouched, without any transformation, e.g. `remote_query[foo]=bar`.
+    /// Parameters passed to the provider untouched, e.g. `remote_query[foo]=bar`, where the provider reads them: as query parameters, or, for providers whose list is a search with its filters in a request body, as fields of that body (a value that is JSON, such as `1000` or `[1,2]`, is sent as that JSON; anything else as a string). The served document lists, per provider, where they go.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub remote_query: ::core::option::Option<
         ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
