@@ -28,6 +28,7 @@ def fixture(name):
 
 
 CUSTOM_FIELDS = fixture("custom_fields.json")
+STATUSES = fixture("statuses.json")
 OPPORTUNITY = fixture("opportunity.json")
 ERROR_404 = fixture("error_404.json")
 PAGES = [fixture(f"list_page{n}.json") for n in (1, 2, 3)]
@@ -71,6 +72,8 @@ class Handler(BaseHTTPRequestHandler):
         self.read_body()
         if verb == "GET" and url.path == "/custom_field/opportunity/":
             return self.answer(200, dict(CUSTOM_FIELDS, has_more=False))
+        if verb == "GET" and url.path == "/status/opportunity/":
+            return self.answer(200, STATUSES)
         if url.path == "/opportunity/":
             if verb == "GET":
                 skip = int((query.get("_skip") or ["0"])[0] or 0)

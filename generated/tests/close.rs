@@ -29,6 +29,8 @@ const ERROR_429: &str = include_str!("../../tests/fixtures/responses/close/error
 /// `Basic base64("key:")`: the API key as user name, an empty password.
 const AUTHORIZATION: &str = "Basic a2V5Og==";
 const CUSTOM_FIELDS_PATH: &str = "/custom_field/opportunity/";
+const STATUSES_PATH: &str = "/status/opportunity/";
+const STATUSES: &str = include_str!("../../tests/fixtures/responses/close/statuses.json");
 const LIST_PATH: &str = "/opportunity/";
 const OPP_ID: &str = "oppo_400xZHjapsTRTVMoOeZAutuqfjwG9ouEKtfyS5BzaYU";
 const OPP_PATH: &str = "/opportunity/oppo_400xZHjapsTRTVMoOeZAutuqfjwG9ouEKtfyS5BzaYU/";
@@ -52,6 +54,7 @@ impl Close {
         close
             .respond("GET", CUSTOM_FIELDS_PATH, 200, CUSTOM_FIELDS)
             .await;
+        close.respond("GET", STATUSES_PATH, 200, STATUSES).await;
         close
     }
 
@@ -124,7 +127,9 @@ impl Close {
         self.all_requests()
             .await
             .iter()
-            .filter(|request| request.url.path() != CUSTOM_FIELDS_PATH)
+            .filter(|request| {
+                request.url.path() != CUSTOM_FIELDS_PATH && request.url.path() != STATUSES_PATH
+            })
             .map(|request| format!("{} {}", request.method, request.url))
             .collect()
     }
@@ -259,7 +264,8 @@ fn provider_error(error: &UnifiedError) -> (u16, &str) {
 fn expected_mapped() -> Value {
     json!({
         "id": OPP_ID,
-        "description": "Initial rollout for the Phoenix office.",
+        // Close has no name: `note` is the unified name.
+        "name": "Initial rollout for the Phoenix office.",
         "amount": 500.0,
         "currency": "USD",
         "owner": {"id": "user_53DlXD7Glz23VN4eAzuhD5h6YqZ1gD8ZaoWujfx98DW"},
@@ -355,7 +361,7 @@ async fn get_normalized_has_every_unified_field_in_schema_order_and_no_remote_da
         .collect();
     assert_eq!(keys, schema_order);
     let mut expected = expected_mapped();
-    expected["name"] = Value::Null;
+    expected["description"] = Value::Null;
     expected["tags"] = Value::Null;
     expected["last_activity_at"] = Value::Null;
     expected["urls"] = Value::Null;
@@ -411,11 +417,7 @@ async fn get_exclude_fields_removes_top_level_fields_and_nested_paths() {
     let close = Close::start().await;
     close.respond("GET", OPP_PATH, 200, OPPORTUNITY).await;
     let options = RequestOptions {
-        exclude_fields: vec![
-            "description".into(),
-            "custom_fields".into(),
-            "owner.id".into(),
-        ],
+        exclude_fields: vec!["name".into(), "custom_fields".into(), "owner.id".into()],
         ..RequestOptions::default()
     };
 
@@ -423,7 +425,7 @@ async fn get_exclude_fields_removes_top_level_fields_and_nested_paths() {
 
     let mut expected = expected_mapped();
     let object = expected.as_object_mut().unwrap();
-    object.remove("description");
+    object.remove("name");
     object.remove("custom_fields");
     object.insert("owner".into(), json!({}));
     object.insert("remote_data".into(), parse(OPPORTUNITY));
@@ -489,7 +491,11 @@ async fn list_pages_through_three_pages_with_an_opaque_cursor() {
         let requests = close.requests("GET", LIST_PATH).await;
         assert_eq!(
             query(requests.last().unwrap()),
-            pairs(&[("_skip", skip), ("_limit", "3")])
+            pairs(&[
+                ("_skip", skip),
+                ("_limit", "3"),
+                ("_order_by", "date_created")
+            ])
         );
         options.next_cursor = got["next_cursor"].as_str().map(str::to_owned);
         cursors.push(got["next_cursor"].clone());
@@ -557,7 +563,14 @@ async fn list_raw_is_the_provider_page_untouched() {
     assert_untouched(&got, LIST_PAGE1);
     // Without a limit, Close's largest page.
     let request = close.only_request("GET", LIST_PATH).await;
-    assert_eq!(query(&request), pairs(&[("_skip", "0"), ("_limit", "100")]));
+    assert_eq!(
+        query(&request),
+        pairs(&[
+            ("_skip", "0"),
+            ("_limit", "100"),
+            ("_order_by", "date_created")
+        ])
+    );
 }
 
 #[tokio::test]
@@ -579,6 +592,7 @@ async fn list_passes_remote_query_to_close_untouched() {
         got,
         pairs(&[
             ("_limit", "2"),
+            ("_order_by", "date_created"),
             ("_skip", "0"),
             ("date_updated__gt", "2013-02-01T00:00:00Z"),
         ])
@@ -629,9 +643,21 @@ async fn stream_yields_every_record_of_every_page_in_order() {
     assert_eq!(
         skips,
         [
-            pairs(&[("_skip", "0"), ("_limit", "3")]),
-            pairs(&[("_skip", "3"), ("_limit", "3")]),
-            pairs(&[("_skip", "6"), ("_limit", "3")]),
+            pairs(&[
+                ("_skip", "0"),
+                ("_limit", "3"),
+                ("_order_by", "date_created")
+            ]),
+            pairs(&[
+                ("_skip", "3"),
+                ("_limit", "3"),
+                ("_order_by", "date_created")
+            ]),
+            pairs(&[
+                ("_skip", "6"),
+                ("_limit", "3"),
+                ("_order_by", "date_created")
+            ]),
         ]
     );
     assert_eq!(close.context_fetches().await, 1);
@@ -685,7 +711,7 @@ async fn create_maps_the_body_to_close_and_the_answer_back() {
 
     let got = close
         .create(json!({
-            "description": "Initial rollout for the Phoenix office.",
+            "name": "Initial rollout for the Phoenix office.",
             "amount": 500.5,
             "currency": "USD",
             "owner": {"id": "user_53DlXD7Glz23VN4eAzuhD5h6YqZ1gD8ZaoWujfx98DW"},
@@ -801,11 +827,7 @@ async fn update_maps_each_field_and_null_clears() {
     let close = Close::start().await;
     close.respond("PUT", OPP_PATH, 200, OPPORTUNITY).await;
     let cases = [
-        (json!({"description": null}), json!({"note": null})),
-        (
-            json!({"description": "New note"}),
-            json!({"note": "New note"}),
-        ),
+        (json!({"name": "New note"}), json!({"note": "New note"})),
         (json!({"amount": null}), json!({"value": null})),
         (
             json!({"custom_fields": {"Deal Source": null}}),
@@ -900,7 +922,7 @@ async fn create_without_account_is_refused_before_sending() {
     let close = Close::start().await;
 
     let error = close
-        .create(json!({"description": "No lead", "amount": 10}))
+        .create(json!({"name": "No lead", "amount": 10}))
         .await
         .unwrap_err();
 
@@ -932,7 +954,7 @@ async fn writes_setting_fields_close_cannot_store_name_every_one() {
     let error = close
         .create(json!({
             "account": {"id": "lead_1"}, "owner": {"id": "user_1"},
-            "name": "Big deal",
+            "description": "Big deal",
             "tags": [{"name": "vip"}]
         }))
         .await
@@ -945,14 +967,17 @@ async fn writes_setting_fields_close_cannot_store_name_every_one() {
             unsupported,
         } => {
             assert!(missing.is_empty(), "{missing:?}");
-            assert_eq!(unsupported, &["name", "tags"]);
+            assert_eq!(unsupported, &["description", "tags"]);
         }
         other => panic!("expected Validation, got {other:?}"),
     }
-    assert!(error.to_string().contains("name, tags"), "{error}");
+    assert!(error.to_string().contains("description, tags"), "{error}");
 
     // Missing and unsupported at once: both named.
-    let error = close.create(json!({"name": "Big deal"})).await.unwrap_err();
+    let error = close
+        .create(json!({"description": "Big deal"}))
+        .await
+        .unwrap_err();
     match &error {
         UnifiedError::Validation {
             missing,
@@ -960,13 +985,13 @@ async fn writes_setting_fields_close_cannot_store_name_every_one() {
             ..
         } => {
             assert_eq!(missing, &["owner", "account"]);
-            assert_eq!(unsupported, &["name"]);
+            assert_eq!(unsupported, &["description"]);
         }
         other => panic!("expected Validation, got {other:?}"),
     }
 
     let error = close
-        .update(OPP_ID, json!({"name": "Big deal", "amount": 1}))
+        .update(OPP_ID, json!({"description": "Big deal", "amount": 1}))
         .await
         .unwrap_err();
     match &error {
@@ -977,7 +1002,7 @@ async fn writes_setting_fields_close_cannot_store_name_every_one() {
             unsupported,
         } => {
             assert!(missing.is_empty(), "{missing:?}");
-            assert_eq!(unsupported, &["name"]);
+            assert_eq!(unsupported, &["description"]);
         }
         other => panic!("expected Validation, got {other:?}"),
     }
@@ -1289,6 +1314,7 @@ async fn dot_segment_ids_are_refused_before_sending() {
 #[tokio::test]
 async fn custom_field_definitions_on_a_second_page_are_used() {
     let close = Close::start_bare().await;
+    close.respond("GET", STATUSES_PATH, 200, STATUSES).await;
     let definitions = parse(CUSTOM_FIELDS)["data"].as_array().unwrap().clone();
     let first = json!({"data": definitions[..3], "has_more": true});
     let second = json!({"data": definitions[3..], "has_more": false});
@@ -1313,7 +1339,7 @@ async fn custom_field_definitions_on_a_second_page_are_used() {
 
 /// `normalized` turns every top-level string that parses as RFC 3339 into
 /// UTC (render.rs `normalized` → `to_utc`), not only the date-time fields:
-/// a description that happens to be a timestamp is rewritten.
+/// a name that happens to be a timestamp is rewritten.
 #[tokio::test]
 async fn normalized_leaves_strings_that_are_not_date_times_alone() {
     let close = Close::start().await;
@@ -1328,5 +1354,87 @@ async fn normalized_leaves_strings_that_are_not_date_times_alone() {
         .await
         .unwrap();
 
-    assert_eq!(got["description"], "2024-05-01T10:00:00+02:00");
+    assert_eq!(got["name"], "2024-05-01T10:00:00+02:00");
+}
+
+// ---------------------------------------------------------------- issue 10 quirks
+
+/// A stage given by name is found among the account's statuses, the same
+/// way on create and update; a name no status has is a 400 naming
+/// `stage`, after one fresh look at the statuses.
+#[tokio::test]
+async fn a_stage_by_name_is_resolved_through_the_accounts_statuses() {
+    let close = Close::start().await;
+    close.respond("POST", LIST_PATH, 200, OPPORTUNITY).await;
+    close.respond("PUT", OPP_PATH, 200, OPPORTUNITY).await;
+    let statuses = parse(STATUSES);
+    let (id, label) = (
+        statuses["data"][0]["id"].as_str().unwrap().to_owned(),
+        statuses["data"][0]["label"].as_str().unwrap().to_owned(),
+    );
+
+    close
+        .create(json!({
+            "account": {"id": "lead_1"}, "owner": {"id": "user_1"},
+            "stage": {"name": label}
+        }))
+        .await
+        .unwrap();
+    close
+        .update(OPP_ID, json!({"stage": {"name": label}}))
+        .await
+        .unwrap();
+    assert_eq!(
+        body(&close.only_request("POST", LIST_PATH).await)["status_id"],
+        json!(id)
+    );
+    assert_eq!(
+        body(&close.only_request("PUT", OPP_PATH).await),
+        json!({"status_id": id})
+    );
+
+    for write in [
+        close
+            .create(json!({
+                "account": {"id": "lead_1"}, "owner": {"id": "user_1"},
+                "stage": {"name": "No such status"}
+            }))
+            .await,
+        close
+            .update(OPP_ID, json!({"stage": {"name": "No such status"}}))
+            .await,
+    ] {
+        match write {
+            Err(UnifiedError::InvalidInput { field, .. }) => assert_eq!(field, "stage"),
+            other => panic!("expected a 400 naming stage, got {other:?}"),
+        }
+    }
+    // Still one create and one update: nothing was sent for the unknown name.
+    assert_eq!(close.requests("POST", LIST_PATH).await.len(), 1);
+    assert_eq!(close.requests("PUT", OPP_PATH).await.len(), 1);
+}
+
+/// Every amount with whole cents is accepted up to 2^53 cents, exactly.
+#[tokio::test]
+async fn amounts_with_whole_cents_are_exact_up_to_two_to_the_53_cents() {
+    let close = Close::start().await;
+    close.respond("PUT", OPP_PATH, 200, OPPORTUNITY).await;
+    for (amount, cents) in [
+        (json!(661136408.67), json!(66113640867_i64)),
+        (json!(0.07), json!(7)),
+        (json!(19.99), json!(1999)),
+        (json!(90071992547409.92), json!(9007199254740992_i64)),
+    ] {
+        close
+            .update(OPP_ID, json!({"amount": amount}))
+            .await
+            .unwrap();
+        let last = close.requests("PUT", OPP_PATH).await.pop().unwrap();
+        assert_eq!(body(&last), json!({"value": cents}), "{amount}");
+    }
+    let error = close
+        .update(OPP_ID, json!({"amount": 90071992547409.93}))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("2^53"), "{error}");
 }

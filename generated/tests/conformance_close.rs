@@ -16,6 +16,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 struct Close;
 
 const CUSTOM_FIELDS_PATH: &str = "/custom_field/opportunity/";
+const STATUSES_PATH: &str = "/status/opportunity/";
 
 fn list_page(records: &[Value], has_more: bool) -> Value {
     // The envelope of a real page (aggregates and all), with these records.
@@ -43,11 +44,16 @@ impl Conformance for Close {
     }
 
     async fn mount_context(server: &MockServer) {
-        Mock::given(method("GET"))
-            .and(path(CUSTOM_FIELDS_PATH))
-            .respond_with(json_response(200, &fixture("close", "custom_fields.json")))
-            .mount(server)
-            .await;
+        for (at, file) in [
+            (CUSTOM_FIELDS_PATH, "custom_fields.json"),
+            (STATUSES_PATH, "statuses.json"),
+        ] {
+            Mock::given(method("GET"))
+                .and(path(at))
+                .respond_with(json_response(200, &fixture("close", file)))
+                .mount(server)
+                .await;
+        }
     }
 
     fn list_route() -> (&'static str, String) {
@@ -158,7 +164,7 @@ impl Conformance for Close {
     }
 
     fn is_lookup(request: &Request) -> bool {
-        request.url.path() == CUSTOM_FIELDS_PATH
+        request.url.path() == CUSTOM_FIELDS_PATH || request.url.path() == STATUSES_PATH
     }
 }
 

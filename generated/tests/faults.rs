@@ -53,6 +53,14 @@ async fn close_server() -> (MockServer, IntegratedAccount) {
         .respond_with(json_body(200, CLOSE_CUSTOM_FIELDS))
         .mount(&server)
         .await;
+    Mock::given(method("GET"))
+        .and(path("/status/opportunity/"))
+        .respond_with(json_body(
+            200,
+            include_str!("../../tests/fixtures/responses/close/statuses.json"),
+        ))
+        .mount(&server)
+        .await;
     let account = IntegratedAccount::new(
         new_id(),
         Credentials::Close(unified_crm::providers::close::AccountCredentials {

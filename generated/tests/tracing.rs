@@ -37,6 +37,14 @@ async fn close_server() -> (MockServer, IntegratedAccount) {
         .respond_with(json_body(200, CLOSE_CUSTOM_FIELDS))
         .mount(&server)
         .await;
+    Mock::given(method("GET"))
+        .and(path("/status/opportunity/"))
+        .respond_with(json_body(
+            200,
+            include_str!("../../tests/fixtures/responses/close/statuses.json"),
+        ))
+        .mount(&server)
+        .await;
     let account = IntegratedAccount::new(
         Uuid::from_u128(7),
         Credentials::Close(unified_crm::providers::close::AccountCredentials {
@@ -119,6 +127,21 @@ async fn traces_carry_provider_operation_and_status_but_no_credentials() {
         )
         .await
         .unwrap_err();
+    // A value that does not fit its type: the warning names provider,
+    // record and field, never the value.
+    let mut odd: serde_json::Value = serde_json::from_str(CLOSE_OPPORTUNITY).unwrap();
+    odd["value"] = json!("a-very-odd-amount");
+    odd["id"] = json!("oppo_odd");
+    Mock::given(method("GET"))
+        .and(path("/opportunity/oppo_odd/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&odd))
+        .mount(&server)
+        .await;
+    let read = client
+        .get(&account, "oppo_odd", &RequestOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(read["amount"], serde_json::Value::Null);
 
     let logs = String::from_utf8_lossy(&captured.0.lock().map(|b| b.clone()).unwrap_or_default())
         .into_owned();
@@ -129,6 +152,16 @@ async fn traces_carry_provider_operation_and_status_but_no_credentials() {
         "{logs}"
     );
     assert!(logs.contains("retrying"), "{logs}");
+    assert!(
+        logs.contains("WARN")
+            && logs.contains("record=oppo_odd")
+            && logs.contains("field=\"value\""),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("a-very-odd-amount"),
+        "a value reached the logs: {logs}"
+    );
     assert!(
         !logs.contains(SECRET) && !logs.contains("Basic "),
         "a credential reached the logs: {logs}"

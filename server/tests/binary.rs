@@ -120,6 +120,14 @@ async fn token_create_serve_and_graceful_sigterm() {
         ))
         .mount(&provider)
         .await;
+    Mock::given(method("GET"))
+        .and(path("/status/opportunity/"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            include_str!("../../tests/fixtures/responses/close/statuses.json"),
+            "application/json",
+        ))
+        .mount(&provider)
+        .await;
     for (at, delay) in [("/opportunity/oppo_1/", 0), ("/opportunity/oppo_2/", 1500)] {
         Mock::given(method("GET"))
             .and(path(at))

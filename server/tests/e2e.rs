@@ -13,6 +13,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const CLOSE_CUSTOM_FIELDS: &str =
     include_str!("../../tests/fixtures/responses/close/custom_fields.json");
+const CLOSE_STATUSES: &str = include_str!("../../tests/fixtures/responses/close/statuses.json");
 const CLOSE_OPPORTUNITY: &str =
     include_str!("../../tests/fixtures/responses/close/opportunity.json");
 const CLOSE_PAGES: [&str; 3] = [
@@ -166,6 +167,16 @@ async fn close() -> MockServer {
             "Basic Y2xvc2Uta2V5LWRvLW5vdC1lY2hvOg==",
         ))
         .respond_with(json_answer(200, CLOSE_CUSTOM_FIELDS))
+        .mount(&server)
+        .await;
+    // Close's statuses: its stages, fetched with the custom fields.
+    Mock::given(method("GET"))
+        .and(path("/status/opportunity/"))
+        .and(header(
+            "authorization",
+            "Basic Y2xvc2Uta2V5LWRvLW5vdC1lY2hvOg==",
+        ))
+        .respond_with(json_answer(200, CLOSE_STATUSES))
         .mount(&server)
         .await;
     server
@@ -645,7 +656,12 @@ async fn close_get_in_every_format() {
             "urls"
         ]
     );
-    assert_eq!(normalized["name"], Value::Null);
+    // Close has no name: its `note` is the unified name; no description.
+    assert_eq!(
+        normalized["name"],
+        json!("Initial rollout for the Phoenix office.")
+    );
+    assert_eq!(normalized["description"], Value::Null);
 
     let (_, trimmed) = get(
         "&truto_ignore_remote_data=true&truto_exclude_fields[]=amount&truto_exclude_fields%5B%5D=currency",
@@ -742,7 +758,10 @@ async fn close_list_pages_through_with_next_cursor_in_every_format() {
         )
         .await;
     assert!(normalized["result"][0].get("remote_data").is_none());
-    assert_eq!(normalized["result"][0]["name"], Value::Null);
+    assert_eq!(
+        normalized["result"][0]["name"],
+        json!("Initial rollout for the Phoenix office.")
+    );
     assert!(normalized["next_cursor"].is_string());
 
     let (status, body) = server
@@ -849,7 +868,7 @@ async fn close_create_update_delete() {
             Method::PATCH,
             &opportunity(CLOSE_ID, &account, "&truto_response_format=normalized"),
             &token,
-            Some(json!({"description": null})),
+            Some(json!({"name": "Phoenix rollout"})),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{updated}");
@@ -861,7 +880,8 @@ async fn close_create_update_delete() {
         .unwrap()
         .body_json()
         .unwrap();
-    assert_eq!(sent, json!({"note": null}));
+    // Close's `note` is the unified name.
+    assert_eq!(sent, json!({"note": "Phoenix rollout"}));
 
     let (status, deleted) = server
         .call(
@@ -952,11 +972,10 @@ async fn unified_400s_name_the_parameter() {
     assert_eq!(body["fields"], json!(["amount"]));
     // Nothing but the context was fetched from Close.
     let requests = provider.received_requests().await.unwrap();
-    assert!(
-        requests
-            .iter()
-            .all(|request| request.url.path() == "/custom_field/opportunity/")
-    );
+    assert!(requests.iter().all(|request| matches!(
+        request.url.path(),
+        "/custom_field/opportunity/" | "/status/opportunity/"
+    )));
 }
 
 #[tokio::test]
@@ -970,13 +989,13 @@ async fn validation_errors_are_422_listing_the_fields() {
             Method::POST,
             &opportunities(&account, ""),
             &token,
-            Some(json!({"name": "Chairs", "tags": [{"name": "vip"}]})),
+            Some(json!({"description": "Chairs", "tags": [{"name": "vip"}]})),
         )
         .await;
     assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
     let mut fields: Vec<String> = serde_json::from_value(body["fields"].clone()).unwrap();
     fields.sort();
-    assert_eq!(fields, ["account", "name", "owner", "tags"]);
+    assert_eq!(fields, ["account", "description", "owner", "tags"]);
     assert!(body.get("provider").is_none());
 
     // A value Close cannot take (fractions of a cent; clearing the lead)
@@ -1002,11 +1021,10 @@ async fn validation_errors_are_422_listing_the_fields() {
     assert_error(status, &body, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["fields"], json!(["account"]));
     let requests = provider.received_requests().await.unwrap();
-    assert!(
-        requests
-            .iter()
-            .all(|request| request.url.path() == "/custom_field/opportunity/")
-    );
+    assert!(requests.iter().all(|request| matches!(
+        request.url.path(),
+        "/custom_field/opportunity/" | "/status/opportunity/"
+    )));
 }
 
 #[tokio::test]
@@ -1147,7 +1165,7 @@ async fn provider_404_401_403_and_5xx_map_to_404_401_403_and_502() {
             Method::PATCH,
             &opportunity(CLOSE_ID, &account, ""),
             &token,
-            Some(json!({"description": "x"})),
+            Some(json!({"name": "x"})),
         )
         .await;
     assert_error(status, &body, StatusCode::BAD_GATEWAY);

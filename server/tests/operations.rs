@@ -22,6 +22,7 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const CLOSE_CUSTOM_FIELDS: &str =
     include_str!("../../tests/fixtures/responses/close/custom_fields.json");
+const CLOSE_STATUSES: &str = include_str!("../../tests/fixtures/responses/close/statuses.json");
 const CLOSE_OPPORTUNITY: &str =
     include_str!("../../tests/fixtures/responses/close/opportunity.json");
 const CLOSE_PAGE: &str = include_str!("../../tests/fixtures/responses/close/list_page3.json");
@@ -168,6 +169,13 @@ async fn close() -> MockServer {
         "GET",
         "/custom_field/opportunity/",
         json_answer(200, CLOSE_CUSTOM_FIELDS),
+    )
+    .await;
+    on(
+        &server,
+        "GET",
+        "/status/opportunity/",
+        json_answer(200, CLOSE_STATUSES),
     )
     .await;
     on(
@@ -531,8 +539,8 @@ async fn rate_limits_answer_429_with_retry_after_from_the_server_itself() {
     assert_eq!(body["limit"]["limit"], json!(8));
 
     // Another tenant is not affected; the refused requests reached no
-    // provider (the second account fetched its custom fields, then two
-    // records).
+    // provider (the second account fetched its custom fields and
+    // statuses, then two records).
     let other = server.token("globex");
     let (status, _) = server
         .call(Method::GET, "/integrated-accounts", &other, None)
@@ -540,7 +548,7 @@ async fn rate_limits_answer_429_with_retry_after_from_the_server_itself() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         provider.received_requests().await.unwrap().len(),
-        provider_calls + 3
+        provider_calls + 4
     );
 }
 
@@ -556,6 +564,13 @@ async fn concurrent_streams_per_tenant_are_capped() {
         "GET",
         "/custom_field/opportunity/",
         json_answer(200, CLOSE_CUSTOM_FIELDS),
+    )
+    .await;
+    on(
+        &provider,
+        "GET",
+        "/status/opportunity/",
+        json_answer(200, CLOSE_STATUSES),
     )
     .await;
     on(
@@ -837,12 +852,20 @@ async fn an_account_update_changes_credentials_and_base_url_and_drops_the_cache(
     // (the cached context was dropped).
     let requests = after.received_requests().await.unwrap();
     let paths: Vec<&str> = requests.iter().map(|request| request.url.path()).collect();
-    assert_eq!(paths, ["/custom_field/opportunity/", CLOSE_PATH]);
     assert_eq!(
-        requests[1].headers["authorization"],
+        paths,
+        [
+            "/custom_field/opportunity/",
+            "/status/opportunity/",
+            CLOSE_PATH
+        ]
+    );
+    assert_eq!(
+        requests[2].headers["authorization"],
         "Basic bmV3LWtleTo=" // new-key:
     );
-    assert_eq!(before.received_requests().await.unwrap().len(), 2);
+    // Custom fields, statuses, the opportunity.
+    assert_eq!(before.received_requests().await.unwrap().len(), 3);
 
     // Checked like a create.
     for (change, field) in [

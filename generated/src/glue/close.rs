@@ -1,13 +1,18 @@
-//! Close: `value` in integer cents, `status_type` for the status and
-//! `status_id`/`status_label` for the stage, `lead_id` the account,
-//! `user_id` the owner, one `contact_id`, `date_won` the close date, and
-//! custom fields as top-level `custom.cf_...` keys (`null` unsets one).
+//! Close: opportunities have no name, so the unified `name` is Close's
+//! `note` (and `description` is unsupported); `value` in integer cents,
+//! `status_type` for the status and `status_id`/`status_label` for the
+//! stage (a stage given by name is found among the account's statuses),
+//! `lead_id` the account, `user_id` the owner, one `contact_id`,
+//! `date_won` the close date, and custom fields as top-level
+//! `custom.cf_...` keys (`null` unsets one). Lists are oldest first
+//! (`_order_by=date_created`), the most stable order Close offers.
 
 use crate::account::IntegratedAccount;
+use crate::connector::lookup::stage_id;
 use crate::connector::{OpportunityMapping, empty_opportunity};
 use crate::error::UnifiedError;
 use crate::providers::close::{
-    AccountConnection, CustomFieldList, ListOpportunitiesParams,
+    AccountConnection, CustomFieldList, ListOpportunitiesOrderBy, ListOpportunitiesParams,
     ListOpportunityCustomFieldsParams, Opportunity, OpportunityCreate, OpportunityStatusList,
     OpportunityUpdate, StatusType, UnifiedMapping,
 };
@@ -24,27 +29,47 @@ const CUSTOM_PREFIX: &str = "custom.";
 /// Close's largest page of custom field definitions.
 const MAX_PAGE: i64 = 100;
 
-/// What mapping needs: the account's custom field definitions.
+/// What mapping needs: the account's custom field definitions and its
+/// opportunity statuses (Close's stages).
 #[derive(Debug, Default)]
 pub struct Context {
     pub custom_fields: Vec<CustomFieldDefinition>,
+    pub stages: Vec<Stage>,
 }
 
 /// Close's glue.
 pub struct Close;
 
-/// `500.00` is `50000` cents; a fraction of a cent cannot be stored.
+/// The largest number of cents an `f64` holds exactly (2^53).
+const MAX_CENTS: i128 = 1 << 53;
+
+/// `500.00` is `50000` cents; a fraction of a cent cannot be stored. The
+/// amount's shortest decimal form (what the caller wrote) decides, not
+/// float arithmetic: `661136408.67` is 66113640867 cents exactly.
 fn cents(field: &str, amount: f64) -> Result<i64, MappingError> {
-    let cents = (amount * 100.0).round();
-    if !amount.is_finite() || (amount * 100.0 - cents).abs() > 1e-6 || cents.abs() > 9.0e15 {
-        return Err(MappingError::new(
-            PROVIDER,
-            field,
-            amount,
-            "Close stores amounts in whole cents",
-        ));
+    let refuse = |reason: &str| MappingError::new(PROVIDER, field, amount, reason.to_owned());
+    if !amount.is_finite() {
+        return Err(refuse("is not a number"));
     }
-    Ok(cents as i64)
+    // `{}` prints the shortest text that reads back as this f64; never
+    // an exponent for values a CRM amount can take (below 1e16).
+    let text = format!("{}", amount.abs());
+    if text.contains('e') {
+        return Err(refuse("is out of range for Close"));
+    }
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    if fraction.len() > 2 {
+        return Err(refuse("Close stores amounts in whole cents"));
+    }
+    let digits = format!("{whole}{fraction:0<2}");
+    let cents: i128 = digits
+        .parse()
+        .map_err(|_| refuse("is out of range for Close"))?;
+    if cents > MAX_CENTS {
+        return Err(refuse("is out of range for Close (at most 2^53 cents)"));
+    }
+    let cents = if amount < 0.0 { -cents } else { cents };
+    i64::try_from(cents).map_err(|_| refuse("is out of range for Close"))
 }
 
 fn midnight_utc(date: NaiveDate) -> DateTime<FixedOffset> {
@@ -116,16 +141,29 @@ impl OpportunityMapping for Close {
             let done = !response.body.has_more || page.is_empty();
             custom_fields.extend(page);
             if done {
-                return Ok(Context { custom_fields });
+                let statuses = calls
+                    .client
+                    .list_opportunity_statuses(&Default::default())
+                    .await
+                    .map_err(|error| UnifiedError::from_client(Provider::Close, error))?;
+                return Ok(Context {
+                    custom_fields,
+                    stages: Close.stages_list(&statuses.body)?,
+                });
             }
         }
     }
 
+    /// Oldest first: records created during a walk land at its end
+    /// instead of shifting the pages already read.
     fn list_input(
         _query: &ListQuery,
         _context: &Context,
     ) -> Result<ListOpportunitiesParams, MappingError> {
-        Ok(ListOpportunitiesParams::default())
+        Ok(ListOpportunitiesParams {
+            order_by: Some(ListOpportunitiesOrderBy::DateCreated),
+            ..ListOpportunitiesParams::default()
+        })
     }
 
     fn to_unified(record: &Opportunity, context: &Context) -> Result<unified::Opportunity, MappingError> {
@@ -149,7 +187,7 @@ impl OpportunityMapping for Close {
         };
         Ok(unified::Opportunity {
             id: record.id.clone(),
-            description: record.note.clone(),
+            name: record.note.clone(),
             amount: record.value.map(|cents| cents as f64 / 100.0),
             currency: record.value_currency.clone(),
             owner: record
@@ -196,7 +234,13 @@ impl OpportunityMapping for Close {
             lead_id,
             contact_id: single_contact(body.contact.as_deref().unwrap_or_default())?,
             user_id: body.owner.as_ref().map(|owner| owner.id.clone()),
-            status_id: body.stage.as_ref().and_then(|stage| stage.id.clone()),
+            status_id: body
+                .stage
+                .as_ref()
+                .map(|stage| {
+                    stage_id(PROVIDER, &context.stages, stage.id.as_deref(), stage.name.as_deref())
+                })
+                .transpose()?,
             pipeline_id: None,
             value: body
                 .amount
@@ -205,7 +249,7 @@ impl OpportunityMapping for Close {
             value_currency: body.currency.clone(),
             value_period: None,
             confidence: None,
-            note: body.description.clone(),
+            note: body.name.clone(),
             date_won: body.close_date.map(|at| at.date_naive()),
             additional_properties: body
                 .custom_fields
@@ -253,17 +297,12 @@ impl OpportunityMapping for Close {
             user_id: body.owner.clone().map(|owner| owner.id),
             // Close moves an opportunity between stages by status id.
             status_id: match &body.stage {
-                Patch::Value(stage) => match &stage.id {
-                    Some(id) => Patch::Value(id.clone()),
-                    None => {
-                        return Err(MappingError::new(
-                            PROVIDER,
-                            "stage",
-                            stage.name.as_deref().unwrap_or("{}"),
-                            "Close sets a stage by its id",
-                        ));
-                    }
-                },
+                Patch::Value(stage) => Patch::Value(stage_id(
+                    PROVIDER,
+                    &context.stages,
+                    stage.id.as_deref(),
+                    stage.name.as_deref(),
+                )?),
                 Patch::Null => {
                     return Err(MappingError::new(
                         PROVIDER,
@@ -282,7 +321,7 @@ impl OpportunityMapping for Close {
             value_currency: body.currency.clone(),
             value_period: Patch::Absent,
             confidence: Patch::Absent,
-            note: body.description.clone(),
+            note: body.name.clone(),
             date_won: body.close_date.clone().map(|at| at.date_naive()),
             additional_properties,
         })

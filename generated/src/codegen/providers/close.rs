@@ -1277,7 +1277,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
     const SUPPORT: ::crm_runtime::support::ResourceSupport = ::crm_runtime::support::ResourceSupport {
         read: &[
             "id",
-            "description",
+            "name",
             "amount",
             "currency",
             "owner",
@@ -1292,7 +1292,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
         ],
         create: ::crm_runtime::support::OperationSupport {
             supported: &[
-                "description",
+                "name",
                 "amount",
                 "currency",
                 "owner",
@@ -1306,7 +1306,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
         },
         update: ::crm_runtime::support::OperationSupport {
             supported: &[
-                "description",
+                "name",
                 "amount",
                 "currency",
                 "owner",
