@@ -1438,3 +1438,49 @@ async fn amounts_with_whole_cents_are_exact_up_to_two_to_the_53_cents() {
         .unwrap_err();
     assert!(error.to_string().contains("2^53"), "{error}");
 }
+
+/// A key the unified body does not have is refused, naming it: a typo
+/// must not become an empty update answered with 200.
+#[tokio::test]
+async fn a_body_key_the_unified_schema_lacks_is_a_400_naming_it() {
+    let close = Close::start().await;
+    for (write, expected) in [
+        (close.update(OPP_ID, json!({"amout": 5})).await, "amout"),
+        (
+            close
+                .create(json!({"account": {"id": "l"}, "owner": {"id": "u"}, "nmae": "x"}))
+                .await,
+            "nmae",
+        ),
+    ] {
+        match write {
+            Err(UnifiedError::InvalidInput { field, message }) => {
+                assert_eq!(field, expected);
+                assert!(
+                    message.contains("amount") || message.contains("name"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected a 400 naming {expected}, got {other:?}"),
+        }
+    }
+    assert_eq!(close.opportunity_requests().await, Vec::<String>::new());
+}
+
+/// An account's definitions are kept for a while, then fetched again.
+#[tokio::test]
+async fn cached_definitions_expire() {
+    let mut close = Close::start().await;
+    close.respond("GET", OPP_PATH, 200, OPPORTUNITY).await;
+    close.client = UnifiedClient::new().with_context_ttl(std::time::Duration::ZERO);
+    for _ in 0..2 {
+        close.get(OPP_ID, &RequestOptions::default()).await.unwrap();
+    }
+    assert_eq!(close.context_fetches().await, 2);
+
+    close.client = UnifiedClient::new();
+    for _ in 0..2 {
+        close.get(OPP_ID, &RequestOptions::default()).await.unwrap();
+    }
+    assert_eq!(close.context_fetches().await, 3, "the default keeps them");
+}

@@ -1665,12 +1665,12 @@ async fn update_custom_field_null_sends_value_null() {
 /// `OpportunityStage`). A stage with a name and no id must not clear
 /// Copper's stage (`pipeline_stage_id` is not even nullable in Copper).
 #[tokio::test]
-async fn update_stage_without_id_does_not_clear_the_stage() {
+async fn a_stage_by_name_is_resolved_and_null_is_refused() {
     let copper = Copper::start().await;
     copper
-        .on("PUT", OPPORTUNITY_PATH, 200, OPPORTUNITY, 0..=1)
+        .on("PUT", OPPORTUNITY_PATH, 200, OPPORTUNITY, 1)
         .await;
-    let _ = copper
+    copper
         .client
         .update(
             &copper.account,
@@ -1678,15 +1678,41 @@ async fn update_stage_without_id_does_not_clear_the_stage() {
             json!({"stage": {"name": "Qualified"}}),
             &RequestOptions::default(),
         )
-        .await;
-    for request in copper.opportunity_requests().await {
-        let sent: Value = request.body_json().expect("a JSON body");
-        assert_ne!(
-            sent.get("pipeline_stage_id"),
-            Some(&Value::Null),
-            "sent {sent}"
-        );
-    }
+        .await
+        .expect("a stage by name");
+    let sent: Vec<Value> = copper
+        .opportunity_requests()
+        .await
+        .iter()
+        .map(|request| request.body_json().expect("a JSON body"))
+        .collect();
+    assert_eq!(sent, [json!({"pipeline_stage_id": 987790})]);
+
+    let error = copper
+        .client
+        .update(
+            &copper.account,
+            ID,
+            json!({"stage": null}),
+            &RequestOptions::default(),
+        )
+        .await
+        .expect_err("null is refused");
+    assert!(
+        matches!(error, UnifiedError::Mapping(ref mapping) if mapping.field == "stage"),
+        "{error:?}"
+    );
+    let error = copper
+        .client
+        .update(
+            &copper.account,
+            ID,
+            json!({"stage": {"name": "No such stage"}}),
+            &RequestOptions::default(),
+        )
+        .await
+        .expect_err("unknown name");
+    assert_eq!(invalid_field(error).0, "stage");
     copper.finish().await;
 }
 

@@ -748,6 +748,34 @@ async fn close_list_pages_through_with_next_cursor_in_every_format() {
         )
         .await;
     assert_eq!(raw, fixture(CLOSE_PAGES[0]));
+    // A raw page is the provider's body untouched; its cursor is in the
+    // `Next-Cursor` header, and pages the same way.
+    let response = server
+        .send(
+            Method::GET,
+            &opportunities(&account, "&limit=3&truto_response_format=raw"),
+            Some(&token),
+            None,
+        )
+        .await;
+    let next = response.headers()["next-cursor"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let second = server
+        .send(
+            Method::GET,
+            &opportunities(
+                &account,
+                &format!("&limit=3&truto_response_format=raw&next_cursor={next}"),
+            ),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert!(second.headers().contains_key("next-cursor"));
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(second, fixture(CLOSE_PAGES[1]));
 
     let (_, normalized) = server
         .call(

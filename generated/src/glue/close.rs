@@ -8,7 +8,7 @@
 //! (`_order_by=date_created`), the most stable order Close offers.
 
 use crate::account::IntegratedAccount;
-use crate::connector::lookup::stage_id;
+use crate::connector::lookup::{CustomFields, stage_id};
 use crate::connector::{OpportunityMapping, empty_opportunity};
 use crate::error::UnifiedError;
 use crate::providers::close::{
@@ -33,7 +33,7 @@ const MAX_PAGE: i64 = 100;
 /// opportunity statuses (Close's stages).
 #[derive(Debug, Default)]
 pub struct Context {
-    pub custom_fields: Vec<CustomFieldDefinition>,
+    pub custom_fields: CustomFields,
     pub stages: Vec<Stage>,
 }
 
@@ -99,18 +99,7 @@ fn custom_keys(
 ) -> Result<BTreeMap<String, Value>, MappingError> {
     let mut keys = BTreeMap::new();
     for (name, value) in fields {
-        let definition = context
-            .custom_fields
-            .iter()
-            .find(|definition| &definition.name == name || &definition.id == name)
-            .ok_or_else(|| {
-                MappingError::unknown_name(
-                    PROVIDER,
-                    format!("custom_fields.{name}"),
-                    value,
-                    "no opportunity custom field has this name",
-                )
-            })?;
+        let definition = context.custom_fields.by_key(PROVIDER, name, value)?;
         keys.insert(format!("{CUSTOM_PREFIX}{}", definition.id), value.clone());
     }
     Ok(keys)
@@ -147,7 +136,7 @@ impl OpportunityMapping for Close {
                     .await
                     .map_err(|error| UnifiedError::from_client(Provider::Close, error))?;
                 return Ok(Context {
-                    custom_fields,
+                    custom_fields: CustomFields::new(custom_fields),
                     stages: Close.stages_list(&statuses.body)?,
                 });
             }
@@ -170,12 +159,7 @@ impl OpportunityMapping for Close {
         let mut custom_fields = BTreeMap::new();
         for (key, value) in &record.additional_properties {
             if let Some(id) = key.strip_prefix(CUSTOM_PREFIX) {
-                let name = context
-                    .custom_fields
-                    .iter()
-                    .find(|definition| definition.id == id)
-                    .map_or_else(|| id.to_owned(), |definition| definition.name.clone());
-                custom_fields.insert(name, value.clone());
+                custom_fields.insert(context.custom_fields.key_of(id), value.clone());
             }
         }
         let status = match &record.status_type {

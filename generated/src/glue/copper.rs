@@ -7,7 +7,7 @@
 //! /opportunities/search` with `page_number`/`page_size`.
 
 use crate::account::IntegratedAccount;
-use crate::connector::lookup::{CustomFields, option_id, option_label};
+use crate::connector::lookup::{CustomFields, option_id, option_label, stage_id};
 use crate::connector::{OpportunityMapping, empty_opportunity};
 use crate::error::UnifiedError;
 use crate::providers::copper::{
@@ -56,6 +56,13 @@ pub struct Context {
 
 /// Copper's glue.
 pub struct Copper;
+
+/// A stage by id, or by name among the account's pipelines' stages, the
+/// same way on create and update.
+fn stage_to_copper(stage: &unified::OpportunityStage, context: &Context) -> Result<i64, MappingError> {
+    let id = stage_id(PROVIDER, &context.stages, stage.id.as_deref(), stage.name.as_deref())?;
+    copper_id("stage.id", &id)
+}
 
 fn copper_id(field: &str, id: &str) -> Result<i64, MappingError> {
     id.parse()
@@ -386,8 +393,7 @@ impl OpportunityMapping for Copper {
             pipeline_stage_id: body
                 .stage
                 .as_ref()
-                .and_then(|stage| stage.id.as_deref())
-                .map(|id| copper_id("stage.id", id))
+                .map(|stage| stage_to_copper(stage, context))
                 .transpose()?,
             priority: None,
             status: body.status.as_ref().map(status_to_copper).transpose()?,
@@ -412,19 +418,17 @@ impl OpportunityMapping for Copper {
         };
         let pipeline_stage_id = match &body.stage {
             Patch::Absent => Patch::Absent,
-            Patch::Null => Patch::Null,
-            // Copper moves an opportunity between stages by stage id.
-            Patch::Value(stage) => match stage.id.as_deref() {
-                Some(id) => Patch::Value(copper_id("stage.id", id)?),
-                None => {
-                    return Err(MappingError::new(
-                        PROVIDER,
-                        "stage",
-                        stage.name.as_deref().unwrap_or("{}"),
-                        "Copper sets a stage by its id",
-                    ));
-                }
-            },
+            // An opportunity in a pipeline always has a stage: `null` is
+            // refused rather than sent.
+            Patch::Null => {
+                return Err(MappingError::new(
+                    PROVIDER,
+                    "stage",
+                    "null",
+                    "a Copper opportunity in a pipeline has a stage; set another stage",
+                ));
+            }
+            Patch::Value(stage) => Patch::Value(stage_to_copper(stage, context)?),
         };
         Ok(OpportunityUpdate {
             name: body.name.clone(),
