@@ -172,7 +172,7 @@ impl OpportunityList {
         set
     }
 }
-/// Lifecycle status of the opportunity. Provider mapping: Close `status_type` active -> open, won -> won, lost -> lost (Close has no abandoned); Copper `status` Open -> open, Won -> won, Lost -> lost, Abandoned -> abandoned. Clients must accept values not listed here, as more providers may add more statuses.
+/// Lifecycle status of the opportunity, lowercase. A provider status outside this set is kept, lowercased (`suspended`, `deleted`, `unqualified`...): clients must accept values not listed here. Writes take only the values listed.
 #[derive(
     ::core::fmt::Debug,
     ::core::clone::Clone,
@@ -253,7 +253,7 @@ impl<'de> ::serde::Deserialize<'de> for UnifiedOpportunityStatus {
     ::serde::Deserialize
 )]
 pub struct OpportunityOwner {
-    /// The owner's unique identifier (Close `user_id`, Copper `assignee_id`).
+    /// The owner's unique identifier.
     pub id: ::std::string::String,
 }
 impl OpportunityOwner {
@@ -282,7 +282,7 @@ impl OpportunityOwner {
     ::serde::Deserialize
 )]
 pub struct OpportunityAccount {
-    /// The account's unique identifier (Close `lead_id`, Copper `company_id`).
+    /// The account's unique identifier.
     pub id: ::std::string::String,
 }
 impl OpportunityAccount {
@@ -311,7 +311,7 @@ impl OpportunityAccount {
     ::serde::Deserialize
 )]
 pub struct OpportunityContact {
-    /// The contact's unique identifier (Close `contact_id`, Copper `primary_contact_id`).
+    /// The contact's unique identifier.
     pub id: ::std::string::String,
 }
 impl OpportunityContact {
@@ -331,7 +331,7 @@ impl OpportunityContact {
         set
     }
 }
-/// The pipeline stage of the opportunity. On write `id` selects the stage; `name` is ignored by Close and Copper.
+/// The pipeline stage of the opportunity. On write `id` selects the stage; without `id`, `name` is looked up among the account's stages (a name no stage has, or several share, is a 400 naming `stage`).
 #[derive(
     ::core::fmt::Debug,
     ::core::clone::Clone,
@@ -341,10 +341,10 @@ impl OpportunityContact {
     ::serde::Deserialize
 )]
 pub struct OpportunityStage {
-    /// The stage's unique identifier (Close `status_id`, Copper `pipeline_stage_id`).
+    /// The stage's unique identifier.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub id: ::core::option::Option<::std::string::String>,
-    /// The stage's name (Close `status_label`; Copper returns only the id).
+    /// The stage's name.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub name: ::core::option::Option<::std::string::String>,
 }
@@ -374,7 +374,7 @@ impl OpportunityStage {
         set
     }
 }
-/// A tag. Copper tags are plain strings with no id: they are read back with the tag string as both `id` and `name`, and written by `name` (or by `id` when `name` is absent).
+/// A tag. Providers whose tags are plain strings read them back with the string as both `id` and `name`, and write them by `name` (or by `id` when `name` is absent).
 #[derive(
     ::core::fmt::Debug,
     ::core::clone::Clone,
@@ -473,18 +473,18 @@ impl OpportunityUrl {
     ::serde::Deserialize
 )]
 pub struct Opportunity {
-    /// The opportunity's unique identifier (Copper's integer ids as strings).
+    /// The opportunity's unique identifier (the provider's id as a string).
     pub id: ::std::string::String,
-    /// The opportunity's name. Close opportunities have no name.
+    /// The opportunity's name.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub name: ::core::option::Option<::std::string::String>,
-    /// The opportunity's description (Close `note`, Copper `details`).
+    /// The opportunity's description.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub description: ::core::option::Option<::std::string::String>,
-    /// The opportunity's amount in major units of `currency` (500.00, not cents). Close stores `value` in cents, divided by 100 here; Copper `monetary_value`.
+    /// The opportunity's amount in major units of `currency` (500.00, not cents, whatever unit the provider stores).
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub amount: ::core::option::Option<f64>,
-    /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
+    /// ISO 4217 code of the amount's currency.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub currency: ::core::option::Option<::std::string::String>,
     /// The opportunity's owner.
@@ -493,10 +493,10 @@ pub struct Opportunity {
     /// The opportunity's account.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub account: ::core::option::Option<OpportunityAccount>,
-    /// The opportunity's contacts. Close and Copper link at most one.
+    /// The opportunity's contacts. Providers that link one contact take a list of at most one.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub contact: ::core::option::Option<::std::vec::Vec<OpportunityContact>>,
-    /// The opportunity's pipeline stage; `name` is filled by Close only.
+    /// The opportunity's pipeline stage (its id, and its name from the account's stages).
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub stage: ::core::option::Option<OpportunityStage>,
     /// The opportunity's status.
@@ -505,23 +505,23 @@ pub struct Opportunity {
     /// The opportunity's tags.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub tags: ::core::option::Option<::std::vec::Vec<OpportunityTag>>,
-    /// All the custom fields present on the opportunity, keyed by the custom field's name (Close `custom.cf_*` keys, Copper `custom_fields[]` by definition id, both resolved to names).
+    /// All the custom fields present on the opportunity, keyed by the `name` the provider's field-definitions endpoint gives (two definitions sharing a name appear as `name (id)`). Option values read as their labels, dates as `YYYY-MM-DD`, date-times in RFC 3339 UTC.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub custom_fields: ::core::option::Option<
         ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
     >,
-    /// The date and time of the opportunity's last activity (Copper `date_last_contacted`).
+    /// The date and time of the opportunity's last activity.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub last_activity_at: ::core::option::Option<
         ::chrono::DateTime<::chrono::FixedOffset>,
     >,
-    /// The EXPECTED close date of the opportunity. For won deals it is the date the deal was won when the provider only records that. Close uses `date_won` (the date it was won); Copper uses `close_date` (the expected close date, "MM/DD/YYYY" or "DD/MM/YYYY" by account locale). Date-only values are given as midnight UTC.
+    /// The EXPECTED close date of the opportunity. For won deals it is the date the deal was won when the provider only records that. Date-only values are given as midnight UTC.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub close_date: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// The date and time of the opportunity's creation (Close `date_created`, Copper `date_created`).
+    /// The date and time of the opportunity's creation.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// The date and time of the opportunity's last update (Close `date_updated`, Copper `date_modified`).
+    /// The date and time of the opportunity's last update.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
     /// The opportunity's URLs.
@@ -679,43 +679,43 @@ impl Opportunity {
     ::serde::Deserialize
 )]
 pub struct OpportunityCreate {
-    /// The opportunity's name. Close opportunities have no name.
+    /// The opportunity's name.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub name: ::core::option::Option<::std::string::String>,
-    /// The opportunity's description (Close `note`, Copper `details`).
+    /// The opportunity's description.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub description: ::core::option::Option<::std::string::String>,
-    /// The opportunity's amount in major units of `currency`. Close receives it in cents (`value`), Copper as `monetary_value`.
+    /// The opportunity's amount in major units of `currency`. A value the provider cannot store exactly (a fraction of its smallest unit) is refused naming `amount`, never rounded.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub amount: ::core::option::Option<f64>,
-    /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
+    /// ISO 4217 code of the amount's currency.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub currency: ::core::option::Option<::std::string::String>,
-    /// The opportunity's owner (Close `user_id`, Copper `assignee_id`). Required in Close, as the seeds say.
+    /// The opportunity's owner.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub owner: ::core::option::Option<OpportunityOwner>,
     /// The opportunity's account.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub account: ::core::option::Option<OpportunityAccount>,
-    /// The opportunity's contacts. Close (`contact_id`) and Copper (`primary_contact_id`) take exactly one: a list with more than one element is rejected, not truncated.
+    /// The opportunity's contacts. Providers that keep one contact take a list of one: a longer list is rejected, not truncated.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub contact: ::core::option::Option<::std::vec::Vec<OpportunityContact>>,
     /// The opportunity's pipeline stage, selected by `id`.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub stage: ::core::option::Option<OpportunityStage>,
-    /// The opportunity's status. Close derives it from the stage, so write `stage` there instead.
+    /// The opportunity's status. Providers that derive it from the stage take `stage` instead (see "Supported in").
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub status: ::core::option::Option<UnifiedOpportunityStatus>,
-    /// The opportunity's tags (Copper takes tag names).
+    /// The opportunity's tags.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub tags: ::core::option::Option<::std::vec::Vec<OpportunityTag>>,
-    /// The EXPECTED close date. Close stores it as `date_won`, Copper as `close_date`; both keep the date part only.
+    /// The EXPECTED close date. Providers that store a date keep the date part only.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub close_date: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// The date and time of the opportunity's creation. Not writable in Close or Copper.
+    /// The date and time of the opportunity's creation. Read-only at the providers this API serves.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// Custom field values keyed by the custom field's name; values are any JSON value.
+    /// Custom field values keyed by the custom field's name (the `name` attribute of the field in the provider's fields list); option values are written by label. A name the account does not have is a 400 naming it.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub custom_fields: ::core::option::Option<
         ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
@@ -846,20 +846,20 @@ impl OpportunityCreate {
     ::serde::Deserialize
 )]
 pub struct OpportunityUpdate {
-    /// The opportunity's name. Close opportunities have no name.
+    /// The opportunity's name.
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
     pub name: ::crm_runtime::Patch<::std::string::String>,
-    /// The opportunity's description (Close `note`, Copper `details`); null clears it.
+    /// The opportunity's description; null clears it.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub description: ::crm_runtime::Patch<::std::string::String>,
-    /// The opportunity's amount in major units of `currency`; null clears it. Close receives it in cents (`value`), Copper as `monetary_value`.
+    /// The opportunity's amount in major units of `currency`; null clears it. A value the provider cannot store exactly is refused naming `amount`, never rounded.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub amount: ::crm_runtime::Patch<f64>,
-    /// ISO 4217 code of the amount's currency (Close `value_currency`, Copper `monetary_unit`).
+    /// ISO 4217 code of the amount's currency.
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -872,7 +872,7 @@ pub struct OpportunityUpdate {
     /// The opportunity's account; null clears it.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub account: ::crm_runtime::Patch<OpportunityAccount>,
-    /// The opportunity's contacts, replacing the current ones. Close and Copper take at most one: a list with more than one element is rejected, not truncated.
+    /// The opportunity's contacts, replacing the current ones. Providers that keep one contact take a list of at most one: a longer list is rejected, not truncated.
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
@@ -882,24 +882,24 @@ pub struct OpportunityUpdate {
     /// The opportunity's pipeline stage, selected by `id`; null clears it.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub stage: ::crm_runtime::Patch<OpportunityStage>,
-    /// The opportunity's status. Close derives it from the stage, so write `stage` there instead.
+    /// The opportunity's status. Providers that derive it from the stage take `stage` instead (see "Supported in").
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
     pub status: ::crm_runtime::Patch<UnifiedOpportunityStatus>,
-    /// The opportunity's tags, replacing the current ones (Copper takes tag names).
+    /// The opportunity's tags, replacing the current ones.
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
         deserialize_with = "::crm_runtime::Patch::deserialize_value"
     )]
     pub tags: ::crm_runtime::Patch<::std::vec::Vec<OpportunityTag>>,
-    /// The EXPECTED close date; null clears it. Close stores it as `date_won`, Copper as `close_date`; both keep the date part only.
+    /// The EXPECTED close date; null clears it. Providers that store a date keep the date part only.
     #[serde(default, skip_serializing_if = "::crm_runtime::Patch::is_absent")]
     pub close_date: ::crm_runtime::Patch<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// The date and time of the opportunity's creation. Not writable in Close or Copper.
+    /// The date and time of the opportunity's creation. Read-only at the providers this API serves.
     #[serde(
         default,
         skip_serializing_if = "::crm_runtime::Patch::is_absent",
