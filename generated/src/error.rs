@@ -118,14 +118,28 @@ impl UnifiedError {
     }
 }
 
+/// The rate-limit headers of an answer: the usual names, and any
+/// provider's own (`X-HubSpot-RateLimit-Remaining`...), in a stable order.
 fn rate_limit(headers: &HeaderMap) -> Vec<(String, String)> {
-    RATE_LIMIT_HEADERS
+    let mut kept: Vec<(String, String)> = RATE_LIMIT_HEADERS
         .iter()
         .filter_map(|name| {
             let value = headers.get(*name)?.to_str().ok()?;
             Some(((*name).to_owned(), value.to_owned()))
         })
-        .collect()
+        .collect();
+    let mut others: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(name, _)| {
+            name.as_str().contains("ratelimit") && !RATE_LIMIT_HEADERS.contains(&name.as_str())
+        })
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect();
+    others.sort();
+    kept.extend(others);
+    kept
 }
 
 fn describe(missing: &[String], unsupported: &[String]) -> String {

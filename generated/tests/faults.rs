@@ -467,7 +467,9 @@ async fn rate_limit_headers_come_back_with_the_error() {
             ResponseTemplate::new(429)
                 .insert_header("Retry-After", "120")
                 .insert_header("RateLimit", "limit=40, remaining=0, reset=120")
-                .insert_header("X-RateLimit-Remaining", "0"),
+                .insert_header("X-RateLimit-Remaining", "0")
+                // A provider's own rate-limit header is kept too.
+                .insert_header("X-HubSpot-RateLimit-Daily-Remaining", "0"),
         )
         .mount(&server)
         .await;
@@ -488,6 +490,13 @@ async fn rate_limit_headers_come_back_with_the_error() {
     );
     assert!(
         rate_limit.contains(&("x-ratelimit-remaining".to_owned(), "0".to_owned())),
+        "{rate_limit:?}"
+    );
+    assert!(
+        rate_limit.contains(&(
+            "x-hubspot-ratelimit-daily-remaining".to_owned(),
+            "0".to_owned()
+        )),
         "{rate_limit:?}"
     );
     // Longer than the policy waits: answered at once, not retried.
