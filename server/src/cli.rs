@@ -8,9 +8,9 @@
 //! `./unified.sqlite`, or `sqlite://PATH`) or a PostgreSQL URL
 //! (`postgres://USER@HOST/DB`); `UNIFIED_DATABASE` sets it too.
 
+use crate::db::Database;
 use crate::limits::RateOption;
 use crate::outbound::AllowedHost;
-use crate::db::Database;
 use crate::{AppState, Config, crypto, db};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -198,9 +198,13 @@ impl ServeArgs {
 }
 
 async fn open_db(database: &DatabaseArg) -> Result<db::Db, String> {
-    db::Db::connect(&database.database)
-        .await
-        .map_err(|error| format!("{} ({}): {error}", database.database.engine(), database.database))
+    db::Db::connect(&database.database).await.map_err(|error| {
+        format!(
+            "{} ({}): {error}",
+            database.database.engine(),
+            database.database
+        )
+    })
 }
 
 /// Runs the command; the error is printed by `main`.
@@ -315,7 +319,7 @@ async fn serve(
     let address = listener.local_addr().map_err(|error| error.to_string())?;
     tracing::info!(
         %address,
-        engine = database.database.engine(),
+        engine = %database.database.engine(),
         database = %database.database,
         allowed_hosts = %allowed.join(","),
         "listening"

@@ -10,8 +10,8 @@
 //! it changes, so `server keys rotate` can add a key while a server runs.
 //! A key's id is a fingerprint of it (not secret, not enough to recover it).
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
 use crate::db::Database;
+use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -186,7 +186,10 @@ impl Cipher {
     /// 0600) for SQLite only: replicas on PostgreSQL must share their
     /// keys, so one of them making its own would seal credentials the
     /// others cannot open.
-    pub fn load_for(database: &Database, key_file_path: Option<&Path>) -> Result<Self, CryptoError> {
+    pub fn load_for(
+        database: &Database,
+        key_file_path: Option<&Path>,
+    ) -> Result<Self, CryptoError> {
         if let Ok(text) = std::env::var(KEY_ENV) {
             let keys = decode_keys(&text, KEY_ENV)?;
             return Ok(Cipher {
@@ -206,7 +209,7 @@ impl Cipher {
         };
         if !path.exists() && !create {
             return Err(CryptoError::Key(format!(
-                "the key file {} does not exist; with PostgreSQL it is not created (every replica must use the same keys): write one base64 key of 32 random bytes into it, e.g. `head -c 32 /dev/urandom | base64 > {}`",
+                "the key file {} does not exist; with PostgreSQL it is not created (every replica must use the same keys): write one base64 key of 32 random bytes into it, e.g. `head -c 32 /dev/urandom | base64 > {}`, or set {KEY_ENV}",
                 path.display(),
                 path.display()
             )));

@@ -2,10 +2,10 @@
 //! caller, wiremock as Close and Copper (bodies in their real shapes from
 //! `tests/fixtures/responses/`).
 
+use common::{Engine, Scratch};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::crypto::{Cipher, new_token, token_hash};
-use common::{Engine, Scratch};
 use server::db::Db;
 use server::{AppState, Config, serve};
 

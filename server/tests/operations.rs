@@ -141,9 +141,7 @@ impl Server {
 /// cannot do (rows as older servers wrote them, tampering).
 fn sqlite(database: &std::path::Path) -> rusqlite::Connection {
     let connection = rusqlite::Connection::open(database).unwrap();
-    connection
-        .busy_timeout(Duration::from_secs(5))
-        .unwrap();
+    connection.busy_timeout(Duration::from_secs(5)).unwrap();
     connection
 }
 
@@ -923,12 +921,7 @@ async fn a_revoked_token_is_a_401_at_once() {
     let tokens = server.db.tokens(Some("acme".into())).await.unwrap();
     assert_eq!(tokens.len(), 2);
     assert!(tokens.iter().all(|token| token.revoked_at.is_none()));
-    let revoked = server
-        .db
-        .revoke_token(tokens[1].id)
-        .await
-        .unwrap()
-        .unwrap();
+    let revoked = server.db.revoke_token(tokens[1].id).await.unwrap().unwrap();
     assert_eq!(revoked.tenant, "acme");
 
     let response = server

@@ -36,13 +36,7 @@ macro_rules! migration {
         Migration {
             version: $version,
             name: $name,
-            sql: include_str!(concat!(
-                "../../migrations/",
-                $engine,
-                "/",
-                $name,
-                ".sql"
-            )),
+            sql: include_str!(concat!("../../migrations/", $engine, "/", $name, ".sql")),
         }
     };
 }
