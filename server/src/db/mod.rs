@@ -328,3 +328,37 @@ impl Db {
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn databases_parse_by_scheme_and_show_no_password() {
+        let parse = |text: &str| text.parse::<Database>();
+        assert_eq!(
+            parse("./unified.sqlite").unwrap(),
+            Database::Sqlite("./unified.sqlite".into())
+        );
+        assert_eq!(
+            parse("sqlite:///var/lib/unified.sqlite").unwrap(),
+            Database::Sqlite("/var/lib/unified.sqlite".into())
+        );
+        assert_eq!(
+            parse("sqlite:data.sqlite").unwrap(),
+            Database::Sqlite("data.sqlite".into())
+        );
+        let postgres = parse("postgres://app:s3cret@db.internal/crm").unwrap();
+        assert_eq!(postgres.engine(), "postgres");
+        assert!(postgres.sqlite_path().is_none());
+        assert_eq!(postgres.to_string(), "postgres://app:***@db.internal/crm");
+        assert!(!format!("{postgres:?}").contains("s3cret"));
+        assert_eq!(
+            parse("postgresql://app@db.internal/crm").unwrap().engine(),
+            "postgres"
+        );
+        for bad in ["", "sqlite://", "postgres://app@db/crm?sslmode=require"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+}
