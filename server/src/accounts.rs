@@ -209,6 +209,7 @@ pub async fn create(
         settings,
         created_at: now(),
         updated_at: None,
+        revision: 0,
     };
     state
         .db
@@ -271,6 +272,7 @@ pub async fn update(
         .map_err(|error| ApiError::internal("updating the account failed", error))?
         .ok_or_else(|| not_found(&row.id))?;
     if let Ok(uuid) = Uuid::parse_str(&row.id) {
+        state.saw_revision(uuid, updated.revision);
         state.client.forget_account(uuid);
     }
     tracing::info!(account = %row.id, "integrated account updated");
@@ -317,7 +319,7 @@ pub async fn delete(
         return Err(not_found(&id));
     }
     if let Ok(uuid) = uuid::Uuid::parse_str(&id) {
-        state.client.forget_account(uuid);
+        state.forget_account(uuid);
     }
     tracing::info!(account = %id, "integrated account deleted");
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -353,6 +355,9 @@ pub async fn load(
     id: Uuid,
 ) -> Result<IntegratedAccount, ApiError> {
     let row = find(state, tenant, &id.to_string()).await?;
+    // Changed since this server last used it (maybe by another replica):
+    // its cached context is dropped before the call.
+    state.saw_revision(id, row.revision);
     let provider: Provider = row
         .provider
         .parse()

@@ -1,10 +1,14 @@
-//! `server serve [--listen ADDR] [--database PATH] [--allow-host HOST[:PORT]]...
-//! [--max-provider-body BYTES] [--tenant-rate-limit N/PERIOD]
-//! [--account-rate-limit N/PERIOD] [--max-streams-per-tenant N]`,
-//! `server token create --tenant NAME`, `server token list [--tenant NAME]`,
-//! `server token revoke ID` and `server keys rotate` (each with
-//! `[--database PATH]`).
+//! `server serve [--listen ADDR] [--database PATH|URL] [--key-file PATH]
+//! [--allow-host HOST[:PORT]]... [--max-provider-body BYTES]
+//! [--tenant-rate-limit N/PERIOD] [--account-rate-limit N/PERIOD]
+//! [--max-streams-per-tenant N]`, `server token create --tenant NAME`,
+//! `server token list [--tenant NAME]`, `server token revoke ID` and
+//! `server keys rotate [--key-file PATH]` (each with `[--database
+//! PATH|URL]`). The database is an SQLite file (the default,
+//! `./unified.sqlite`, or `sqlite://PATH`) or a PostgreSQL URL
+//! (`postgres://USER@HOST/DB`); `UNIFIED_DATABASE` sets it too.
 
+use crate::db::Database;
 use crate::limits::RateOption;
 use crate::outbound::AllowedHost;
 use crate::{AppState, Config, crypto, db};
@@ -12,6 +16,26 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// The environment variable that names the database, like `--database`
+/// (keeps a PostgreSQL password off the command line).
+pub const DATABASE_ENV: &str = "UNIFIED_DATABASE";
+
+/// `--database`, shared by every command.
+#[derive(Clone, Debug, clap::Args)]
+pub struct DatabaseArg {
+    /// An SQLite file (created on first start; also `sqlite://PATH`), or a
+    /// PostgreSQL URL, `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`, for
+    /// several replicas sharing one database.
+    #[arg(
+        long,
+        env = DATABASE_ENV,
+        hide_env_values = true,
+        value_name = "PATH|URL",
+        default_value = "./unified.sqlite"
+    )]
+    pub database: Database,
+}
 
 /// The environment variable that adds allowed hosts (comma-separated),
 /// like `--allow-host`.
@@ -44,8 +68,13 @@ pub enum Command {
 pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    #[arg(long, default_value = "./unified.sqlite")]
-    pub database: PathBuf,
+    #[command(flatten)]
+    pub database: DatabaseArg,
+    /// The credentials key file (one base64 key a line, newest last).
+    /// Default: `<database>.key` beside an SQLite file; with PostgreSQL,
+    /// UNIFIED_SECRET_KEY or this file, the same for every replica.
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
     /// A host (name or IP address, with an optional port) an account's
     /// base_url may name besides the providers' public hosts; plain http is
     /// allowed to it, and it may resolve to a private address. Repeatable;
@@ -76,8 +105,8 @@ pub enum TokenCommand {
     Create {
         #[arg(long)]
         tenant: String,
-        #[arg(long, default_value = "./unified.sqlite")]
-        database: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
     },
     /// Lists tokens (id, tenant, creation time, revocation time), never the
     /// tokens themselves.
@@ -85,14 +114,14 @@ pub enum TokenCommand {
         /// Only this tenant's tokens.
         #[arg(long)]
         tenant: Option<String>,
-        #[arg(long, default_value = "./unified.sqlite")]
-        database: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
     },
     /// Revokes a token by id: it is refused (401) from the next request on.
     Revoke {
         id: i64,
-        #[arg(long, default_value = "./unified.sqlite")]
-        database: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
     },
 }
 
@@ -102,8 +131,12 @@ pub enum KeysCommand {
     /// the key file; with UNIFIED_SECRET_KEY, the last key listed there),
     /// then drops the old keys from the key file. Servers keep running.
     Rotate {
-        #[arg(long, default_value = "./unified.sqlite")]
-        database: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
+        /// The credentials key file (default: `<database>.key` beside an
+        /// SQLite file); with UNIFIED_SECRET_KEY set, none is used.
+        #[arg(long, value_name = "PATH")]
+        key_file: Option<PathBuf>,
     },
 }
 
@@ -164,8 +197,14 @@ impl ServeArgs {
     }
 }
 
-fn open_db(database: &std::path::Path) -> Result<db::Db, String> {
-    db::Db::open(database).map_err(|error| error.to_string())
+async fn open_db(database: &DatabaseArg) -> Result<db::Db, String> {
+    db::Db::connect(&database.database).await.map_err(|error| {
+        format!(
+            "{} ({}): {error}",
+            database.database.engine(),
+            database.database
+        )
+    })
 }
 
 /// Runs the command; the error is printed by `main`.
@@ -174,7 +213,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve(args) => {
             let env_hosts = std::env::var(ALLOW_HOSTS_ENV).ok();
             let config = args.config(env_hosts.as_deref())?;
-            serve(args.listen, args.database, config).await
+            serve(args.listen, args.database, args.key_file, config).await
         }
         Command::Token {
             command: TokenCommand::Create { tenant, database },
@@ -183,10 +222,11 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             if tenant.is_empty() || tenant.chars().count() > 200 {
                 return Err("--tenant must be 1 to 200 characters".into());
             }
-            let db = open_db(&database)?;
+            let db = open_db(&database).await?;
             let token = crypto::new_token().map_err(|error| error.to_string())?;
             let id = db
-                .create_token_blocking(tenant, &crypto::token_hash(&token))
+                .create_token(tenant.to_owned(), crypto::token_hash(&token))
+                .await
                 .map_err(|error| error.to_string())?;
             println!("{token}");
             eprintln!("token {id} created for tenant {tenant}");
@@ -195,9 +235,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Token {
             command: TokenCommand::List { tenant, database },
         } => {
-            let db = open_db(&database)?;
+            let db = open_db(&database).await?;
             let tokens = db
-                .tokens_blocking(tenant.as_deref().map(str::trim))
+                .tokens(tenant.as_deref().map(|tenant| tenant.trim().to_owned()))
+                .await
                 .map_err(|error| error.to_string())?;
             println!("ID\tTENANT\tCREATED_AT\tREVOKED_AT");
             for token in tokens {
@@ -214,9 +255,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         Command::Token {
             command: TokenCommand::Revoke { id, database },
         } => {
-            let db = open_db(&database)?;
+            let db = open_db(&database).await?;
             match db
-                .revoke_token_blocking(id)
+                .revoke_token(id)
+                .await
                 .map_err(|error| error.to_string())?
             {
                 None => Err(format!("there is no token {id}")),
@@ -231,10 +273,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Keys {
-            command: KeysCommand::Rotate { database },
+            command: KeysCommand::Rotate { database, key_file },
         } => {
-            let db = open_db(&database)?;
-            let rotation = crate::keys::rotate(&db, &database)?;
+            let db = open_db(&database).await?;
+            let cipher = crypto::Cipher::load_for(&database.database, key_file.as_deref())
+                .map_err(|error| error.to_string())?;
+            let rotation = crate::keys::rotate(&db, &cipher).await?;
             println!(
                 "{} credentials re-encrypted under key {}{}",
                 rotation.resealed,
@@ -256,9 +300,17 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-async fn serve(listen: SocketAddr, database: PathBuf, config: Config) -> Result<(), String> {
-    let db = open_db(&database)?;
-    let cipher = crypto::Cipher::load(&database).map_err(|error| error.to_string())?;
+async fn serve(
+    listen: SocketAddr,
+    database: DatabaseArg,
+    key_file: Option<PathBuf>,
+    config: Config,
+) -> Result<(), String> {
+    // The keys first: a replica without them must not touch the database.
+    let cipher = crypto::Cipher::load_for(&database.database, key_file.as_deref())
+        .map_err(|error| error.to_string())?;
+    let db = open_db(&database).await?;
+    check_keys(&db, &cipher).await;
     let allowed: Vec<String> = config.allow_hosts.iter().map(ToString::to_string).collect();
     let state = AppState::new(db, cipher, config)?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -267,7 +319,8 @@ async fn serve(listen: SocketAddr, database: PathBuf, config: Config) -> Result<
     let address = listener.local_addr().map_err(|error| error.to_string())?;
     tracing::info!(
         %address,
-        database = %database.display(),
+        engine = %database.database.engine(),
+        database = %database.database,
         allowed_hosts = %allowed.join(","),
         "listening"
     );
@@ -276,6 +329,31 @@ async fn serve(listen: SocketAddr, database: PathBuf, config: Config) -> Result<
         .map_err(|error| error.to_string())?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Warns when stored credentials are sealed under keys this server does
+/// not have: replicas given different keys (each would fail to open the
+/// others' accounts), or a key dropped too early after a rotation.
+async fn check_keys(db: &db::Db, cipher: &crypto::Cipher) {
+    let known = cipher.key_ids();
+    match db.key_usage().await {
+        Ok(usage) => {
+            let unknown: Vec<String> = usage
+                .iter()
+                .filter_map(|(id, count)| match id {
+                    Some(id) if !known.contains(id) => Some(format!("{id} ({count})")),
+                    _ => None,
+                })
+                .collect();
+            if !unknown.is_empty() {
+                tracing::warn!(
+                    unknown_keys = %unknown.join(", "),
+                    "some stored credentials are sealed under keys this server does not have: every replica needs the same keys (UNIFIED_SECRET_KEY or --key-file)"
+                );
+            }
+        }
+        Err(error) => tracing::warn!(%error, "could not check the stored credentials' keys"),
+    }
 }
 
 /// Resolves on ctrl-c or SIGTERM.

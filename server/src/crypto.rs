@@ -10,6 +10,7 @@
 //! it changes, so `server keys rotate` can add a key while a server runs.
 //! A key's id is a fingerprint of it (not secret, not enough to recover it).
 
+use crate::db::Database;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine;
@@ -74,7 +75,20 @@ pub struct Sealed {
 struct Ring {
     /// Oldest first; the last one seals.
     keys: Vec<(String, Aes256Gcm)>,
+    /// The list cursor key derived from the newest key.
+    cursor_key: Option<[u8; 32]>,
     stamp: Option<FileStamp>,
+}
+
+/// The key list cursors are sealed with, derived from a credentials key:
+/// SHA-256 over a label and the key. Every replica with the same newest
+/// key derives the same cursor key; the cursor key tells nothing about
+/// the credentials key.
+pub fn cursor_key(key: &[u8; 32]) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(b"unified-crm list cursor key v1\0");
+    hasher.update(key);
+    hasher.finalize().into()
 }
 
 impl Ring {
@@ -89,6 +103,7 @@ impl Ring {
                     )
                 })
                 .collect(),
+            cursor_key: keys.last().map(cursor_key),
             stamp,
         }
     }
@@ -162,6 +177,19 @@ impl Cipher {
     /// beside the database (`<database>.key`), created with one new key and
     /// mode 0600 on first start.
     pub fn load(database: &Path) -> Result<Self, CryptoError> {
+        Self::load_for(&Database::Sqlite(database.to_path_buf()), None)
+    }
+
+    /// The keys of a server on `database`: from `UNIFIED_SECRET_KEY` when
+    /// set; else from `key_file` (`--key-file`); else, for SQLite, from
+    /// `<database>.key`. A missing key file is created (one new key, mode
+    /// 0600) for SQLite only: replicas on PostgreSQL must share their
+    /// keys, so one of them making its own would seal credentials the
+    /// others cannot open.
+    pub fn load_for(
+        database: &Database,
+        key_file_path: Option<&Path>,
+    ) -> Result<Self, CryptoError> {
         if let Ok(text) = std::env::var(KEY_ENV) {
             let keys = decode_keys(&text, KEY_ENV)?;
             return Ok(Cipher {
@@ -169,7 +197,23 @@ impl Cipher {
                 ring: RwLock::new(Ring::new(&keys, None)),
             });
         }
-        let path = key_file(database);
+        let create = database.sqlite_path().is_some();
+        let path = match (key_file_path, database.sqlite_path()) {
+            (Some(path), _) => path.to_path_buf(),
+            (None, Some(database)) => key_file(database),
+            (None, None) => {
+                return Err(CryptoError::Key(format!(
+                    "with PostgreSQL every replica needs the same credentials keys: set {KEY_ENV} (base64 of 32 random bytes, e.g. `head -c 32 /dev/urandom | base64`) or give --key-file PATH (such keys, one a line), the same for every replica and command"
+                )));
+            }
+        };
+        if !path.exists() && !create {
+            return Err(CryptoError::Key(format!(
+                "the key file {} does not exist; with PostgreSQL it is not created (every replica must use the same keys): write one base64 key of 32 random bytes into it, e.g. `head -c 32 /dev/urandom | base64 > {}`, or set {KEY_ENV}",
+                path.display(),
+                path.display()
+            )));
+        }
         if !path.exists() {
             let mut key = [0u8; 32];
             fill(&mut key)?;
@@ -201,6 +245,12 @@ impl Cipher {
     /// The ids of the ring's keys, oldest first.
     pub fn key_ids(&self) -> Vec<String> {
         self.read().keys.iter().map(|(id, _)| id.clone()).collect()
+    }
+
+    /// The list cursor key derived from the newest key (see
+    /// [`cursor_key`]); `None` when the ring is empty.
+    pub fn cursor_key(&self) -> Option<[u8; 32]> {
+        self.read().cursor_key
     }
 
     /// The id of the key that seals.

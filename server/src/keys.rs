@@ -14,7 +14,6 @@
 
 use crate::crypto::{self, Cipher, credentials_aad, legacy_aad};
 use crate::db::Db;
-use std::path::Path;
 
 /// What a rotation did.
 #[derive(Debug, PartialEq, Eq)]
@@ -33,9 +32,9 @@ pub struct Rotation {
 const BATCH: u32 = 500;
 const MAX_PASSES: usize = 20;
 
-/// Rotates the credentials of `database` (see the module documentation).
-pub fn rotate(db: &Db, database: &Path) -> Result<Rotation, String> {
-    let cipher = Cipher::load(database).map_err(|error| error.to_string())?;
+/// Rotates the credentials of `db` under the keys of `cipher` (see the
+/// module documentation).
+pub async fn rotate(db: &Db, cipher: &Cipher) -> Result<Rotation, String> {
     let generated = match cipher.key_file() {
         Some(path) => {
             let mut keys = crypto::key_file_keys(path).map_err(|error| error.to_string())?;
@@ -51,7 +50,8 @@ pub fn rotate(db: &Db, database: &Path) -> Result<Rotation, String> {
     let mut done = false;
     for _ in 0..MAX_PASSES {
         let rows = db
-            .accounts_not_under_blocking(&key_id, BATCH)
+            .accounts_not_under(key_id.clone(), BATCH)
+            .await
             .map_err(|error| error.to_string())?;
         if rows.is_empty() {
             done = true;
@@ -78,7 +78,8 @@ pub fn rotate(db: &Db, database: &Path) -> Result<Rotation, String> {
                 );
             }
             if db
-                .reseal_blocking(&row.id, &row.credentials, &sealed.key_id, &sealed.blob)
+                .reseal(row.id.clone(), row.credentials, sealed.key_id, sealed.blob)
+                .await
                 .map_err(|error| error.to_string())?
             {
                 resealed += 1;
@@ -102,7 +103,7 @@ pub fn rotate(db: &Db, database: &Path) -> Result<Rotation, String> {
                     .into(),
             );
         }
-        let usage = db.key_usage_blocking().map_err(|error| error.to_string())?;
+        let usage = db.key_usage().await.map_err(|error| error.to_string())?;
         if usage
             .iter()
             .any(|(id, count)| *count > 0 && id.as_deref() != Some(key_id.as_str()))

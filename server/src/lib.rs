@@ -2,8 +2,9 @@
 //!
 //! - `cli`: `server serve`, `server token create|list|revoke`,
 //!   `server keys rotate`.
-//! - `db`: SQLite (tenants, token hashes, integrated accounts, idempotency
-//!   keys).
+//! - `db`: the store (tenants, token hashes, integrated accounts,
+//!   idempotency keys): one trait, SQLite embedded or PostgreSQL shared by
+//!   replicas.
 //! - `crypto`: AES-256-GCM key ring for credentials at rest, tokens and
 //!   their hashes; `keys`: re-encryption under a new key.
 //! - `auth`: bearer tokens to tenants (401 otherwise).
@@ -39,12 +40,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use unified_crm::UnifiedClient;
+use unified_crm::{CursorKey, UnifiedClient};
+use uuid::Uuid;
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -105,20 +108,30 @@ pub struct AppState {
     pub config: Config,
     pub outbound: Arc<outbound::OutboundPolicy>,
     pub limits: limits::Limits,
+    /// The revision of each account this server last used.
+    revisions: Mutex<HashMap<Uuid, i64>>,
     openapi: Value,
 }
 
 impl AppState {
     /// The state of a server run with `config`; its provider HTTP client
     /// connects only where the outbound policy allows, and follows
-    /// redirects only within an origin.
+    /// redirects only within an origin. List cursors are sealed with a key
+    /// derived from the newest credentials key, so every replica with the
+    /// same keys accepts the others' cursors (and cursors outlive a
+    /// restart).
     pub fn new(db: db::Db, cipher: crypto::Cipher, config: Config) -> Result<Self, String> {
         let outbound = Arc::new(outbound::OutboundPolicy::new(config.allow_hosts.clone()));
         let http = outbound.http_client()?;
+        let mut client = UnifiedClient::with_http_client(http);
+        if let Some(key) = cipher.cursor_key() {
+            client = client.with_cursor_key(CursorKey::from_bytes(key));
+        }
         Ok(AppState {
             db,
             cipher,
-            client: UnifiedClient::with_http_client(http),
+            client,
+            revisions: Mutex::default(),
             limits: limits::Limits::new(
                 config.tenant_rate_limit,
                 config.account_rate_limit,
@@ -128,6 +141,32 @@ impl AppState {
             config,
             openapi: openapi::document()?,
         })
+    }
+}
+
+impl AppState {
+    /// Notes that account `id` is at `revision` in the database. When this
+    /// server last used it at another revision, the account changed since
+    /// (here or on another replica): what `UnifiedClient` cached for it
+    /// (custom field definitions, stages) is dropped, so no replica keeps
+    /// using what an account change made stale.
+    pub fn saw_revision(&self, id: Uuid, revision: i64) {
+        let mut seen = self
+            .revisions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if seen.insert(id, revision) != Some(revision) {
+            self.client.forget_account(id);
+        }
+    }
+
+    /// Forgets a deleted account.
+    pub fn forget_account(&self, id: Uuid) {
+        self.revisions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&id);
+        self.client.forget_account(id);
     }
 }
 

@@ -2,11 +2,15 @@
 //! caller, wiremock as Close and Copper (bodies in their real shapes from
 //! `tests/fixtures/responses/`).
 
+use common::{Engine, Scratch};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use server::crypto::{Cipher, new_token, token_hash};
 use server::db::Db;
 use server::{AppState, Config, serve};
+
+#[macro_use]
+mod common;
 use std::sync::Arc;
 use wiremock::matchers::{body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -46,17 +50,19 @@ const COPPER_TOKEN: &str = "copper-token-do-not-echo";
 
 // ---------------------------------------------------------------- harness
 
-/// The server on a real socket, its database, and a caller.
+/// The server on a real socket, its database (a fresh one on the test's
+/// engine), and a caller.
 struct Server {
     base: String,
     db: Db,
     http: reqwest::Client,
     _stop: tokio::sync::oneshot::Sender<()>,
+    _scratch: Scratch,
 }
 
 impl Server {
-    async fn start() -> Server {
-        let db = Db::open_in_memory().unwrap();
+    async fn start(engine: &Engine) -> Server {
+        let (db, _, scratch) = engine.fresh().await;
         let config = Config::allowing(&["127.0.0.1"]).unwrap();
         let state = AppState::new(db.clone(), Cipher::from_key(&[9; 32]), config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -70,14 +76,16 @@ impl Server {
             db,
             http: reqwest::Client::new(),
             _stop: stop,
+            _scratch: scratch,
         }
     }
 
     /// A new token for `tenant`, as `server token create` makes one.
-    fn token(&self, tenant: &str) -> String {
+    async fn token(&self, tenant: &str) -> String {
         let token = new_token().unwrap();
         self.db
-            .create_token_blocking(tenant, &token_hash(&token))
+            .create_token(tenant.into(), token_hash(&token))
+            .await
             .unwrap();
         token
     }
@@ -230,9 +238,8 @@ fn assert_error(status: StatusCode, body: &Value, expected: StatusCode) {
 
 // ---------------------------------------------------------------- basics
 
-#[tokio::test]
-async fn health_and_openapi_answer_without_a_token() {
-    let server = Server::start().await;
+async fn health_and_openapi_answer_without_a_token(engine: Engine) {
+    let server = Server::start(&engine).await;
     let health = server.send(Method::GET, "/health", None, None).await;
     assert_eq!(health.status(), StatusCode::OK);
 
@@ -263,10 +270,9 @@ async fn health_and_openapi_answer_without_a_token() {
     );
 }
 
-#[tokio::test]
-async fn a_missing_or_unknown_token_is_401() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn a_missing_or_unknown_token_is_401(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     for at in [
         "/integrated-accounts".to_owned(),
         opportunities("62f44730-dd91-461e-bd6a-aedd9e0ad79d", ""),
@@ -298,10 +304,9 @@ async fn a_missing_or_unknown_token_is_401() {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn unknown_routes_and_methods_answer_json_errors() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn unknown_routes_and_methods_answer_json_errors(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     let (status, body) = server.call(Method::GET, "/nope", &token, None).await;
     assert_error(status, &body, StatusCode::NOT_FOUND);
     let (status, body) = server
@@ -312,10 +317,9 @@ async fn unknown_routes_and_methods_answer_json_errors() {
 
 // ---------------------------------------------------------------- accounts
 
-#[tokio::test]
-async fn accounts_are_created_listed_read_and_deleted_without_credentials() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn accounts_are_created_listed_read_and_deleted_without_credentials(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     let provider = close().await;
 
     let (status, created) = server
@@ -381,18 +385,13 @@ async fn accounts_are_created_listed_read_and_deleted_without_credentials() {
     // Encrypted at rest: the key is nowhere in the stored row.
     let stored: Vec<u8> = server
         .db
-        .call({
-            let id = id.to_owned();
-            move |connection| {
-                connection.query_row(
-                    "SELECT credentials FROM integrated_accounts WHERE id = ?1",
-                    [id],
-                    |row| row.get(0),
-                )
-            }
-        })
+        .accounts_not_under(String::new(), 100)
         .await
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .find(|row| row.id == id)
+        .unwrap()
+        .credentials;
     assert!(
         !stored
             .windows(CLOSE_KEY.len())
@@ -428,10 +427,9 @@ async fn accounts_are_created_listed_read_and_deleted_without_credentials() {
     assert_error(status, &body, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
-async fn bad_account_bodies_are_400s_naming_the_field() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn bad_account_bodies_are_400s_naming_the_field(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     let cases = [
         (
             json!({"provider": "close", "credentials": {}}),
@@ -524,11 +522,10 @@ async fn bad_account_bodies_are_400s_naming_the_field() {
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
-async fn another_tenants_account_is_a_404_like_an_unknown_one() {
-    let server = Server::start().await;
-    let alice = server.token("alice");
-    let bob = server.token("bob");
+async fn another_tenants_account_is_a_404_like_an_unknown_one(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let alice = server.token("alice").await;
+    let bob = server.token("bob").await;
     let provider = close().await;
     on(&provider, "GET", CLOSE_PATH, 200, CLOSE_OPPORTUNITY).await;
     let account = server.account(&alice, close_account(&provider)).await;
@@ -606,10 +603,9 @@ async fn another_tenants_account_is_a_404_like_an_unknown_one() {
 
 // ---------------------------------------------------------------- Close
 
-#[tokio::test]
-async fn close_get_in_every_format() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn close_get_in_every_format(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     let provider = close().await;
     on(&provider, "GET", CLOSE_PATH, 200, CLOSE_OPPORTUNITY).await;
     let account = server.account(&token, close_account(&provider)).await;
@@ -706,10 +702,9 @@ fn close_page_ids() -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn close_list_pages_through_with_next_cursor_in_every_format() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn close_list_pages_through_with_next_cursor_in_every_format(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     let provider = close().await;
     mount_close_pages(&provider).await;
     let account = server.account(&token, close_account(&provider)).await;
@@ -803,10 +798,9 @@ async fn close_list_pages_through_with_next_cursor_in_every_format() {
     assert_error(status, &body, StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
-async fn close_stream_is_ndjson_of_every_record_of_every_page() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn close_stream_is_ndjson_of_every_record_of_every_page(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     let provider = close().await;
     mount_close_pages(&provider).await;
     let account = server.account(&token, close_account(&provider)).await;
@@ -842,10 +836,9 @@ async fn close_stream_is_ndjson_of_every_record_of_every_page() {
     );
 }
 
-#[tokio::test]
-async fn stream_errors_before_the_first_record_are_ordinary_error_answers() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn stream_errors_before_the_first_record_are_ordinary_error_answers(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     let provider = close().await;
     on(&provider, "GET", "/opportunity/", 401, CLOSE_401).await;
     let account = server.account(&token, close_account(&provider)).await;
@@ -861,10 +854,9 @@ async fn stream_errors_before_the_first_record_are_ordinary_error_answers() {
     assert_eq!(body["provider"]["status"], json!(401));
 }
 
-#[tokio::test]
-async fn close_create_update_delete() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn close_create_update_delete(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     let provider = close().await;
     on(&provider, "POST", "/opportunity/", 200, CLOSE_OPPORTUNITY).await;
     on(&provider, "PUT", CLOSE_PATH, 200, CLOSE_OPPORTUNITY).await;
@@ -923,10 +915,9 @@ async fn close_create_update_delete() {
     assert_eq!(deleted["id"], json!(CLOSE_ID));
 }
 
-#[tokio::test]
-async fn unified_400s_name_the_parameter() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn unified_400s_name_the_parameter(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     let provider = close().await;
     let account = server.account(&token, close_account(&provider)).await;
     let cases = [
@@ -1006,10 +997,9 @@ async fn unified_400s_name_the_parameter() {
     )));
 }
 
-#[tokio::test]
-async fn validation_errors_are_422_listing_the_fields() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn validation_errors_are_422_listing_the_fields(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     let provider = close().await;
     let account = server.account(&token, close_account(&provider)).await;
     let (status, body) = server
@@ -1055,10 +1045,9 @@ async fn validation_errors_are_422_listing_the_fields() {
     )));
 }
 
-#[tokio::test]
-async fn bodies_over_1_mib_are_413() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn bodies_over_1_mib_are_413(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     let provider = close().await;
     let account = server.account(&token, close_account(&provider)).await;
     let big = json!({"description": "x".repeat(1024 * 1024)});
@@ -1098,10 +1087,9 @@ async fn bodies_over_1_mib_are_413() {
 
 // ---------------------------------------------------------------- provider errors
 
-#[tokio::test]
-async fn a_provider_429_is_passed_through_with_retry_after() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn a_provider_429_is_passed_through_with_retry_after(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     let provider = close().await;
     Mock::given(method("GET"))
         .and(path(CLOSE_PATH))
@@ -1127,10 +1115,9 @@ async fn a_provider_429_is_passed_through_with_retry_after() {
     );
 }
 
-#[tokio::test]
-async fn provider_404_401_403_and_5xx_map_to_404_401_403_and_502() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn provider_404_401_403_and_5xx_map_to_404_401_403_and_502(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     let provider = close().await;
     on(&provider, "GET", CLOSE_PATH, 404, CLOSE_404).await;
     on(&provider, "DELETE", CLOSE_PATH, 401, CLOSE_401).await;
@@ -1201,10 +1188,9 @@ async fn provider_404_401_403_and_5xx_map_to_404_401_403_and_502() {
     assert!(!body.to_string().contains(CLOSE_KEY));
 }
 
-#[tokio::test]
-async fn an_unreachable_provider_is_502() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn an_unreachable_provider_is_502(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let at = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
@@ -1253,10 +1239,9 @@ fn copper_page_ids() -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn copper_every_operation_and_format() {
-    let server = Server::start().await;
-    let token = server.token("acme");
+async fn copper_every_operation_and_format(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
     let provider = copper().await;
     mount_copper_pages(&provider).await;
     on(&provider, "GET", COPPER_PATH, 200, COPPER_OPPORTUNITY).await;
@@ -1401,3 +1386,24 @@ async fn copper_every_operation_and_format() {
         assert_eq!(request.headers["x-pw-useremail"], "me@example.com");
     }
 }
+
+on_both_engines!(
+    health_and_openapi_answer_without_a_token,
+    a_missing_or_unknown_token_is_401,
+    unknown_routes_and_methods_answer_json_errors,
+    accounts_are_created_listed_read_and_deleted_without_credentials,
+    bad_account_bodies_are_400s_naming_the_field,
+    another_tenants_account_is_a_404_like_an_unknown_one,
+    close_get_in_every_format,
+    close_list_pages_through_with_next_cursor_in_every_format,
+    close_stream_is_ndjson_of_every_record_of_every_page,
+    stream_errors_before_the_first_record_are_ordinary_error_answers,
+    close_create_update_delete,
+    unified_400s_name_the_parameter,
+    validation_errors_are_422_listing_the_fields,
+    bodies_over_1_mib_are_413,
+    a_provider_429_is_passed_through_with_retry_after,
+    provider_404_401_403_and_5xx_map_to_404_401_403_and_502,
+    an_unreachable_provider_is_502,
+    copper_every_operation_and_format,
+);
