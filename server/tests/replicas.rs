@@ -33,6 +33,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_server");
 
 const CLOSE_CUSTOM_FIELDS: &str =
     include_str!("../../tests/fixtures/responses/close/custom_fields.json");
+const CLOSE_STATUSES: &str = include_str!("../../tests/fixtures/responses/close/statuses.json");
 const CLOSE_OPPORTUNITY: &str =
     include_str!("../../tests/fixtures/responses/close/opportunity.json");
 const CLOSE_PAGES: [&str; 3] = [
@@ -147,7 +148,7 @@ fn json_answer(body: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.as_bytes().to_vec(), "application/json")
 }
 
-/// Close: custom fields, one opportunity, three pages, and a create that
+/// Close: custom fields, statuses, one opportunity, three pages, and a create that
 /// takes a while (so two replicas can race on it).
 async fn close() -> MockServer {
     let provider = MockServer::start().await;
@@ -157,6 +158,8 @@ async fn close() -> MockServer {
             "/custom_field/opportunity/",
             json_answer(CLOSE_CUSTOM_FIELDS),
         ),
+        // Close's statuses (its stages), fetched with the custom fields.
+        ("GET", "/status/opportunity/", json_answer(CLOSE_STATUSES)),
         ("GET", CLOSE_PATH, json_answer(CLOSE_OPPORTUNITY)),
         (
             "POST",
