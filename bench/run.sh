@@ -55,16 +55,16 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b == 0) ? 0 : a / b }
 row() { # name ours peer ratio goal verdict
     printf '| %s | %s | %s | %s | %s | %s |\n' "$@" | tee -a "$TABLE"
 }
-# Wall milliseconds of a command, median of $1 runs.
+# Wall milliseconds of a command, median of $1 runs; `fail` if a run fails.
 wall_ms() {
-    local runs=$1
+    local runs=$1 start times=()
     shift
     for _ in $(seq "$runs"); do
-        local start
         start=$(now)
         "$@" >/dev/null 2>&1 || { echo fail; return; }
-        echo $((($(now) - start) / 1000))
-    done | median | awk '{ printf "%.1f", $1 / 1000 }'
+        times+=($((($(now) - start) / 1000)))
+    done
+    printf '%s\n' "${times[@]}" | median | awk '{ printf "%.1f", $1 / 1000 }'
 }
 
 log "building (release): server, xtask; bench/progenitor-gen"

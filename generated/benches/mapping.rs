@@ -7,7 +7,7 @@
 //!
 //! `cargo bench -p unified-crm --bench mapping` prints one line per
 //! measure, `name ours_ns peer_ns ratio`, read by `bench/run.sh`. Median of
-//! 31 batches, each long enough (about 20 ms) to time well.
+//! 61 batches of each (about 10 ms a batch), ours and the peer's in turn.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -19,28 +19,38 @@ const FIXTURES: &str = concat!(
     "/../tests/fixtures/responses/close"
 );
 
-/// Median nanoseconds per call of `f`.
-fn measure(mut f: impl FnMut()) -> f64 {
-    // Warm up and size a batch to about 20 ms.
-    let started = Instant::now();
-    let mut calls = 0u64;
-    while started.elapsed() < Duration::from_millis(200) {
-        f();
-        calls += 1;
+/// Median nanoseconds per call of `ours` and of `peer`: batches of each,
+/// taken in turn, so both see the same machine (it is shared).
+fn measure(mut ours: impl FnMut(), mut peer: impl FnMut()) -> (f64, f64) {
+    // Warm up and size a batch to about 10 ms.
+    fn batch_size(f: &mut impl FnMut()) -> u64 {
+        let started = Instant::now();
+        let mut calls = 0u64;
+        while started.elapsed() < Duration::from_millis(100) {
+            f();
+            calls += 1;
+        }
+        let per_call = started.elapsed().as_secs_f64() / calls as f64;
+        ((0.01 / per_call) as u64).max(1)
     }
-    let per_call = started.elapsed().as_secs_f64() / calls as f64;
-    let batch = ((0.02 / per_call) as u64).max(1);
-    let mut samples: Vec<f64> = (0..31)
-        .map(|_| {
-            let started = Instant::now();
-            for _ in 0..batch {
-                f();
-            }
-            started.elapsed().as_nanos() as f64 / batch as f64
-        })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
+    fn sample(f: &mut impl FnMut(), batch: u64) -> f64 {
+        let started = Instant::now();
+        for _ in 0..batch {
+            f();
+        }
+        started.elapsed().as_nanos() as f64 / batch as f64
+    }
+    let (ours_batch, peer_batch) = (batch_size(&mut ours), batch_size(&mut peer));
+    let (mut ours_samples, mut peer_samples) = (Vec::new(), Vec::new());
+    for _ in 0..61 {
+        ours_samples.push(sample(&mut ours, ours_batch));
+        peer_samples.push(sample(&mut peer, peer_batch));
+    }
+    let median = |mut samples: Vec<f64>| {
+        samples.sort_by(f64::total_cmp);
+        samples[samples.len() / 2]
+    };
+    (median(ours_samples), median(peer_samples))
 }
 
 fn main() {
@@ -54,13 +64,15 @@ fn main() {
     let answer: serde_json::Value = serde_json::from_slice(&answer).expect("JSON");
     assert!(answer.get("remote_data").is_some() && answer.get("id").is_some());
 
-    let ours = measure(|| {
-        black_box(mapping.map(black_box(&record), &options).unwrap());
-    });
-    let peer = measure(|| {
-        let value: serde_json::Value = serde_json::from_slice(black_box(&record)).unwrap();
-        black_box(serde_json::to_vec(&value).unwrap());
-    });
+    let (ours, peer) = measure(
+        || {
+            black_box(mapping.map(black_box(&record), &options).unwrap());
+        },
+        || {
+            let value: serde_json::Value = serde_json::from_slice(black_box(&record)).unwrap();
+            black_box(serde_json::to_vec(&value).unwrap());
+        },
+    );
     println!(
         "mapping-close-get {ours:.0} {peer:.0} {:.2} ({} bytes in, {} bytes out)",
         ours / peer,
