@@ -12,7 +12,7 @@ use crate::cursor::{self, CursorKey};
 use crate::error::UnifiedError;
 use crate::options::{ListOptions, RequestOptions, ResponseFormat};
 use crate::registry::{Provider, opportunities};
-use crate::render::{UnifiedRecord, render};
+use crate::render::{UnifiedRecord, render_owned};
 use crate::unified::crm::{OpportunityCreate, OpportunityUpdate, UnifiedOpportunityStatus};
 use crm_runtime::RetryPolicy;
 use crm_runtime::mapping::ListQuery;
@@ -181,8 +181,8 @@ impl UnifiedClient {
         }
         let result: Vec<Value> = page
             .records
-            .iter()
-            .map(|record| render(record, &options.request))
+            .into_iter()
+            .map(|record| render_owned(record, &options.request))
             .collect();
         json!({"result": result, "result_count": result.len(), "next_cursor": page.next_cursor})
     }
@@ -220,8 +220,8 @@ impl UnifiedClient {
                         }
                         state.buffered.extend(
                             page.records
-                                .iter()
-                                .map(|record| render(record, &render_options)),
+                                .into_iter()
+                                .map(|record| render_owned(record, &render_options)),
                         );
                         state.done = page.next_cursor.is_none();
                         state.options.next_cursor = page.next_cursor;
@@ -258,7 +258,7 @@ impl UnifiedClient {
         options: &RequestOptions,
     ) -> Result<Value, UnifiedError> {
         let record = self.get_record(account, id, options).await?;
-        Ok(render(&record, options))
+        Ok(render_owned(record, options))
     }
 
     /// `POST /unified/crm/opportunities` with a JSON body: checked against
@@ -289,7 +289,7 @@ impl UnifiedClient {
         let record = connector
             .create(self.env(account, options, extra_body), &body)
             .await?;
-        Ok(render(&record, options))
+        Ok(render_owned(record, options))
     }
 
     /// `PATCH /unified/crm/opportunities/{id}`: sends only the fields the
@@ -321,7 +321,7 @@ impl UnifiedClient {
         let record = connector
             .update(self.env(account, options, extra_body), id, &body)
             .await?;
-        Ok(render(&record, options))
+        Ok(render_owned(record, options))
     }
 
     /// `DELETE /unified/crm/opportunities/{id}`: the deleted record's id,
@@ -338,7 +338,7 @@ impl UnifiedClient {
         let record = connector
             .delete(self.env(account, options, Map::new()), id)
             .await?;
-        Ok(render(&record, options))
+        Ok(render_owned(record, options))
     }
 }
 

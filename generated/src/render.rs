@@ -15,13 +15,31 @@ pub struct UnifiedRecord {
 
 /// One record as the options ask (`raw` shows the provider's record).
 pub fn render(record: &UnifiedRecord, options: &RequestOptions) -> Value {
+    render_with(&record.record, || record.remote_data.clone(), options)
+}
+
+/// [`render`] of a record no longer needed: its `remote_data` is moved
+/// into the answer, not copied.
+pub fn render_owned(record: UnifiedRecord, options: &RequestOptions) -> Value {
+    let UnifiedRecord {
+        record,
+        remote_data,
+    } = record;
+    render_with(&record, move || remote_data, options)
+}
+
+fn render_with(
+    record: &Opportunity,
+    remote_data: impl FnOnce() -> Value,
+    options: &RequestOptions,
+) -> Value {
     let mut value = match options.format {
-        ResponseFormat::Raw => return record.remote_data.clone(),
-        ResponseFormat::Normalized => normalized(&record.record),
+        ResponseFormat::Raw => return remote_data(),
+        ResponseFormat::Normalized => normalized(record),
         ResponseFormat::Unified | ResponseFormat::Stream => {
-            let mut value = to_object(&record.record);
+            let mut value = to_object(record);
             if !options.ignore_remote_data {
-                value.insert("remote_data".into(), record.remote_data.clone());
+                value.insert("remote_data".into(), remote_data());
             }
             value
         }

@@ -10,6 +10,8 @@
 //! - `cargo xtask corpus DIR... [--jobs N] [--filter TEXT]`: generate and
 //!   `cargo check` every OpenAPI document in the directories (see
 //!   `corpus.rs`).
+//! - `cargo xtask bench`: the side-by-side benchmarks of `BENCHMARKS.md`
+//!   (`bench/run.sh`: release builds, peers, mock provider, table).
 
 mod corpus;
 
@@ -55,6 +57,14 @@ enum Command {
         #[arg(long)]
         filter: Option<String>,
     },
+    /// Benchmarks beside their peers (progenitor, serde_json, an nginx mock
+    /// provider): runs `bench/run.sh`, which prints the table of
+    /// `BENCHMARKS.md`. `--quick` for a short run.
+    Bench {
+        /// Short wrk runs, streams up to 100k records, no corpus growth.
+        #[arg(long)]
+        quick: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -74,6 +84,23 @@ fn main() -> ExitCode {
             },
             &workspace_root(),
         ),
+        Command::Bench { quick } => bench(quick),
+    }
+}
+
+fn bench(quick: bool) -> ExitCode {
+    let mut command = std::process::Command::new("bash");
+    command.arg(workspace_root().join("bench/run.sh"));
+    if quick {
+        command.env("BENCH_QUICK", "1");
+    }
+    match command.status() {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("cannot run bench/run.sh: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -179,7 +179,8 @@ impl<G: OpportunityMapping> Adapter<G> {
     /// One record: decoded alone (an unreadable field is left out, named
     /// in a warning, never its value), mapped, paired with its raw JSON. A
     /// record the glue cannot map at all keeps its id and `remote_data`.
-    fn record(env: &Env<'_>, raw: &Value, context: &G::Context) -> UnifiedRecord {
+    /// `raw` is moved into `remote_data`, not copied.
+    fn record(env: &Env<'_>, raw: Value, context: &G::Context) -> UnifiedRecord {
         let provider = Self::provider(env);
         let id = raw
             .pointer(Calls::<G>::RECORD_ID)
@@ -188,7 +189,7 @@ impl<G: OpportunityMapping> Adapter<G> {
                 other => other.to_string(),
             })
             .unwrap_or_default();
-        let mapped = decode_lenient::<crate::connector::RecordOf<G>>(raw, |field| {
+        let mapped = decode_lenient::<crate::connector::RecordOf<G>>(&raw, |field| {
             tracing::warn!(%provider, record = %id, field, "a provider field could not be read; it is left empty");
         })
         .and_then(|record| match G::to_unified(&record, context) {
@@ -201,7 +202,7 @@ impl<G: OpportunityMapping> Adapter<G> {
         .unwrap_or_else(|| empty_opportunity(id.clone()));
         UnifiedRecord {
             record: mapped,
-            remote_data: raw.clone(),
+            remote_data: raw,
         }
     }
 
@@ -224,7 +225,7 @@ impl<G: OpportunityMapping> Adapter<G> {
         after: AfterWrite,
     ) -> Result<UnifiedRecord, UnifiedError> {
         if let (Some(record), AfterWrite::Nothing) = (Self::answer_record(response), after) {
-            return Ok(Self::record(env, record, context));
+            return Ok(Self::record(env, record.clone(), context));
         }
         let provider = Self::provider(env);
         let read = calls
@@ -235,7 +236,7 @@ impl<G: OpportunityMapping> Adapter<G> {
             provider,
             message: format!("answered {} to a read-back without the record", read.status),
         })?;
-        Ok(Self::record(env, record, context))
+        Ok(Self::record(env, record.clone(), context))
     }
 
     /// The id of a created record: in the record it answered with, or in
@@ -334,7 +335,7 @@ impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
             let records = if map {
                 raw_records
                     .iter()
-                    .map(|raw| Self::record(&env, raw, &context))
+                    .map(|raw| Self::record(&env, Value::clone(raw), &context))
                     .collect()
             } else {
                 Vec::new()
@@ -358,11 +359,11 @@ impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
             let id = Self::id(&env, id)?;
             let context = Self::context(&env, false).await?;
             let calls = Self::connect(&env)?;
-            let response = calls
+            let mut response = calls
                 .get(&id)
                 .await
                 .map_err(|error| UnifiedError::from_client(provider, error))?;
-            let record = Self::answer_record(&response).ok_or_else(|| UnifiedError::Transport {
+            Self::answer_record(&response).ok_or_else(|| UnifiedError::Transport {
                 provider,
                 message: format!(
                     "answered {} without a record (no id at `{}{}`)",
@@ -371,6 +372,12 @@ impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
                     Calls::<G>::RECORD_ID
                 ),
             })?;
+            // Moved out of the body, which is not used again.
+            let record = response
+                .body
+                .pointer_mut(Calls::<G>::RECORD)
+                .map(Value::take)
+                .unwrap_or_default();
             Ok(Self::record(&env, record, &context))
         })
     }
@@ -451,6 +458,11 @@ fn decode_lenient<T: DeserializeOwned>(
     raw: &Value,
     mut on_unreadable: impl FnMut(&str),
 ) -> Option<T> {
+    // Most records fit: decode them without tracking the path, which only
+    // an unreadable field needs.
+    if let Ok(record) = T::deserialize(raw) {
+        return Some(record);
+    }
     let mut value = std::borrow::Cow::Borrowed(raw);
     // Each round nulls one more field; a record has few.
     for _ in 0..16 {
@@ -486,4 +498,63 @@ fn json_pointer(path: &serde_path_to_error::Path) -> String {
         }
     }
     pointer
+}
+
+/// Not API: the mapping step of a Close `get`, for
+/// `cargo bench -p unified-crm --bench mapping` (`cargo xtask bench`).
+/// Exactly what the server does between the provider's body and its own:
+/// the bytes parsed to JSON, [`Adapter::record`] (lenient decode, the glue's
+/// `to_unified`, the raw record kept), [`crate::render::render`], written.
+#[doc(hidden)]
+#[cfg(feature = "close")]
+pub struct CloseMappingBench {
+    account: IntegratedAccount,
+    http: reqwest::Client,
+    retry: RetryPolicy,
+    contexts: ContextCache,
+    context: crate::glue::close::Context,
+}
+
+#[cfg(feature = "close")]
+impl CloseMappingBench {
+    /// `custom_fields`: a Close custom field list body (the account's
+    /// context, fetched once per account in the server).
+    pub fn new(custom_fields: &[u8]) -> Result<Self, serde_json::Error> {
+        use crate::providers::close::{AccountCredentials, CustomFieldList, UnifiedMapping};
+        let list: CustomFieldList = serde_json::from_slice(custom_fields)?;
+        let custom_fields = crate::glue::close::Close
+            .custom_fields_list(&list)
+            .map_err(serde::de::Error::custom)?;
+        Ok(CloseMappingBench {
+            account: IntegratedAccount::new(
+                uuid::Uuid::nil(),
+                crate::Credentials::Close(AccountCredentials {
+                    api_key: crm_runtime::Secret::new(String::from("bench")),
+                }),
+            ),
+            http: reqwest::Client::new(),
+            retry: RetryPolicy::default(),
+            contexts: ContextCache::new(super::DEFAULT_CONTEXT_TTL),
+            context: crate::glue::close::Context { custom_fields },
+        })
+    }
+
+    /// One provider record (bytes) to the unified answer (bytes).
+    pub fn map(
+        &self,
+        raw: &[u8],
+        options: &crate::RequestOptions,
+    ) -> Result<Vec<u8>, serde_json::Error> {
+        let raw: Value = serde_json::from_slice(raw)?;
+        let env = Env {
+            account: &self.account,
+            http: &self.http,
+            retry: &self.retry,
+            contexts: &self.contexts,
+            extra_query: Vec::new(),
+            extra_body: Map::new(),
+        };
+        let record = Adapter::<crate::glue::close::Close>::record(&env, raw, &self.context);
+        serde_json::to_vec(&crate::render::render_owned(record, options))
+    }
 }
