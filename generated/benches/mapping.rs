@@ -12,7 +12,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use unified_crm::RequestOptions;
-use unified_crm::connector::CloseMappingBench;
+use unified_crm::glue::close::MappingBench;
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -57,7 +57,7 @@ fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported.
     let record = std::fs::read(format!("{FIXTURES}/opportunity.json")).expect("fixture");
     let custom_fields = std::fs::read(format!("{FIXTURES}/custom_fields.json")).expect("fixture");
-    let mapping = CloseMappingBench::new(&custom_fields).expect("custom fields");
+    let mapping = MappingBench::new(&custom_fields).expect("custom fields");
     let options = RequestOptions::default();
     // The mapped answer is checked once, so the loop measures real work.
     let answer = mapping.map(&record, &options).expect("maps");

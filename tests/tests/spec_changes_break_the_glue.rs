@@ -26,7 +26,7 @@ fn copy_dir(from: &Path, to: &Path) {
     for entry in fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name();
-        if name == "target" || name == "tests" || name == "benches" {
+        if name == "target" || name == "tests" {
             continue;
         }
         let target = to.join(&name);

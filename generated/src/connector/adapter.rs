@@ -180,7 +180,7 @@ impl<G: OpportunityMapping> Adapter<G> {
     /// in a warning, never its value), mapped, paired with its raw JSON. A
     /// record the glue cannot map at all keeps its id and `remote_data`.
     /// `raw` is moved into `remote_data`, not copied.
-    fn record(env: &Env<'_>, raw: Value, context: &G::Context) -> UnifiedRecord {
+    pub(crate) fn record(env: &Env<'_>, raw: Value, context: &G::Context) -> UnifiedRecord {
         let provider = Self::provider(env);
         let id = raw
             .pointer(Calls::<G>::RECORD_ID)
@@ -498,63 +498,4 @@ fn json_pointer(path: &serde_path_to_error::Path) -> String {
         }
     }
     pointer
-}
-
-/// Not API: the mapping step of a Close `get`, for
-/// `cargo bench -p unified-crm --bench mapping` (`cargo xtask bench`).
-/// Exactly what the server does between the provider's body and its own:
-/// the bytes parsed to JSON, [`Adapter::record`] (lenient decode, the glue's
-/// `to_unified`, the raw record kept), [`crate::render::render`], written.
-#[doc(hidden)]
-#[cfg(feature = "close")]
-pub struct CloseMappingBench {
-    account: IntegratedAccount,
-    http: reqwest::Client,
-    retry: RetryPolicy,
-    contexts: ContextCache,
-    context: crate::glue::close::Context,
-}
-
-#[cfg(feature = "close")]
-impl CloseMappingBench {
-    /// `custom_fields`: a Close custom field list body (the account's
-    /// context, fetched once per account in the server).
-    pub fn new(custom_fields: &[u8]) -> Result<Self, serde_json::Error> {
-        use crate::providers::close::{AccountCredentials, CustomFieldList, UnifiedMapping};
-        let list: CustomFieldList = serde_json::from_slice(custom_fields)?;
-        let custom_fields = crate::glue::close::Close
-            .custom_fields_list(&list)
-            .map_err(serde::de::Error::custom)?;
-        Ok(CloseMappingBench {
-            account: IntegratedAccount::new(
-                uuid::Uuid::nil(),
-                crate::Credentials::Close(AccountCredentials {
-                    api_key: crm_runtime::Secret::new(String::from("bench")),
-                }),
-            ),
-            http: reqwest::Client::new(),
-            retry: RetryPolicy::default(),
-            contexts: ContextCache::new(super::DEFAULT_CONTEXT_TTL),
-            context: crate::glue::close::Context { custom_fields },
-        })
-    }
-
-    /// One provider record (bytes) to the unified answer (bytes).
-    pub fn map(
-        &self,
-        raw: &[u8],
-        options: &crate::RequestOptions,
-    ) -> Result<Vec<u8>, serde_json::Error> {
-        let raw: Value = serde_json::from_slice(raw)?;
-        let env = Env {
-            account: &self.account,
-            http: &self.http,
-            retry: &self.retry,
-            contexts: &self.contexts,
-            extra_query: Vec::new(),
-            extra_body: Map::new(),
-        };
-        let record = Adapter::<crate::glue::close::Close>::record(&env, raw, &self.context);
-        serde_json::to_vec(&crate::render::render_owned(record, options))
-    }
 }

@@ -16,7 +16,6 @@ pub mod lookup;
 
 #[cfg(feature = "close")]
 #[doc(hidden)]
-pub use adapter::CloseMappingBench;
 pub(crate) use adapter::{Adapter, DynOpportunities, Env};
 pub(crate) use context::ContextCache;
 pub use context::DEFAULT_CONTEXT_TTL;

@@ -345,3 +345,63 @@ impl UnifiedMapping for Close {
             .collect())
     }
 }
+
+/// Not API: the mapping step of a Close `get`, for
+/// `cargo bench -p unified-crm --bench mapping` (`cargo xtask bench`).
+/// Exactly what the server does between the provider's body and its own:
+/// the bytes parsed to JSON, `Adapter::record` (lenient decode, the glue's
+/// `to_unified`, the raw record kept), `crate::render::render`, written.
+#[doc(hidden)]
+pub struct MappingBench {
+    account: IntegratedAccount,
+    http: crm_runtime::reexports::reqwest::Client,
+    retry: crm_runtime::RetryPolicy,
+    contexts: crate::connector::ContextCache,
+    context: Context,
+}
+
+impl MappingBench {
+    /// `custom_fields`: a Close custom field list body (the account's
+    /// context, fetched once per account in the server).
+    pub fn new(custom_fields: &[u8]) -> Result<Self, serde_json::Error> {
+        use crate::providers::close::AccountCredentials;
+        let list: CustomFieldList = serde_json::from_slice(custom_fields)?;
+        let custom_fields = Close
+            .custom_fields_list(&list)
+            .map_err(serde::de::Error::custom)?;
+        Ok(MappingBench {
+            account: IntegratedAccount::new(
+                uuid::Uuid::nil(),
+                crate::Credentials::Close(AccountCredentials {
+                    api_key: crm_runtime::Secret::new(String::from("bench")),
+                }),
+            ),
+            http: crm_runtime::reexports::reqwest::Client::new(),
+            retry: crm_runtime::RetryPolicy::default(),
+            contexts: crate::connector::ContextCache::new(crate::connector::DEFAULT_CONTEXT_TTL),
+            context: Context {
+                custom_fields: CustomFields::new(custom_fields),
+                stages: Vec::new(),
+            },
+        })
+    }
+
+    /// One provider record (bytes) to the unified answer (bytes).
+    pub fn map(
+        &self,
+        raw: &[u8],
+        options: &crate::RequestOptions,
+    ) -> Result<Vec<u8>, serde_json::Error> {
+        let raw: Value = serde_json::from_slice(raw)?;
+        let env = crate::connector::Env {
+            account: &self.account,
+            http: &self.http,
+            retry: &self.retry,
+            contexts: &self.contexts,
+            extra_query: Vec::new(),
+            extra_body: serde_json::Map::new(),
+        };
+        let record = crate::connector::Adapter::<Close>::record(&env, raw, &self.context);
+        serde_json::to_vec(&crate::render::render_owned(record, options))
+    }
+}
