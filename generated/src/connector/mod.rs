@@ -14,8 +14,6 @@ mod adapter;
 mod context;
 pub mod lookup;
 
-#[cfg(feature = "close")]
-#[doc(hidden)]
 pub(crate) use adapter::{Adapter, DynOpportunities, Env};
 pub(crate) use context::ContextCache;
 pub use context::DEFAULT_CONTEXT_TTL;
