@@ -147,6 +147,7 @@ impl UnifiedClient {
                 .map(|text| cursor::decode(&self.cursor_key, provider, account.id, text))
                 .transpose()?,
             remote_query: options.request.remote_query.clone(),
+            filters: options.filters.clone(),
         };
         let map = options.request.format != ResponseFormat::Raw;
         let page = opportunities(provider)

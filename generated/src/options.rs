@@ -2,6 +2,8 @@
 //! anything is sent.
 
 use crate::error::UnifiedError;
+use chrono::{DateTime, FixedOffset};
+use crm_runtime::mapping::{ListFilters, SortBy};
 use std::collections::BTreeMap;
 use std::str::FromStr;
 use uuid::Uuid;
@@ -60,6 +62,10 @@ pub struct ListOptions {
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub next_cursor: Option<String>,
+    /// Opportunity filters and sort order (`updated_at[gt]`, `status`,
+    /// `sort_by`...). Keep them the same on every page of a walk: a
+    /// cursor holds a position in the filtered list.
+    pub filters: ListFilters,
 }
 
 /// A unified request's query string, parsed.
@@ -67,21 +73,83 @@ pub struct ListOptions {
 pub struct UnifiedQuery {
     pub integrated_account_id: Uuid,
     pub options: ListOptions,
+    /// `resource` (lookups of custom fields): the unified resource whose
+    /// definitions are listed.
+    pub resource: Option<String>,
 }
 
 impl UnifiedQuery {
     /// Parses decoded query pairs as the unified spec names them:
     /// `integrated_account_id`, `truto_response_format`,
     /// `truto_ignore_remote_data`, `truto_exclude_fields[]`,
-    /// `remote_query[key]`, `limit`, `next_cursor`. Other keys are refused,
-    /// so a typo is not silently ignored.
+    /// `remote_query[key]`, `limit`, `next_cursor`, the list filters
+    /// (`updated_at[gt]`, `created_at[gt]`, `status`, `owner_id`,
+    /// `account_id`, `sort_by`) and `resource`. Other keys are refused, so
+    /// a typo is not silently ignored; so is a filter given twice.
     pub fn parse<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, UnifiedError> {
         let mut account = None;
+        let mut resource = None;
         let mut options = ListOptions::default();
+        let mut seen: Vec<&str> = Vec::new();
         for (key, value) in pairs {
+            let single = matches!(
+                key,
+                "updated_at[gt]"
+                    | "created_at[gt]"
+                    | "status"
+                    | "owner_id"
+                    | "account_id"
+                    | "sort_by"
+                    | "resource"
+            );
+            if single {
+                if seen.contains(&key) {
+                    return Err(UnifiedError::invalid(key, "is given twice"));
+                }
+                seen.push(key);
+            }
+            let filters = &mut options.filters;
             match key {
+                "updated_at[gt]" => filters.updated_after = Some(parse_instant(key, value)?),
+                "created_at[gt]" => filters.created_after = Some(parse_instant(key, value)?),
+                "status" => match value {
+                    "open" | "won" | "lost" | "abandoned" => {
+                        filters.status = Some(value.to_owned())
+                    }
+                    other => {
+                        return Err(UnifiedError::invalid(
+                            key,
+                            format!("`{other}` is not a status; use open, won, lost or abandoned"),
+                        ));
+                    }
+                },
+                "owner_id" => filters.owner_id = Some(parse_id(key, value)?),
+                "account_id" => filters.account_id = Some(parse_id(key, value)?),
+                "sort_by" => {
+                    filters.sort_by = Some(match value {
+                        "updated_at" => SortBy::UpdatedAt,
+                        "created_at" => SortBy::CreatedAt,
+                        other => {
+                            return Err(UnifiedError::invalid(
+                                key,
+                                format!(
+                                    "`{other}` is not a sort order; use updated_at or created_at"
+                                ),
+                            ));
+                        }
+                    })
+                }
+                "resource" => match value {
+                    "opportunities" => resource = Some(value.to_owned()),
+                    other => {
+                        return Err(UnifiedError::invalid(
+                            key,
+                            format!("`{other}` is not a resource; use opportunities"),
+                        ));
+                    }
+                },
                 "integrated_account_id" => {
                     let id = Uuid::parse_str(value).map_err(|_| {
                         UnifiedError::invalid(
@@ -145,7 +213,30 @@ impl UnifiedQuery {
         Ok(UnifiedQuery {
             integrated_account_id,
             options,
+            resource,
         })
+    }
+}
+
+/// An RFC 3339 date-time with its offset (`2024-05-01T00:00:00Z`).
+fn parse_instant(field: &str, value: &str) -> Result<DateTime<FixedOffset>, UnifiedError> {
+    DateTime::parse_from_rfc3339(value).map_err(|_| {
+        UnifiedError::invalid(
+            field,
+            format!("`{value}` is not an RFC 3339 date-time such as 2024-05-01T00:00:00Z"),
+        )
+    })
+}
+
+/// A provider id as a filter value: one plausible id.
+fn parse_id(field: &str, value: &str) -> Result<String, UnifiedError> {
+    if crm_runtime::unified::plausible_id(value) {
+        Ok(value.to_owned())
+    } else {
+        Err(UnifiedError::invalid(
+            field,
+            format!("`{value}` is not an id"),
+        ))
     }
 }
 
@@ -184,6 +275,42 @@ mod tests {
         assert_eq!(query.options.request.remote_query["foo"], "bar");
         assert!(query.options.request.ignore_remote_data);
         assert_eq!(query.options.limit, Some(10));
+    }
+
+    #[test]
+    fn parses_the_filters() {
+        let id = (
+            "integrated_account_id",
+            "62f44730-dd91-461e-bd6a-aedd9e0ad79d",
+        );
+        let query = UnifiedQuery::parse([
+            id,
+            ("updated_at[gt]", "2024-05-01T10:00:00+02:00"),
+            ("status", "won"),
+            ("owner_id", "u_1"),
+            ("sort_by", "updated_at"),
+        ])
+        .unwrap();
+        let filters = &query.options.filters;
+        assert_eq!(
+            filters.updated_after.map(|at| at.to_rfc3339()),
+            Some("2024-05-01T10:00:00+02:00".to_owned())
+        );
+        assert_eq!(
+            filters.names(),
+            ["updated_at[gt]", "status", "owner_id", "sort_by=updated_at"]
+        );
+        for bad in [
+            [id, ("updated_at[gt]", "2024-05-01")],
+            [id, ("status", "closed")],
+            [id, ("sort_by", "name")],
+            [id, ("owner_id", "a/b")],
+            [id, ("resource", "contacts")],
+        ] {
+            let error = UnifiedQuery::parse(bad).unwrap_err();
+            assert!(error.to_string().contains(bad[1].0), "{error}");
+        }
+        assert!(UnifiedQuery::parse([id, ("status", "won"), ("status", "lost")]).is_err());
     }
 
     #[test]

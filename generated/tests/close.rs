@@ -195,6 +195,7 @@ fn list_options(limit: Option<u32>, format: ResponseFormat) -> ListOptions {
         },
         limit,
         next_cursor: None,
+        ..Default::default()
     }
 }
 

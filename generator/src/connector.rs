@@ -17,6 +17,20 @@ pub const PAGINATION_EXTENSION: &str = "x-pagination";
 pub const FIELDS_EXTENSION: &str = "x-unified-fields";
 pub const RECORD_ID_EXTENSION: &str = "x-record-id";
 pub const RECORD_EXTENSION: &str = "x-record";
+pub const FILTERS_EXTENSION: &str = "x-unified-filters";
+pub const UNSUPPORTED_EXTENSION: &str = "x-unified-unsupported";
+
+/// The unified list filters every provider declares, supported or not
+/// (`crm_runtime::mapping::FILTERS`; a test keeps the two equal).
+pub const FILTERS: [&str; 7] = [
+    "updated_at[gt]",
+    "created_at[gt]",
+    "status",
+    "owner_id",
+    "account_id",
+    "sort_by=updated_at",
+    "sort_by=created_at",
+];
 
 /// The unified operations every connector serves, by binding name.
 pub const OPPORTUNITY_BINDINGS: [&str; 5] = [
@@ -45,6 +59,8 @@ pub struct ConnectorSpec {
     /// The public API root, when it needs no account-specific part.
     pub default_base_url: Option<String>,
     pub opportunities: OpportunityBinding,
+    /// Lookups the spec does not bind, each with its reason.
+    pub unsupported_lookups: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -92,6 +108,10 @@ pub struct OpportunityBinding {
     pub record: String,
     /// The provider record type (the get response at `record`).
     pub record_type: Type,
+    /// The list filters the provider applies.
+    pub filters: Vec<String>,
+    /// The others, with the reason.
+    pub unsupported_filters: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,6 +197,7 @@ pub fn read(api: &Api, unified: &UnifiedFields, diags: &mut Diagnostics) -> Opti
         .filter(|url| !url.contains('{'))
         .map(|url| url.trim_end_matches('/').to_owned());
     let opportunities = opportunities(api, unified, &credentials, diags);
+    let unsupported_lookups = unsupported_lookups(api, diags);
     if diags.error_count() > before {
         return None;
     }
@@ -189,7 +210,125 @@ pub fn read(api: &Api, unified: &UnifiedFields, diags: &mut Diagnostics) -> Opti
         host_patterns,
         default_base_url,
         opportunities: opportunities?,
+        unsupported_lookups,
     })
+}
+
+/// `x-unified-unsupported`: every lookup binding the spec does not bind,
+/// with the reason the provider cannot serve it (served to callers).
+fn unsupported_lookups(api: &Api, diags: &mut Diagnostics) -> Vec<(String, String)> {
+    let pointer = format!("/{UNSUPPORTED_EXTENSION}");
+    let declared = reasons(
+        api.root_extensions.get(UNSUPPORTED_EXTENSION),
+        &pointer,
+        diags,
+    );
+    let bound: Vec<&str> = api
+        .operations
+        .iter()
+        .filter_map(crate::emit::binding)
+        .collect();
+    for (name, _) in &declared {
+        if !LOOKUP_BINDINGS.contains(&name.as_str()) {
+            diags.error(
+                push_pointer(&pointer, name),
+                format!(
+                    "is not a lookup; declare one of {}",
+                    LOOKUP_BINDINGS.join(", ")
+                ),
+            );
+        } else if bound.contains(&name.as_str()) {
+            diags.error(
+                push_pointer(&pointer, name),
+                "an operation binds this lookup: it is supported; remove it here",
+            );
+        }
+    }
+    for lookup in LOOKUP_BINDINGS {
+        if !bound.contains(&lookup) && !declared.iter().any(|(name, _)| name == lookup) {
+            diags.error(
+                &pointer,
+                format!(
+                    "no operation binds `{lookup}`: bind one with `x-unified-operation`, or say here why the provider cannot serve it (`{lookup}: <reason>`)"
+                ),
+            );
+        }
+    }
+    declared
+}
+
+/// A map of names to non-empty reasons.
+fn reasons(value: Option<&Value>, pointer: &str, diags: &mut Diagnostics) -> Vec<(String, String)> {
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    let Some(map) = value.as_object() else {
+        diags.error(
+            pointer,
+            "is a map of names to the reason each is unsupported",
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, reason) in map {
+        match reason.as_str().map(str::trim) {
+            Some(reason) if !reason.is_empty() => out.push((name.clone(), reason.to_owned())),
+            _ => diags.error(
+                push_pointer(pointer, name),
+                "give the reason the provider cannot do it, as text",
+            ),
+        }
+    }
+    out
+}
+
+/// `x-unified-filters` of the list operation: every unified filter,
+/// either in `supported` or in `unsupported` with its reason.
+fn list_filters(list: &Operation, diags: &mut Diagnostics) -> (Vec<String>, Vec<(String, String)>) {
+    let pointer = format!("{}/{FILTERS_EXTENSION}", operation_pointer(list));
+    let declared = list.extensions.get(FILTERS_EXTENSION);
+    let supported = match declared.map(|value| value.get("supported")) {
+        None | Some(None) => Vec::new(),
+        Some(Some(value)) => strings(Some(value)).unwrap_or_else(|| {
+            diags.error(format!("{pointer}/supported"), "is a list of filter names");
+            Vec::new()
+        }),
+    };
+    let unsupported = reasons(
+        declared.and_then(|value| value.get("unsupported")),
+        &format!("{pointer}/unsupported"),
+        diags,
+    );
+    for name in supported
+        .iter()
+        .chain(unsupported.iter().map(|(name, _)| name))
+    {
+        if !FILTERS.contains(&name.as_str()) {
+            diags.error(
+                &pointer,
+                format!(
+                    "`{name}` is not a unified filter; they are {}",
+                    FILTERS.join(", ")
+                ),
+            );
+        }
+    }
+    for filter in FILTERS {
+        let count = supported.iter().filter(|name| *name == filter).count()
+            + unsupported
+                .iter()
+                .filter(|(name, _)| name == filter)
+                .count();
+        if count != 1 {
+            diags.error(
+                &pointer,
+                format!(
+                    "declare `{filter}` once: under `supported` if the provider's list can apply it, else under `unsupported` with the reason"
+                ),
+            );
+        }
+    }
+    (supported, unsupported)
 }
 
 fn is_key(key: &str) -> bool {
@@ -486,7 +625,10 @@ fn opportunities(
             return None;
         }
     };
+    let (filters, unsupported_filters) = list_filters(list, diags);
     Some(OpportunityBinding {
+        filters,
+        unsupported_filters,
         operations,
         pagination,
         read,

@@ -18,6 +18,53 @@ pub struct ResourceSupport {
     pub read: &'static [&'static str],
     pub create: OperationSupport,
     pub update: OperationSupport,
+    /// The list filters (`crate::mapping::FILTERS`) the provider applies.
+    pub filters: &'static [&'static str],
+    /// The others, each with the reason the provider cannot apply it.
+    pub unsupported_filters: &'static [Unsupported],
+}
+
+/// Something a provider cannot do, and why (served in the spec and in
+/// the 400 a request for it gets).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unsupported {
+    pub name: &'static str,
+    pub reason: &'static str,
+}
+
+/// The lookups (`custom_fields.list`, `stages.list`, `users.list`) a
+/// provider does not serve, with the reason; the others it binds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LookupSupport {
+    pub unsupported: &'static [Unsupported],
+}
+
+impl LookupSupport {
+    /// Why the provider does not serve `binding`, or `None` when it does.
+    pub fn reason(&self, binding: &str) -> Option<&'static str> {
+        self.unsupported
+            .iter()
+            .find(|entry| entry.name == binding)
+            .map(|entry| entry.reason)
+    }
+}
+
+impl ResourceSupport {
+    /// Why the provider cannot apply the list filter `name`, or `None`
+    /// when it can.
+    pub fn filter_refusal(&self, name: &str) -> Option<&'static str> {
+        if self.filters.contains(&name) {
+            return None;
+        }
+        Some(
+            self.unsupported_filters
+                .iter()
+                .find(|entry| entry.name == name)
+                .map_or("the provider's spec does not declare it", |entry| {
+                    entry.reason
+                }),
+        )
+    }
 }
 
 /// A field of a unified schema, as rendering needs it.

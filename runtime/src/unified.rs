@@ -7,7 +7,7 @@
 //! on its own, so one odd record never fails its page.
 
 use crate::paging::{PageRequest, Pagination};
-use crate::support::ResourceSupport;
+use crate::support::{LookupSupport, ResourceSupport};
 use crate::{Error, ResponseValue};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -35,8 +35,11 @@ pub trait OpportunityCalls: Send + Sync + 'static {
     /// The provider key (`close`).
     const PROVIDER: &'static str;
     const PAGINATION: Pagination;
-    /// Which unified fields the provider reads, takes and requires.
+    /// Which unified fields the provider reads, takes and requires, and
+    /// which list filters it applies.
     const SUPPORT: ResourceSupport;
+    /// Which lookups (custom fields, stages, users) it serves.
+    const LOOKUPS: LookupSupport;
     /// JSON pointer to the id inside a record.
     const RECORD_ID: &'static str;
     /// JSON pointer to the record inside get, create and update bodies.

@@ -191,6 +191,7 @@ mod tests {
             name: name.into(),
             data_type: "text".into(),
             options: vec![("1".into(), "Red".into())],
+            ..Default::default()
         }
     }
 
@@ -221,10 +222,12 @@ mod tests {
             Stage {
                 id: "1".into(),
                 name: "Won".into(),
+                ..Default::default()
             },
             Stage {
                 id: "2".into(),
                 name: "Lost".into(),
+                ..Default::default()
             },
         ];
         assert_eq!(stage_id("x", &stages, None, Some("Lost")).unwrap(), "2");

@@ -21,7 +21,7 @@ pub use context::DEFAULT_CONTEXT_TTL;
 use crate::account::IntegratedAccount;
 use crate::error::UnifiedError;
 use crate::unified::crm::{Opportunity, OpportunityCreate, OpportunityUpdate};
-use crm_runtime::mapping::{ListQuery, MappingError};
+use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage, User};
 use crm_runtime::unified::OpportunityCalls;
 use std::future::Future;
 
@@ -77,6 +77,26 @@ pub trait OpportunityMapping: Send + Sync + Sized + 'static {
         body: &OpportunityUpdate,
         context: &Self::Context,
     ) -> Result<UpdateOf<Self>, MappingError>;
+
+    /// The account's custom field definitions, as `GET
+    /// /unified/crm/fields` lists them: the context's, so the names are
+    /// exactly the keys `custom_fields` uses. Not called when the spec
+    /// declares `custom_fields.list` unsupported (`x-unified-unsupported`).
+    fn custom_fields(context: &Self::Context) -> Vec<CustomFieldDefinition>;
+
+    /// The account's stages (with their pipelines), as `GET
+    /// /unified/crm/stages` lists them: the context's, so the ids and
+    /// names are those `stage` uses. Not called when the spec declares
+    /// `stages.list` unsupported.
+    fn stages(context: &Self::Context) -> Vec<Stage>;
+
+    /// Every user of the account (each page of the provider's users
+    /// endpoint), as `GET /unified/crm/users` lists them: the ids `owner`
+    /// uses. Not called when the spec declares `users.list` unsupported.
+    fn users(
+        calls: &Self::Calls,
+        account: &IntegratedAccount,
+    ) -> impl Future<Output = Result<Vec<User>, UnifiedError>> + Send;
 
     /// Calls a create needs besides the create itself, made after it
     /// succeeded and before the record is read back (a provider that links

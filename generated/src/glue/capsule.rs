@@ -276,6 +276,22 @@ impl OpportunityMapping for Capsule {
     type Calls = AccountConnection;
     type Context = Context;
 
+    // PENDING (issue 17): the helper for this provider writes these.
+    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
+        Vec::new()
+    }
+
+    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
+        Vec::new()
+    }
+
+    async fn users(
+        _calls: &Self::Calls,
+        _account: &IntegratedAccount,
+    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
+        Ok(Vec::new())
+    }
+
     /// Every page of the opportunity custom field definitions and of the
     /// milestones (each list ends where no `Link: rel="next"` follows).
     async fn context(
@@ -633,8 +649,7 @@ impl UnifiedMapping for Capsule {
                     .iter()
                     .flatten()
                     .map(|option| (option.clone(), option.clone()))
-                    .collect(),
-            })
+                    .collect(), ..Default::default() })
             .collect())
     }
 
@@ -644,8 +659,7 @@ impl UnifiedMapping for Capsule {
             .iter()
             .map(|milestone| Stage {
                 id: milestone.id.to_string(),
-                name: milestone.name.clone(),
-            })
+                name: milestone.name.clone(), ..Default::default() })
             .collect())
     }
 }

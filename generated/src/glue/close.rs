@@ -109,6 +109,22 @@ impl OpportunityMapping for Close {
     type Calls = AccountConnection;
     type Context = Context;
 
+    // PENDING (issue 17): the helper for this provider writes these.
+    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
+        Vec::new()
+    }
+
+    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
+        Vec::new()
+    }
+
+    async fn users(
+        _calls: &Self::Calls,
+        _account: &IntegratedAccount,
+    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
+        Ok(Vec::new())
+    }
+
     /// Every page of the account's opportunity custom field definitions.
     async fn context(
         calls: &AccountConnection,
@@ -329,8 +345,7 @@ impl UnifiedMapping for Close {
                     .iter()
                     .flatten()
                     .map(|choice| (choice.clone(), choice.clone()))
-                    .collect(),
-            })
+                    .collect(), ..Default::default() })
             .collect())
     }
 
@@ -340,8 +355,7 @@ impl UnifiedMapping for Close {
             .iter()
             .map(|status| Stage {
                 id: status.id.clone(),
-                name: status.label.clone(),
-            })
+                name: status.label.clone(), ..Default::default() })
             .collect())
     }
 }

@@ -245,6 +245,22 @@ impl OpportunityMapping for Copper {
     type Calls = AccountConnection;
     type Context = Context;
 
+    // PENDING (issue 17): the helper for this provider writes these.
+    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
+        Vec::new()
+    }
+
+    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
+        Vec::new()
+    }
+
+    async fn users(
+        _calls: &Self::Calls,
+        _account: &IntegratedAccount,
+    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
+        Ok(Vec::new())
+    }
+
     async fn context(
         calls: &AccountConnection,
         account: &IntegratedAccount,
@@ -478,8 +494,7 @@ impl UnifiedMapping for Copper {
                     .iter()
                     .flatten()
                     .map(|option| (option.id.to_string(), option.name.clone()))
-                    .collect(),
-            })
+                    .collect(), ..Default::default() })
             .collect())
     }
 
@@ -489,8 +504,7 @@ impl UnifiedMapping for Copper {
             .flat_map(|pipeline| {
                 pipeline.stages.iter().map(|stage| Stage {
                     id: stage.id.to_string(),
-                    name: stage.name.clone(),
-                })
+                    name: stage.name.clone(), ..Default::default() })
             })
             .collect())
     }

@@ -79,6 +79,7 @@ impl OpportunityCalls for Connection {
     const PROVIDER: &'static str = <AccountConnection as OpportunityCalls>::PROVIDER;
     const PAGINATION: Pagination = <AccountConnection as OpportunityCalls>::PAGINATION;
     const SUPPORT: ResourceSupport = <AccountConnection as OpportunityCalls>::SUPPORT;
+    const LOOKUPS: crm_runtime::support::LookupSupport = <AccountConnection as OpportunityCalls>::LOOKUPS;
     const RECORD_ID: &'static str = <AccountConnection as OpportunityCalls>::RECORD_ID;
     const RECORD: &'static str = <AccountConnection as OpportunityCalls>::RECORD;
     const REMOTE_QUERY_IN_BODY: bool = <AccountConnection as OpportunityCalls>::REMOTE_QUERY_IN_BODY;
@@ -395,6 +396,22 @@ impl OpportunityMapping for Freshsales {
     type Calls = Connection;
     type Context = Context;
 
+    // PENDING (issue 17): the helper for this provider writes these.
+    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
+        Vec::new()
+    }
+
+    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
+        Vec::new()
+    }
+
+    async fn users(
+        _calls: &Self::Calls,
+        _account: &IntegratedAccount,
+    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
+        Ok(Vec::new())
+    }
+
     /// The views (for "All Deals"), the stages, the currencies and the
     /// deal fields.
     async fn context(
@@ -678,8 +695,7 @@ impl UnifiedMapping for Freshsales {
                     .iter()
                     .flatten()
                     .map(|choice| (choice.id.to_string(), choice.value.clone()))
-                    .collect(),
-            })
+                    .collect(), ..Default::default() })
             .collect())
     }
 
@@ -689,8 +705,7 @@ impl UnifiedMapping for Freshsales {
             .iter()
             .map(|stage| Stage {
                 id: stage.id.to_string(),
-                name: stage.name.clone(),
-            })
+                name: stage.name.clone(), ..Default::default() })
             .collect())
     }
 }

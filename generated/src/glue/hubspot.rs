@@ -365,6 +365,7 @@ impl OpportunityCalls for HubspotCalls {
     const PROVIDER: &'static str = PROVIDER;
     const PAGINATION: Pagination = <Generated as OpportunityCalls>::PAGINATION;
     const SUPPORT: ResourceSupport = <Generated as OpportunityCalls>::SUPPORT;
+    const LOOKUPS: crm_runtime::support::LookupSupport = <Generated as OpportunityCalls>::LOOKUPS;
     const RECORD_ID: &'static str = <Generated as OpportunityCalls>::RECORD_ID;
     const RECORD: &'static str = <Generated as OpportunityCalls>::RECORD;
     const REMOTE_QUERY_IN_BODY: bool = <Generated as OpportunityCalls>::REMOTE_QUERY_IN_BODY;
@@ -660,6 +661,22 @@ impl OpportunityMapping for Hubspot {
     type Calls = HubspotCalls;
     type Context = Context;
 
+    // PENDING (issue 17): the helper for this provider writes these.
+    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
+        Vec::new()
+    }
+
+    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
+        Vec::new()
+    }
+
+    async fn users(
+        _calls: &Self::Calls,
+        _account: &IntegratedAccount,
+    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
+        Ok(Vec::new())
+    }
+
     async fn context(calls: &HubspotCalls, _account: &IntegratedAccount) -> Result<Context, UnifiedError> {
         let client = &calls.connection.client;
         let properties = client
@@ -945,8 +962,7 @@ impl UnifiedMapping for Hubspot {
                 id: property.name.clone(),
                 name: property.name.clone(),
                 data_type: property.type_.clone(),
-                options: custom_property(property).options,
-            })
+                options: custom_property(property).options, ..Default::default() })
             .collect())
     }
 
@@ -957,8 +973,7 @@ impl UnifiedMapping for Hubspot {
             .flat_map(|pipeline| {
                 pipeline.stages.iter().map(|stage| Stage {
                     id: stage.id.clone(),
-                    name: stage.label.clone(),
-                })
+                    name: stage.label.clone(), ..Default::default() })
             })
             .collect())
     }

@@ -89,6 +89,7 @@ impl OpportunityCalls for Connection {
     const PROVIDER: &'static str = <AccountConnection as OpportunityCalls>::PROVIDER;
     const PAGINATION: Pagination = <AccountConnection as OpportunityCalls>::PAGINATION;
     const SUPPORT: ResourceSupport = <AccountConnection as OpportunityCalls>::SUPPORT;
+    const LOOKUPS: crm_runtime::support::LookupSupport = <AccountConnection as OpportunityCalls>::LOOKUPS;
     const RECORD_ID: &'static str = <AccountConnection as OpportunityCalls>::RECORD_ID;
     const RECORD: &'static str = <AccountConnection as OpportunityCalls>::RECORD;
     const REMOTE_QUERY_IN_BODY: bool = <AccountConnection as OpportunityCalls>::REMOTE_QUERY_IN_BODY;
@@ -429,6 +430,22 @@ impl OpportunityMapping for Insightly {
     type Calls = Connection;
     type Context = Context;
 
+    // PENDING (issue 17): the helper for this provider writes these.
+    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
+        Vec::new()
+    }
+
+    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
+        Vec::new()
+    }
+
+    async fn users(
+        _calls: &Self::Calls,
+        _account: &IntegratedAccount,
+    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
+        Ok(Vec::new())
+    }
+
     /// The stages, the pipelines (to leave out project pipelines) and the
     /// opportunity custom fields.
     async fn context(
@@ -743,8 +760,7 @@ impl UnifiedMapping for Insightly {
             .iter()
             .map(|stage| Stage {
                 id: stage.stage_id.to_string(),
-                name: stage.stage_name.clone().unwrap_or_default(),
-            })
+                name: stage.stage_name.clone().unwrap_or_default(), ..Default::default() })
             .collect())
     }
 
@@ -765,8 +781,7 @@ impl UnifiedMapping for Insightly {
                     .filter_map(|option| {
                         Some((option.option_id?.to_string(), option.option_value.clone()?))
                     })
-                    .collect(),
-            })
+                    .collect(), ..Default::default() })
             .collect())
     }
 }

@@ -282,6 +282,22 @@ impl OpportunityMapping for Pipedrive {
     type Calls = AccountConnection;
     type Context = Context;
 
+    // PENDING (issue 17): the helper for this provider writes these.
+    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
+        Vec::new()
+    }
+
+    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
+        Vec::new()
+    }
+
+    async fn users(
+        _calls: &Self::Calls,
+        _account: &IntegratedAccount,
+    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
+        Ok(Vec::new())
+    }
+
     /// Every page of the deal fields and of the stages.
     async fn context(
         calls: &AccountConnection,
@@ -494,8 +510,7 @@ impl UnifiedMapping for Pipedrive {
                         };
                         (id, option.label.clone())
                     })
-                    .collect(),
-            })
+                    .collect(), ..Default::default() })
             .collect())
     }
 
@@ -505,8 +520,7 @@ impl UnifiedMapping for Pipedrive {
             .iter()
             .map(|stage| Stage {
                 id: stage.id.to_string(),
-                name: stage.name.clone(),
-            })
+                name: stage.name.clone(), ..Default::default() })
             .collect())
     }
 }

@@ -313,6 +313,22 @@ impl OpportunityMapping for Pipeliner {
     type Calls = AccountConnection;
     type Context = Context;
 
+    // PENDING (issue 17): the helper for this provider writes these.
+    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
+        Vec::new()
+    }
+
+    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
+        Vec::new()
+    }
+
+    async fn users(
+        _calls: &Self::Calls,
+        _account: &IntegratedAccount,
+    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
+        Ok(Vec::new())
+    }
+
     /// Every page of the opportunity field definitions, the steps and the
     /// currencies.
     async fn context(
@@ -558,8 +574,7 @@ impl UnifiedMapping for Pipeliner {
             .filter(|step| step.pipeline_id.is_some())
             .map(|step| Stage {
                 id: step.id.to_string(),
-                name: step.name.clone(),
-            })
+                name: step.name.clone(), ..Default::default() })
             .collect())
     }
 
@@ -583,8 +598,7 @@ impl UnifiedMapping for Pipeliner {
                 id: field.id.to_string(),
                 name: field.api_name.clone(),
                 data_type: field.type_id.clone().unwrap_or_default(),
-                options: Vec::new(),
-            })
+                options: Vec::new(), ..Default::default() })
             .collect())
     }
 }

@@ -196,6 +196,22 @@ impl OpportunityMapping for ZendeskSell {
     type Calls = AccountConnection;
     type Context = Context;
 
+    // PENDING (issue 17): the helper for this provider writes these.
+    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
+        Vec::new()
+    }
+
+    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
+        Vec::new()
+    }
+
+    async fn users(
+        _calls: &Self::Calls,
+        _account: &IntegratedAccount,
+    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
+        Ok(Vec::new())
+    }
+
     /// Every page of stages (a short page is the last) and the deal custom
     /// field definitions.
     async fn context(
@@ -418,8 +434,7 @@ impl UnifiedMapping for ZendeskSell {
             .iter()
             .map(|item| Stage {
                 id: item.data.id.to_string(),
-                name: item.data.name.clone(),
-            })
+                name: item.data.name.clone(), ..Default::default() })
             .collect())
     }
 
@@ -440,8 +455,7 @@ impl UnifiedMapping for ZendeskSell {
                     .iter()
                     .flatten()
                     .map(|choice| (choice.id.to_string(), choice.name.clone()))
-                    .collect(),
-            })
+                    .collect(), ..Default::default() })
             .collect())
     }
 }

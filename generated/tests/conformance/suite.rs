@@ -399,6 +399,7 @@ pub async fn raw_lists_are_the_providers_body_and_page_the_same_way<E: Conforman
             format: ResponseFormat::Raw,
             ..RequestOptions::default()
         },
+        ..ListOptions::default()
     };
     let page = harness
         .client

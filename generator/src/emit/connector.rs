@@ -484,6 +484,15 @@ fn calls_impl(api: &Api, spec: &ConnectorSpec) -> TokenStream {
     let create_required = strs(&binding.create_required);
     let update_supported = strs(&binding.update_supported);
     let pagination = pagination_const(spec);
+    let filters = strs(&binding.filters);
+    let unsupported = |entries: &[(String, String)]| {
+        let entries = entries.iter().map(|(name, reason)| {
+            quote! { ::crm_runtime::support::Unsupported { name: #name, reason: #reason } }
+        });
+        quote! { &[#(#entries),*] }
+    };
+    let unsupported_filters = unsupported(&binding.unsupported_filters);
+    let unsupported_lookups = unsupported(&spec.unsupported_lookups);
     let record_id = &binding.record_id;
     let record_pointer = &binding.record;
     let in_body = binding.pagination.in_body;
@@ -501,6 +510,11 @@ fn calls_impl(api: &Api, spec: &ConnectorSpec) -> TokenStream {
                 read: #read,
                 create: ::crm_runtime::support::OperationSupport { supported: #create_supported, required: #create_required },
                 update: ::crm_runtime::support::OperationSupport { supported: #update_supported, required: &[] },
+                filters: #filters,
+                unsupported_filters: #unsupported_filters,
+            };
+            const LOOKUPS: ::crm_runtime::support::LookupSupport = ::crm_runtime::support::LookupSupport {
+                unsupported: #unsupported_lookups,
             };
             const RECORD_ID: &'static str = #record_id;
             const RECORD: &'static str = #record_pointer;

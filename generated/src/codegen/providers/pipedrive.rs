@@ -1025,6 +1025,45 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
             ],
             required: &[],
         },
+        filters: &[],
+        unsupported_filters: &[
+            ::crm_runtime::support::Unsupported {
+                name: "updated_at[gt]",
+                reason: "PENDING (issue 17)",
+            },
+            ::crm_runtime::support::Unsupported {
+                name: "created_at[gt]",
+                reason: "PENDING (issue 17)",
+            },
+            ::crm_runtime::support::Unsupported {
+                name: "status",
+                reason: "PENDING (issue 17)",
+            },
+            ::crm_runtime::support::Unsupported {
+                name: "owner_id",
+                reason: "PENDING (issue 17)",
+            },
+            ::crm_runtime::support::Unsupported {
+                name: "account_id",
+                reason: "PENDING (issue 17)",
+            },
+            ::crm_runtime::support::Unsupported {
+                name: "sort_by=updated_at",
+                reason: "PENDING (issue 17)",
+            },
+            ::crm_runtime::support::Unsupported {
+                name: "sort_by=created_at",
+                reason: "PENDING (issue 17)",
+            },
+        ],
+    };
+    const LOOKUPS: ::crm_runtime::support::LookupSupport = ::crm_runtime::support::LookupSupport {
+        unsupported: &[
+            ::crm_runtime::support::Unsupported {
+                name: "users.list",
+                reason: "PENDING (issue 17)",
+            },
+        ],
     };
     const RECORD_ID: &'static str = "/id";
     const RECORD: &'static str = "/data";
