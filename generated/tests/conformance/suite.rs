@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use unified_crm::{
-    Credentials, IntegratedAccount, ListOptions, Provider, RequestOptions, ResponseFormat,
+    Credentials, IntegratedAccount, ListOptions, Lookup, Provider, RequestOptions, ResponseFormat,
     UnifiedClient, UnifiedError,
 };
 use uuid::Uuid;
@@ -97,6 +97,30 @@ pub trait Conformance: Send + Sync + 'static {
 
     /// Requests the glue makes for lookups, left out of counts.
     fn is_lookup(request: &Request) -> bool;
+
+    /// Mounts the provider's users endpoint (every page) with its fixture.
+    /// Nothing where the spec declares `users.list` unsupported.
+    fn mount_users(server: &MockServer) -> impl Future<Output = ()> + Send {
+        let _ = server;
+        async {}
+    }
+
+    /// A user of the users fixture: id, name, email. `None` where the
+    /// spec declares `users.list` unsupported.
+    fn user() -> Option<(String, Option<String>, Option<String>)> {
+        None
+    }
+
+    /// A stage of the context fixtures: id, name, and its pipeline's id
+    /// where the provider has pipelines. `None` where the spec declares
+    /// `stages.list` unsupported.
+    fn stage() -> Option<(String, String, Option<String>)> {
+        None
+    }
+
+    /// Values the id filters are tried with: an owner id and an account
+    /// id in the provider's id format.
+    fn filter_ids() -> (String, String);
 }
 
 /// Expands to every conformance test for the entry `$entry`.
@@ -154,6 +178,14 @@ macro_rules! conformance_tests {
         #[tokio::test]
         async fn credentials_are_sent_as_the_provider_wants() {
             suite::credentials_are_sent_as_the_provider_wants::<$entry>().await;
+        }
+        #[tokio::test]
+        async fn lookups_answer_or_are_refused_with_the_reason() {
+            suite::lookups_answer_or_are_refused_with_the_reason::<$entry>().await;
+        }
+        #[tokio::test]
+        async fn every_filter_reaches_the_provider_or_is_refused() {
+            suite::every_filter_reaches_the_provider_or_is_refused::<$entry>().await;
         }
     };
 }
@@ -691,4 +723,199 @@ pub fn numbered(base: &[Value], count: usize, set_id: impl Fn(&mut Value, usize)
             record
         })
         .collect()
+}
+
+/// What a request sent: method, path, query and body, for comparing two.
+fn sent(request: &Request) -> (String, String, Vec<(String, String)>, Value) {
+    let mut query: Vec<(String, String)> = request
+        .url
+        .query_pairs()
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    query.sort();
+    (
+        request.method.to_string(),
+        request.url.path().to_owned(),
+        query,
+        serde_json::from_slice(&request.body).unwrap_or(Value::Null),
+    )
+}
+
+/// Each lookup the spec declares lists the account's definitions (the
+/// custom field names are the keys `custom_fields` uses, the stage ids
+/// those `stage` uses, users with their ids); each it declares
+/// unsupported is a 400 carrying the spec's reason, and nothing is sent.
+pub async fn lookups_answer_or_are_refused_with_the_reason<E: Conformance>() {
+    let harness = Harness::<E>::start().await;
+    E::mount_users(&harness.server).await;
+    let support = unified_crm::lookup_support(E::PROVIDER);
+    for lookup in [Lookup::CustomFields, Lookup::Stages, Lookup::Users] {
+        let before = harness.requests().await.len();
+        let answer = harness
+            .client
+            .list_lookup(&harness.account, lookup, &ListOptions::default())
+            .await;
+        let provider = E::PROVIDER;
+        match support.reason(lookup.binding()) {
+            Some(reason) => {
+                let error = answer.expect_err("an unsupported lookup is refused");
+                assert!(
+                    matches!(error, UnifiedError::Unsupported { .. }),
+                    "{provider} {lookup:?}: {error:?}"
+                );
+                assert!(error.to_string().contains(reason), "{provider}: {error}");
+                assert_eq!(
+                    harness.requests().await.len(),
+                    before,
+                    "{provider} {lookup:?}: nothing is sent"
+                );
+            }
+            None => {
+                let page = answer.unwrap_or_else(|error| panic!("{provider} {lookup:?}: {error}"));
+                let result = page["result"].as_array().cloned().unwrap_or_default();
+                assert_eq!(page["result_count"], json!(result.len()));
+                assert!(
+                    result.iter().all(|item| item["remote_data"].is_object()),
+                    "{provider} {lookup:?}: every item carries the provider's record: {result:?}"
+                );
+                match lookup {
+                    Lookup::CustomFields => {
+                        let (name, _) = E::custom_field();
+                        assert!(
+                            result.iter().any(|field| field["name"] == json!(name)),
+                            "{provider}: the field `{name}` that custom_fields uses is listed: {result:?}"
+                        );
+                    }
+                    Lookup::Stages => {
+                        let (id, name, pipeline) = E::stage()
+                            .unwrap_or_else(|| panic!("{provider}: the entry names a stage"));
+                        let stage = result
+                            .iter()
+                            .find(|stage| stage["id"] == json!(id))
+                            .unwrap_or_else(|| panic!("{provider}: stage {id} listed: {result:?}"));
+                        assert_eq!(stage["name"], json!(name), "{provider}");
+                        assert_eq!(
+                            stage["pipeline"]["id"].as_str(),
+                            pipeline.as_deref(),
+                            "{provider}: the stage's pipeline"
+                        );
+                    }
+                    Lookup::Users => {
+                        let (id, name, email) = E::user()
+                            .unwrap_or_else(|| panic!("{provider}: the entry names a user"));
+                        let user = result
+                            .iter()
+                            .find(|user| user["id"] == json!(id))
+                            .unwrap_or_else(|| panic!("{provider}: user {id} listed: {result:?}"));
+                        assert_eq!(user["name"].as_str(), name.as_deref(), "{provider}");
+                        assert_eq!(user["email"].as_str(), email.as_deref(), "{provider}");
+                        for request in harness.requests().await {
+                            E::check_auth(&request)
+                                .unwrap_or_else(|problem| panic!("{provider}: {problem}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Each filter the spec declares supported changes what is sent to the
+/// provider (it is never applied in memory); each it declares unsupported
+/// is a 400 naming the filter with the spec's reason, and nothing is sent.
+pub async fn every_filter_reaches_the_provider_or_is_refused<E: Conformance>() {
+    use crm_runtime::mapping::{ListFilters, SortBy};
+    let harness = Harness::<E>::start().await;
+    harness.mount_records(E::records()).await;
+    let support = unified_crm::opportunity_support(E::PROVIDER);
+    let provider = E::PROVIDER;
+    let list = |filters: ListFilters| {
+        let client = &harness.client;
+        let account = &harness.account;
+        async move {
+            client
+                .list(
+                    account,
+                    &ListOptions {
+                        limit: Some(2),
+                        filters,
+                        ..ListOptions::default()
+                    },
+                )
+                .await
+        }
+    };
+    let last_call = || async {
+        harness
+            .calls()
+            .await
+            .last()
+            .map(sent)
+            .unwrap_or_else(|| panic!("{provider}: a list request was sent"))
+    };
+    list(ListFilters::default())
+        .await
+        .unwrap_or_else(|error| panic!("{provider} unfiltered: {error}"));
+    let unfiltered = last_call().await;
+    let (owner, account) = E::filter_ids();
+    let instant = chrono::DateTime::parse_from_rfc3339("2024-01-15T10:30:00Z").expect("a date");
+    for name in crm_runtime::mapping::FILTERS {
+        let filters = match name {
+            "updated_at[gt]" => ListFilters {
+                updated_after: Some(instant),
+                ..Default::default()
+            },
+            "created_at[gt]" => ListFilters {
+                created_after: Some(instant),
+                ..Default::default()
+            },
+            "status" => ListFilters {
+                status: Some("won".into()),
+                ..Default::default()
+            },
+            "owner_id" => ListFilters {
+                owner_id: Some(owner.clone()),
+                ..Default::default()
+            },
+            "account_id" => ListFilters {
+                account_id: Some(account.clone()),
+                ..Default::default()
+            },
+            "sort_by=updated_at" => ListFilters {
+                sort_by: Some(SortBy::UpdatedAt),
+                ..Default::default()
+            },
+            "sort_by=created_at" => ListFilters {
+                sort_by: Some(SortBy::CreatedAt),
+                ..Default::default()
+            },
+            other => panic!("the suite does not know the filter {other}"),
+        };
+        let before = harness.calls().await.len();
+        let answer = list(filters).await;
+        match support.filter_refusal(name) {
+            None => {
+                answer.unwrap_or_else(|error| panic!("{provider} {name}: {error}"));
+                assert_ne!(
+                    last_call().await,
+                    unfiltered,
+                    "{provider}: `{name}` is declared supported, so it must change the request"
+                );
+            }
+            Some(reason) => {
+                let error = answer.expect_err("an unsupported filter is refused");
+                let text = error.to_string();
+                assert!(
+                    matches!(&error, UnifiedError::InvalidInput { field, .. } if field == name.split('=').next().unwrap_or(name)),
+                    "{provider} {name}: {error:?}"
+                );
+                assert!(text.contains(reason), "{provider} {name}: {text}");
+                assert_eq!(
+                    harness.calls().await.len(),
+                    before,
+                    "{provider} {name}: nothing sent"
+                );
+            }
+        }
+    }
 }
