@@ -34,8 +34,8 @@ pub mod options;
 pub mod render;
 
 pub use account::IntegratedAccount;
-pub use crm_runtime::mapping::{ListFilters, SortBy};
 pub use codegen::*;
+pub use crm_runtime::mapping::{ListFilters, SortBy};
 pub use cursor::CursorKey;
 pub use error::UnifiedError;
 pub use lookups::{Lookup, lookup_support, opportunity_support};
