@@ -20,7 +20,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 struct ZendeskSell;
 
-const LOOKUPS: [&str; 2] = ["/stages", "/deal/custom_fields"];
+const LOOKUPS: [&str; 4] = ["/stages", "/pipelines", "/deal/custom_fields", "/users"];
 /// The spec's constant `User-Agent`: Sell refuses requests without one.
 const USER_AGENT: &str = "unified-crm/0.1";
 /// An `in_progress` stage of the fixtures' default pipeline.
@@ -75,6 +75,7 @@ impl Conformance for ZendeskSell {
     async fn mount_context(server: &MockServer) {
         for (at, file) in [
             ("/stages", "stages.json"),
+            ("/pipelines", "pipelines.json"),
             ("/deal/custom_fields", "custom_fields.json"),
         ] {
             Mock::given(method("GET"))
@@ -219,6 +220,37 @@ impl Conformance for ZendeskSell {
 
     fn is_lookup(request: &Request) -> bool {
         LOOKUPS.contains(&request.url.path())
+    }
+
+    /// `GET /users`: page 1 announces `next_page`, page 2 is the last.
+    async fn mount_users(server: &MockServer) {
+        Mock::given(method("GET"))
+            .and(path("/users"))
+            .respond_with(|request: &Request| {
+                let file = match query(request, "page").as_deref() {
+                    Some("2") => "users_page2.json",
+                    _ => "users_page1.json",
+                };
+                json_response(200, &fixture("zendesk_sell", file))
+            })
+            .mount(server)
+            .await;
+    }
+
+    fn user() -> Option<(String, Option<String>, Option<String>)> {
+        Some((
+            "12".into(),
+            Some("Tomás Ortega".into()),
+            Some("tomas@example.com".into()),
+        ))
+    }
+
+    fn stage() -> Option<(String, String, Option<String>)> {
+        Some(("3005".into(), "Won".into(), Some("1".into())))
+    }
+
+    fn filter_ids() -> (String, String) {
+        ("2".into(), "500".into())
     }
 }
 

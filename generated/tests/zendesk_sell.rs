@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use unified_crm::providers::zendesk_sell::AccountCredentials;
 use unified_crm::{
-    Credentials, IntegratedAccount, ListOptions, RequestOptions, UnifiedClient, UnifiedError,
+    Credentials, IntegratedAccount, ListFilters, ListOptions, Lookup, RequestOptions, SortBy,
+    UnifiedClient, UnifiedError,
 };
 use uuid::Uuid;
 use wiremock::matchers::{method, path, query_param};
@@ -20,6 +21,8 @@ const DEAL_PATH: &str = "/deals/101";
 const LIST_PATH: &str = "/deals";
 const STAGES_PATH: &str = "/stages";
 const CUSTOM_FIELDS_PATH: &str = "/deal/custom_fields";
+const PIPELINES_PATH: &str = "/pipelines";
+const USERS_PATH: &str = "/users";
 const USER_AGENT: &str = "unified-crm/0.1";
 
 fn fixture(file: &str) -> Value {
@@ -90,6 +93,7 @@ impl Sell {
         let server = MockServer::start().await;
         for (at, file) in [
             (STAGES_PATH, "stages.json"),
+            (PIPELINES_PATH, "pipelines.json"),
             (CUSTOM_FIELDS_PATH, "custom_fields.json"),
         ] {
             Mock::given(method("GET"))
@@ -152,6 +156,15 @@ impl Sell {
             .expect("the list")
     }
 
+    async fn list_filtered(&self, filters: ListFilters) -> Result<Value, UnifiedError> {
+        let options = ListOptions {
+            limit: Some(2),
+            filters,
+            ..ListOptions::default()
+        };
+        self.client.list(&self.account, &options).await
+    }
+
     async fn get(&self, id: &str) -> Result<Value, UnifiedError> {
         self.client
             .get(&self.account, id, &RequestOptions::default())
@@ -204,8 +217,8 @@ async fn every_request_carries_the_bearer_token_and_a_user_agent() {
         .expect("the delete");
 
     let requests = sell.all_requests().await;
-    // Stages, custom fields, the list, the create, the delete.
-    assert_eq!(requests.len(), 5);
+    // Stages, pipelines, custom fields, the list, the create, the delete.
+    assert_eq!(requests.len(), 6);
     for request in &requests {
         let at = format!("{} {}", request.method, request.url);
         assert_eq!(header(request, "authorization"), Some("Bearer tok"), "{at}");
@@ -511,4 +524,212 @@ async fn clearing_the_owner_or_the_close_date_sends_null_inside_data() {
         body(&puts[0]),
         json!({"data": {"owner_id": null, "estimated_close_date": null, "tags": []}})
     );
+}
+
+/// The query of a request, sorted, for comparing whole.
+fn sorted_query(request: &Request) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = request
+        .url
+        .query_pairs()
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = expected
+        .iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+#[tokio::test]
+async fn the_owner_and_account_filters_and_a_sort_go_together_in_the_deal_query() {
+    let sell = Sell::start().await;
+    sell.respond("GET", LIST_PATH, 200, Some(only_page(&deals()[..1])))
+        .await;
+
+    sell.list_filtered(ListFilters {
+        owner_id: Some("2".into()),
+        account_id: Some("500".into()),
+        sort_by: Some(SortBy::UpdatedAt),
+        ..ListFilters::default()
+    })
+    .await
+    .expect("the filtered list");
+
+    let lists = sell.requests("GET", LIST_PATH).await;
+    assert_eq!(lists.len(), 1);
+    assert_eq!(
+        sorted_query(&lists[0]),
+        pairs(&[
+            ("owner_id", "2"),
+            ("organization_id", "500"),
+            ("sort_by", "updated_at:asc"),
+            ("page", "1"),
+            ("per_page", "2"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn each_sort_is_one_field_ascending_and_the_default_stays_the_id() {
+    let sell = Sell::start().await;
+    sell.respond("GET", LIST_PATH, 200, Some(only_page(&deals()[..1])))
+        .await;
+
+    for (sort_by, expected) in [
+        (None, "id:asc"),
+        (Some(SortBy::CreatedAt), "created_at:asc"),
+        (Some(SortBy::UpdatedAt), "updated_at:asc"),
+    ] {
+        sell.list_filtered(ListFilters {
+            sort_by,
+            ..ListFilters::default()
+        })
+        .await
+        .expect("the list");
+        let lists = sell.requests("GET", LIST_PATH).await;
+        let last = lists.last().expect("a list request");
+        assert_eq!(
+            sorted_query(last),
+            pairs(&[("sort_by", expected), ("page", "1"), ("per_page", "2")]),
+            "{sort_by:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn date_and_status_filters_are_refused_with_the_reason_before_any_call() {
+    let sell = Sell::start().await;
+    let instant = chrono::DateTime::parse_from_rfc3339("2024-01-15T10:30:00Z").expect("a date");
+    for (filters, field, words) in [
+        (
+            ListFilters {
+                updated_after: Some(instant),
+                ..ListFilters::default()
+            },
+            "updated_at[gt]",
+            "no filter on the update time",
+        ),
+        (
+            ListFilters {
+                created_after: Some(instant),
+                ..ListFilters::default()
+            },
+            "created_at[gt]",
+            "no filter on the creation time",
+        ),
+        (
+            ListFilters {
+                status: Some("won".into()),
+                owner_id: Some("2".into()),
+                ..ListFilters::default()
+            },
+            "status",
+            "one stage_id at a time",
+        ),
+    ] {
+        let error = sell.list_filtered(filters).await.expect_err("refused");
+        assert!(
+            matches!(&error, UnifiedError::InvalidInput { field: f, .. } if f == field),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains(words), "{error}");
+    }
+    assert!(sell.requests("GET", LIST_PATH).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_owner_or_account_id_that_is_not_a_number_is_refused() {
+    let sell = Sell::start().await;
+    let error = sell
+        .list_filtered(ListFilters {
+            account_id: Some("acme".into()),
+            ..ListFilters::default()
+        })
+        .await
+        .expect_err("not a Sell id");
+    assert_eq!(mapping_field(&error), "account_id");
+    assert!(sell.requests("GET", LIST_PATH).await.is_empty());
+}
+
+#[tokio::test]
+async fn users_are_read_page_after_page_until_no_next_page() {
+    let sell = Sell::start().await;
+    Mock::given(method("GET"))
+        .and(path(USERS_PATH))
+        .and(query_param("page", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("users_page1.json")))
+        .mount(&sell.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(USERS_PATH))
+        .and(query_param("page", "2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("users_page2.json")))
+        .mount(&sell.server)
+        .await;
+
+    let page = sell
+        .client
+        .list_lookup(&sell.account, Lookup::Users, &ListOptions::default())
+        .await
+        .expect("the users");
+
+    let users = sell.requests("GET", USERS_PATH).await;
+    assert_eq!(
+        users.iter().map(sorted_query).collect::<Vec<_>>(),
+        [
+            pairs(&[("page", "1"), ("per_page", "100"), ("sort_by", "id:asc")]),
+            pairs(&[("page", "2"), ("per_page", "100"), ("sort_by", "id:asc")]),
+        ]
+    );
+    let result = page["result"].as_array().expect("users");
+    let ids: Vec<&Value> = result.iter().map(|user| &user["id"]).collect();
+    assert_eq!(ids, [&json!("2"), &json!("7"), &json!("12")]);
+    assert_eq!(result[0]["name"], json!("Mark Johnson"));
+    assert_eq!(result[0]["email"], json!("mark@example.com"));
+    assert_eq!(result[2]["remote_data"]["status"], json!("inactive"));
+}
+
+#[tokio::test]
+async fn stages_carry_their_pipeline_and_its_name() {
+    let sell = Sell::start().await;
+
+    let page = sell
+        .client
+        .list_lookup(&sell.account, Lookup::Stages, &ListOptions::default())
+        .await
+        .expect("the stages");
+
+    let stages = page["result"].as_array().expect("stages");
+    assert_eq!(stages.len(), 7);
+    let won = stages
+        .iter()
+        .find(|stage| stage["id"] == json!("3005"))
+        .expect("the won stage");
+    assert_eq!(won["name"], json!("Won"));
+    assert_eq!(
+        won["pipeline"],
+        json!({"id": "1", "name": "Sales Pipeline"})
+    );
+    assert_eq!(won["remote_data"]["category"], json!("won"));
+    let fields = sell
+        .client
+        .list_lookup(&sell.account, Lookup::CustomFields, &ListOptions::default())
+        .await
+        .expect("the custom fields");
+    let region = fields["result"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .find(|field| field["name"] == json!("Region"))
+        .expect("Region")
+        .clone();
+    assert_eq!(region["type"], json!("list"));
+    assert_eq!(region["required"], json!(false));
+    assert_eq!(region["remote_data"]["id"], json!(701));
 }

@@ -13,36 +13,48 @@ use crate::account::IntegratedAccount;
 use crate::connector::{OpportunityMapping, empty_opportunity};
 use crate::error::UnifiedError;
 use crate::providers::zendesk_sell::{
-    AccountConnection, CustomFieldCollection, Deal, DealCreate, DealCreateRequest, DealUpdate,
-    DealUpdateRequest, DealValue, ListDealsParams, ListStagesParams, StageCollection,
-    UnifiedMapping,
+    AccountConnection, CollectionMeta, CustomFieldCollection, Deal, DealCreate,
+    DealCreateRequest, DealUpdate, DealUpdateRequest, DealValue, ListDealsParams,
+    ListPipelinesParams, ListStagesParams, ListUsersParams, StageCollection, UnifiedMapping,
+    UserCollection,
 };
 use crate::registry::Provider;
 use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use crm_runtime::Patch;
-use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage};
+use crm_runtime::mapping::{
+    CustomFieldDefinition, ListQuery, MappingError, Pipeline, SortBy, Stage, User,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 const PROVIDER: &str = "zendesk_sell";
-/// Sell's largest page, for the account's stages.
+/// Sell's largest page, for the account's stages, pipelines and users.
 const MAX_PAGE: i64 = 100;
+/// At most this many pages of stages, pipelines or users (10,000 each):
+/// a provider that kept announcing a next page would not loop forever.
+const MAX_PAGES: i64 = 100;
 /// Pages are stable over the id order (Sell's default, asked explicitly).
 const STABLE_ORDER: &str = "id:asc";
 
 /// A stage and the category that decides its deals' status.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct SellStage {
     pub id: i64,
     pub name: String,
     pub category: String,
+    pub pipeline_id: Option<i64>,
+    /// The stage as Sell listed it.
+    pub remote_data: Value,
 }
 
-/// What mapping needs: the account's stages and deal custom fields.
+/// What mapping needs: the account's stages (with their pipelines' names)
+/// and deal custom fields.
 #[derive(Debug, Default)]
 pub struct Context {
     pub stages: Vec<SellStage>,
+    /// Pipeline id to name.
+    pub pipelines: BTreeMap<i64, String>,
     pub custom_fields: Vec<CustomFieldDefinition>,
 }
 
@@ -192,35 +204,78 @@ fn cannot_clear(field: &str, reason: &str) -> MappingError {
     MappingError::new(PROVIDER, field, "null", reason)
 }
 
+/// Whether a collection page says another follows
+/// (`meta.links.next_page`, absent on the last page).
+fn has_next_page(meta: Option<&CollectionMeta>) -> bool {
+    meta.and_then(|meta| meta.links.as_ref())
+        .and_then(|links| links.next_page.as_deref())
+        .is_some_and(|next| !next.is_empty())
+}
+
+/// The item's JSON as Sell sent it (every member is kept by the generated
+/// type's extra properties).
+fn remote<T: serde::Serialize>(item: &T) -> Value {
+    serde_json::to_value(item).unwrap_or(Value::Null)
+}
+
 impl OpportunityMapping for ZendeskSell {
     type Calls = AccountConnection;
     type Context = Context;
 
-    // PENDING (issue 17): the helper for this provider writes these.
-    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
-        Vec::new()
+    fn custom_fields(context: &Context) -> Vec<CustomFieldDefinition> {
+        context.custom_fields.clone()
     }
 
-    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
-        Vec::new()
+    fn stages(context: &Context) -> Vec<Stage> {
+        context
+            .stages
+            .iter()
+            .map(|stage| Stage {
+                id: stage.id.to_string(),
+                name: stage.name.clone(),
+                pipeline: stage.pipeline_id.map(|id| Pipeline {
+                    id: id.to_string(),
+                    name: context.pipelines.get(&id).cloned(),
+                }),
+                remote_data: stage.remote_data.clone(),
+            })
+            .collect()
     }
 
+    /// `GET /users`, page after page while `meta.links.next_page` says
+    /// another follows (and the page was not empty), at most `MAX_PAGES`.
     async fn users(
-        _calls: &Self::Calls,
+        calls: &AccountConnection,
         _account: &IntegratedAccount,
-    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
-        Ok(Vec::new())
+    ) -> Result<Vec<User>, UnifiedError> {
+        let failed = |error| UnifiedError::from_client(Provider::ZendeskSell, error);
+        let mut users = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let params = ListUsersParams {
+                page: Some(page),
+                per_page: Some(MAX_PAGE),
+                sort_by: Some(STABLE_ORDER.into()),
+                ..Default::default()
+            };
+            let body = calls.client.list_users(&params).await.map_err(failed)?.body;
+            users.extend(ZendeskSell.users_list(&body)?);
+            if body.items.is_empty() || !has_next_page(body.meta.as_ref()) {
+                break;
+            }
+        }
+        Ok(users)
     }
 
-    /// Every page of stages (a short page is the last) and the deal custom
-    /// field definitions.
+    /// Every page of stages and pipelines (a short page, an empty one or
+    /// one without `next_page` is the last) and the deal custom field
+    /// definitions.
     async fn context(
         calls: &AccountConnection,
         _account: &IntegratedAccount,
     ) -> Result<Context, UnifiedError> {
         let failed = |error| UnifiedError::from_client(Provider::ZendeskSell, error);
         let mut stages = Vec::new();
-        for page in 1.. {
+        for page in 1..=MAX_PAGES {
             let params = ListStagesParams {
                 page: Some(page),
                 per_page: Some(MAX_PAGE),
@@ -231,8 +286,32 @@ impl OpportunityMapping for ZendeskSell {
                 id: item.data.id,
                 name: item.data.name.clone(),
                 category: item.data.category.clone(),
+                pipeline_id: item.data.pipeline_id,
+                remote_data: remote(&item.data),
             }));
-            if (body.items.len() as i64) < MAX_PAGE {
+            if (body.items.len() as i64) < MAX_PAGE || !has_next_page(body.meta.as_ref()) {
+                break;
+            }
+        }
+        let mut pipelines = BTreeMap::new();
+        for page in 1..=MAX_PAGES {
+            let params = ListPipelinesParams {
+                page: Some(page),
+                per_page: Some(MAX_PAGE),
+                ..Default::default()
+            };
+            let body = calls
+                .client
+                .list_pipelines(&params)
+                .await
+                .map_err(failed)?
+                .body;
+            pipelines.extend(
+                body.items
+                    .iter()
+                    .map(|item| (item.data.id, item.data.name.clone())),
+            );
+            if (body.items.len() as i64) < MAX_PAGE || !has_next_page(body.meta.as_ref()) {
                 break;
             }
         }
@@ -244,13 +323,35 @@ impl OpportunityMapping for ZendeskSell {
             .body;
         Ok(Context {
             stages,
+            pipelines,
             custom_fields: ZendeskSell.custom_fields_list(&fields)?,
         })
     }
 
-    fn list_input(_query: &ListQuery, _context: &Context) -> Result<ListDealsParams, MappingError> {
+    /// The owner and the organization filter the list (`owner_id`,
+    /// `organization_id`, together); `sort_by` orders it by one field,
+    /// ascending (`updated_at:asc`, `created_at:asc`), else by id.
+    fn list_input(query: &ListQuery, _context: &Context) -> Result<ListDealsParams, MappingError> {
+        let filters = &query.filters;
         Ok(ListDealsParams {
-            sort_by: Some(STABLE_ORDER.into()),
+            sort_by: Some(
+                match filters.sort_by {
+                    Some(SortBy::UpdatedAt) => "updated_at:asc",
+                    Some(SortBy::CreatedAt) => "created_at:asc",
+                    None => STABLE_ORDER,
+                }
+                .into(),
+            ),
+            owner_id: filters
+                .owner_id
+                .as_deref()
+                .map(|id| sell_id("owner_id", id))
+                .transpose()?,
+            organization_id: filters
+                .account_id
+                .as_deref()
+                .map(|id| sell_id("account_id", id))
+                .transpose()?,
             ..Default::default()
         })
     }
@@ -434,10 +535,19 @@ impl UnifiedMapping for ZendeskSell {
             .iter()
             .map(|item| Stage {
                 id: item.data.id.to_string(),
-                name: item.data.name.clone(), ..Default::default() })
+                name: item.data.name.clone(),
+                pipeline: item.data.pipeline_id.map(|id| Pipeline {
+                    id: id.to_string(),
+                    name: None,
+                }),
+                remote_data: remote(&item.data),
+            })
             .collect())
     }
 
+    /// Sell's definitions have a name (the key of `custom_fields`, also
+    /// what people see) and a type; none is required or read-only through
+    /// the API.
     fn custom_fields_list(
         &self,
         response: &CustomFieldCollection,
@@ -448,6 +558,7 @@ impl UnifiedMapping for ZendeskSell {
             .map(|item| CustomFieldDefinition {
                 id: item.data.id.to_string(),
                 name: item.data.name.clone(),
+                label: None,
                 data_type: item.data.type_.clone(),
                 options: item
                     .data
@@ -455,7 +566,24 @@ impl UnifiedMapping for ZendeskSell {
                     .iter()
                     .flatten()
                     .map(|choice| (choice.id.to_string(), choice.name.clone()))
-                    .collect(), ..Default::default() })
+                    .collect(),
+                required: false,
+                read_only: false,
+                remote_data: remote(&item.data),
+            })
+            .collect())
+    }
+
+    fn users_list(&self, response: &UserCollection) -> Result<Vec<User>, MappingError> {
+        Ok(response
+            .items
+            .iter()
+            .map(|item| User {
+                id: item.data.id.to_string(),
+                name: item.data.name.clone(),
+                email: item.data.email.clone(),
+                remote_data: remote(&item.data),
+            })
             .collect())
     }
 }

@@ -510,6 +510,116 @@ pub struct CustomFieldCollection {
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub meta: ::core::option::Option<CollectionMeta>,
 }
+/// A pipeline of deals.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct Pipeline {
+    pub id: i64,
+    /// Human-friendly name of the pipeline.
+    pub name: ::std::string::String,
+    /// Whether the pipeline is disabled.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub disabled: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct PipelineItem {
+    pub data: Pipeline,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub meta: ::core::option::Option<ItemMeta>,
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct PipelineCollection {
+    pub items: ::std::vec::Vec<PipelineItem>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub meta: ::core::option::Option<CollectionMeta>,
+}
+/// A user of the account; a deal's `owner_id` is a user's `id`.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct SellUser {
+    pub id: i64,
+    /// Full name of the user.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+    /// Email address of the user.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub email: ::core::option::Option<::std::string::String>,
+    /// Status of the user's account (`active`, `inactive`).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status: ::core::option::Option<::std::string::String>,
+    /// Role of the user (`user`, `admin`).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub role: ::core::option::Option<::std::string::String>,
+    /// Whether the user's account is confirmed.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub confirmed: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct UserItem {
+    pub data: SellUser,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub meta: ::core::option::Option<ItemMeta>,
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct UserCollection {
+    pub items: ::std::vec::Vec<UserItem>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub meta: ::core::option::Option<CollectionMeta>,
+}
 /// One error. `resource` and `field` (a JSON pointer) are present for resource
 /// (validation) errors only.
 #[derive(
@@ -614,8 +724,12 @@ pub struct ListDealsParams {
     /// Records per page. Default 25, at most 100.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub per_page: ::core::option::Option<i64>,
-    /// Field to sort by, ascending by default; append `:desc` for descending
-    /// (`sort_by=updated_at:desc`). Default `id:asc`.
+    /// One field to sort by, ascending by default; append `:desc` for
+    /// descending (`sort_by=updated_at:desc`). Default `id:asc`. The unified
+    /// layer sends `id:asc`, or `updated_at:asc` / `created_at:asc` for
+    /// `sort_by=updated_at|created_at` (Zendesk's own Sell app for Zapier
+    /// sorts deals by `updated_at` and `created_at`). Sell documents one
+    /// field only, so records sharing a timestamp have no documented order.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub sort_by: ::core::option::Option<::std::string::String>,
     /// Comma-separated list of deal ids to return.
@@ -624,10 +738,10 @@ pub struct ListDealsParams {
     /// Only deals whose primary contact is this contact.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub contact_id: ::core::option::Option<i64>,
-    /// Only deals of this organization.
+    /// Only deals of this organization (the unified `account_id` filter).
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub organization_id: ::core::option::Option<i64>,
-    /// Only deals owned by this user.
+    /// Only deals owned by this user (the unified `owner_id` filter).
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub owner_id: ::core::option::Option<i64>,
     /// Only deals created by this user.
@@ -672,6 +786,49 @@ pub struct ListStagesParams {
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub sort_by: ::core::option::Option<::std::string::String>,
 }
+/// Optional parameters of [`Client::list_pipelines`].
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct ListPipelinesParams {
+    /// Page number, from 1. Omitted, the first page is returned.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page: ::core::option::Option<i64>,
+    /// Records per page. Default 25, at most 100.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub per_page: ::core::option::Option<i64>,
+    /// Comma-separated list of pipeline ids to return.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub ids: ::core::option::Option<::std::string::String>,
+}
+/// Optional parameters of [`Client::list_users`].
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct ListUsersParams {
+    /// Page number, from 1. Omitted, the first page is returned.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page: ::core::option::Option<i64>,
+    /// Records per page. Default 25, at most 100.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub per_page: ::core::option::Option<i64>,
+    /// A field to sort by (`id:asc` by default); `:desc` for descending.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub sort_by: ::core::option::Option<::std::string::String>,
+    /// Only users with this account status (`active`, `inactive`).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status: ::core::option::Option<::std::string::String>,
+}
 /// The conversions between the unified API and Zendesk Sell Core API - Deals (provider spec for the unified CRM generator): one method per operation bound with `x-unified-operation`. Hand-written glue implements it; a missing conversion is a compile error that names it.
 pub trait UnifiedMapping {
     /// The stages in the response of `listStages` (`GET /stages`).
@@ -688,6 +845,14 @@ pub trait UnifiedMapping {
         response: &CustomFieldCollection,
     ) -> ::core::result::Result<
         ::std::vec::Vec<::crm_runtime::mapping::CustomFieldDefinition>,
+        ::crm_runtime::mapping::MappingError,
+    >;
+    /// The users in the response of `listUsers` (`GET /users`).
+    fn users_list(
+        &self,
+        response: &UserCollection,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::User>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -851,45 +1016,24 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
             ],
             required: &[],
         },
-        filters: &[],
+        filters: &["owner_id", "account_id", "sort_by=updated_at", "sort_by=created_at"],
         unsupported_filters: &[
             ::crm_runtime::support::Unsupported {
                 name: "updated_at[gt]",
-                reason: "PENDING (issue 17)",
+                reason: "Zendesk Sell's deal list (GET /v2/deals) has no filter on the update time; it can only be sorted by it (sort_by=updated_at).",
             },
             ::crm_runtime::support::Unsupported {
                 name: "created_at[gt]",
-                reason: "PENDING (issue 17)",
+                reason: "Zendesk Sell's deal list (GET /v2/deals) has no filter on the creation time; it can only be sorted by it (sort_by=created_at).",
             },
             ::crm_runtime::support::Unsupported {
                 name: "status",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "owner_id",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "account_id",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "sort_by=updated_at",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "sort_by=created_at",
-                reason: "PENDING (issue 17)",
+                reason: "Zendesk Sell deals have no status field: it follows from the category of the deal's stage, and the deal list filters by one stage_id at a time while a status spans several stages (every open stage, one won and one lost stage per pipeline). Filter by one stage with remote_query stage_id.",
             },
         ],
     };
     const LOOKUPS: ::crm_runtime::support::LookupSupport = ::crm_runtime::support::LookupSupport {
-        unsupported: &[
-            ::crm_runtime::support::Unsupported {
-                name: "users.list",
-                reason: "PENDING (issue 17)",
-            },
-        ],
+        unsupported: &[],
     };
     const RECORD_ID: &'static str = "/id";
     const RECORD: &'static str = "/data";
@@ -1443,6 +1587,136 @@ impl Client {
             .await?;
         match response.status.as_u16() {
             200 => response.json::<CustomFieldCollection, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// Retrieve all pipelines
+    ///
+    /// The account's pipelines (read-only), paged like deals. The glue reads them
+    /// with the stages, for the name of each stage's pipeline.
+    ///
+    ///
+    /// `GET /pipelines`
+    pub async fn list_pipelines(
+        &self,
+        params: &ListPipelinesParams,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<PipelineCollection>,
+        ::crm_runtime::Error<ErrorEnvelope>,
+    > {
+        let path = "/pipelines";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["bearerAuth", "userAgent"],
+            );
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "page",
+            &params.page,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "per_page",
+            &params.per_page,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "ids",
+            &params.ids,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listPipelines")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<PipelineCollection, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// Retrieve all users
+    ///
+    /// The account's users, whose ids a deal's `owner_id` holds; paged like deals
+    /// (`page` from 1, `per_page` at most 100, `meta.links.next_page` only while
+    /// more pages follow), ordered by `id` ascending by default.
+    ///
+    ///
+    /// `GET /users`
+    pub async fn list_users(
+        &self,
+        params: &ListUsersParams,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<UserCollection>,
+        ::crm_runtime::Error<ErrorEnvelope>,
+    > {
+        let path = "/users";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["bearerAuth", "userAgent"],
+            );
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "page",
+            &params.page,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "per_page",
+            &params.per_page,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "sort_by",
+            &params.sort_by,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "status",
+            &params.status,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listUsers")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<UserCollection, _>(),
             _ => {
                 ::core::result::Result::Err(
                     response
