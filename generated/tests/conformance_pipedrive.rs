@@ -29,6 +29,9 @@ const TOKEN: &str = "0123456789abcdef0123456789abcdef01234567";
 const DEALS: &str = "/deals";
 const FIELDS: &str = "/dealFields";
 const STAGES: &str = "/stages";
+const PIPELINES: &str = "/pipelines";
+/// API v1's users, reached from the v2 root through `/../v1/users`.
+const USERS: &str = "/v1/users";
 const FIRST_ID: i64 = 1042;
 const REGION: &str = "8a7e2c41f05b3d96e1c4a0b27f5d9e3c6b1a8f02";
 const PRODUCTS: &str = "5b8e1d4a7c0f3b6e9a2d5c8f1b4e7a0d3c6f9b2e";
@@ -79,7 +82,11 @@ impl Conformance for Pipedrive {
 
     async fn mount_context(server: &MockServer) {
         exchanges::watch(server, "pipedrive").await;
-        for (at, file) in [(FIELDS, "custom_fields.json"), (STAGES, "stages.json")] {
+        for (at, file) in [
+            (FIELDS, "custom_fields.json"),
+            (STAGES, "stages.json"),
+            (PIPELINES, "pipelines.json"),
+        ] {
             Mock::given(method("GET"))
                 .and(path(at))
                 .respond_with(exchanges::reply(
@@ -270,7 +277,35 @@ impl Conformance for Pipedrive {
 
     fn is_lookup(request: &Request) -> bool {
         let at = request.url.path();
-        at == FIELDS || at == STAGES
+        at == FIELDS || at == STAGES || at == PIPELINES || at == USERS
+    }
+
+    /// `GET /v1/users`: every user in one answer.
+    async fn mount_users(server: &MockServer) {
+        Mock::given(method("GET"))
+            .and(path(USERS))
+            .respond_with(exchanges::reply(
+                Route::exact("GET", USERS),
+                Reply::json(200, &fixture("pipedrive", "users.json")),
+            ))
+            .mount(server)
+            .await;
+    }
+
+    fn user() -> Option<(String, Option<String>, Option<String>)> {
+        Some((
+            "1874230".into(),
+            Some("Jonas Berg".into()),
+            Some("jonas@example.com".into()),
+        ))
+    }
+
+    fn stage() -> Option<(String, String, Option<String>)> {
+        Some(("8".into(), "Discovery".into(), Some("2".into())))
+    }
+
+    fn filter_ids() -> (String, String) {
+        ("1874221".into(), "57".into())
     }
 }
 

@@ -11,7 +11,8 @@ use exchanges::{Reply, Route};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use unified_crm::{
-    Credentials, IntegratedAccount, ListOptions, RequestOptions, UnifiedClient, UnifiedError,
+    Credentials, IntegratedAccount, ListFilters, ListOptions, Lookup, RequestOptions, SortBy,
+    UnifiedClient, UnifiedError,
 };
 use uuid::Uuid;
 use wiremock::matchers::{method, path};
@@ -21,6 +22,9 @@ const TOKEN: &str = "fedcba9876543210fedcba9876543210fedcba98";
 const DEALS: &str = "/deals";
 const FIELDS: &str = "/dealFields";
 const STAGES: &str = "/stages";
+const PIPELINES: &str = "/pipelines";
+/// API v1's users, reached from the v2 root through `/../v1/users`.
+const USERS: &str = "/v1/users";
 const REGION: &str = "8a7e2c41f05b3d96e1c4a0b27f5d9e3c6b1a8f02";
 const PO_NUMBER: &str = "c3b9f1e07a2d54c86e0f9b13a7d25e4f8c6b0a91";
 const PRODUCTS: &str = "5b8e1d4a7c0f3b6e9a2d5c8f1b4e7a0d3c6f9b2e";
@@ -58,6 +62,13 @@ impl Company {
             .await;
         company
             .mount("GET", STAGES, Reply::json(200, &fixture("stages.json")))
+            .await;
+        company
+            .mount(
+                "GET",
+                PIPELINES,
+                Reply::json(200, &fixture("pipelines.json")),
+            )
             .await;
         company
     }
@@ -398,6 +409,13 @@ async fn deal_fields_and_stages_are_read_page_by_page() {
     company
         .mount(
             "GET",
+            PIPELINES,
+            Reply::json(200, &fixture("pipelines.json")),
+        )
+        .await;
+    company
+        .mount(
+            "GET",
             &deal_path("1042"),
             Reply::json(200, &fixture("opportunity.json")),
         )
@@ -439,4 +457,234 @@ async fn one_person_per_deal_and_writable_statuses_only() {
         );
     }
     assert!(company.requests("POST", DEALS).await.is_empty());
+}
+
+/// The query of a request, sorted, for comparing whole.
+fn sorted_query(request: &Request) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = request
+        .url
+        .query_pairs()
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = expected
+        .iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+impl Company {
+    /// Lists one page with these filters; the deals answer with the last
+    /// fixture page.
+    async fn list_filtered(&self, filters: ListFilters) -> Result<Value, UnifiedError> {
+        if self.requests("GET", DEALS).await.is_empty() {
+            self.mount("GET", DEALS, Reply::json(200, &fixture("list_page2.json")))
+                .await;
+        }
+        let options = ListOptions {
+            limit: Some(2),
+            filters,
+            ..ListOptions::default()
+        };
+        self.client.list(&self.account, &options).await
+    }
+}
+
+#[tokio::test]
+async fn every_supported_filter_goes_into_one_deal_query() {
+    let company = Company::start().await;
+    let instant = chrono::DateTime::parse_from_rfc3339("2024-01-15T12:30:00.250+02:00").expect("a date");
+
+    company
+        .list_filtered(ListFilters {
+            updated_after: Some(instant),
+            status: Some("won".into()),
+            owner_id: Some("1874221".into()),
+            account_id: Some("57".into()),
+            sort_by: Some(SortBy::UpdatedAt),
+            ..ListFilters::default()
+        })
+        .await
+        .expect("the filtered list");
+
+    let lists = company.requests("GET", DEALS).await;
+    assert_eq!(lists.len(), 1);
+    // `updated_since` is "at or after" (Pipedrive has no strictly-after
+    // form), in UTC, to the second.
+    assert_eq!(
+        sorted_query(&lists[0]),
+        pairs(&[
+            ("updated_since", "2024-01-15T10:30:00Z"),
+            ("status", "won"),
+            ("owner_id", "1874221"),
+            ("org_id", "57"),
+            ("sort_by", "update_time"),
+            ("sort_direction", "asc"),
+            ("limit", "2"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn each_sort_is_ascending_and_no_sort_leaves_pipedrives_id_order() {
+    let company = Company::start().await;
+    for (sort_by, expected) in [
+        (None, vec![("limit", "2")]),
+        (
+            Some(SortBy::CreatedAt),
+            vec![("limit", "2"), ("sort_by", "add_time"), ("sort_direction", "asc")],
+        ),
+        (
+            Some(SortBy::UpdatedAt),
+            vec![("limit", "2"), ("sort_by", "update_time"), ("sort_direction", "asc")],
+        ),
+    ] {
+        company
+            .list_filtered(ListFilters {
+                sort_by,
+                ..ListFilters::default()
+            })
+            .await
+            .expect("the list");
+        let lists = company.requests("GET", DEALS).await;
+        let last = lists.last().expect("a list request");
+        assert_eq!(sorted_query(last), pairs(&expected), "{sort_by:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_creation_filter_and_the_abandoned_status_are_refused_before_any_call() {
+    let company = Company::start().await;
+    let instant = chrono::DateTime::parse_from_rfc3339("2024-01-15T10:30:00Z").expect("a date");
+    let error = company
+        .list_filtered(ListFilters {
+            created_after: Some(instant),
+            ..ListFilters::default()
+        })
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(&error, UnifiedError::InvalidInput { field, .. } if field == "created_at[gt]"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("filters by update time only"), "{error}");
+    let error = company
+        .list_filtered(ListFilters {
+            status: Some("abandoned".into()),
+            ..ListFilters::default()
+        })
+        .await
+        .expect_err("refused");
+    assert!(error.to_string().contains("none is abandoned"), "{error}");
+    assert!(company.requests("GET", DEALS).await.is_empty());
+}
+
+#[tokio::test]
+async fn users_come_from_api_v1_in_one_answer() {
+    let company = Company::start().await;
+    company
+        .mount("GET", USERS, Reply::json(200, &fixture("users.json")))
+        .await;
+
+    let page = company
+        .client
+        .list_lookup(&company.account, Lookup::Users, &ListOptions::default())
+        .await
+        .expect("the users");
+
+    let calls = company.requests("GET", USERS).await;
+    assert_eq!(calls.len(), 1, "no paging: every user at once");
+    assert_eq!(
+        calls[0].headers.get("x-api-token").and_then(|v| v.to_str().ok()),
+        Some(TOKEN)
+    );
+    let users = page["result"].as_array().expect("users");
+    assert_eq!(users.len(), 3);
+    assert_eq!(users[0]["id"], json!("1874221"));
+    assert_eq!(users[0]["name"], json!("Kadri Tamm"));
+    assert_eq!(users[0]["email"], json!("kadri@example.com"));
+    // A deactivated user is listed (old deals still name their owner).
+    assert_eq!(users[2]["remote_data"]["active_flag"], json!(false));
+}
+
+/// An account whose `base_url` is the v2 root reaches the v1 users beside
+/// it: `<root>/api/v2` + `/../v1/users` is `<root>/api/v1/users`. (No
+/// exchange recording here: the official check maps URLs from the server
+/// root.)
+#[tokio::test]
+async fn the_users_path_climbs_from_the_v2_root_to_the_v1_root() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/users"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("users.json")))
+        .mount(&server)
+        .await;
+    let account = IntegratedAccount::new(
+        Uuid::from_u128(0x1717 + (9 << 64)),
+        Credentials::Pipedrive(unified_crm::providers::pipedrive::AccountCredentials {
+            api_token: TOKEN.into(),
+        }),
+    )
+    .with_base_url(format!("{}/api/v2", server.uri()));
+    let page = UnifiedClient::new()
+        .with_retry_policy(crm_runtime::RetryPolicy::none())
+        .list_lookup(&account, Lookup::Users, &ListOptions::default())
+        .await
+        .expect("the users");
+    assert_eq!(page["result_count"], json!(3));
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].url.path(), "/api/v1/users");
+}
+
+#[tokio::test]
+async fn stages_carry_their_pipeline_with_its_name() {
+    let company = Company::start().await;
+
+    let page = company
+        .client
+        .list_lookup(&company.account, Lookup::Stages, &ListOptions::default())
+        .await
+        .expect("the stages");
+
+    let stages = page["result"].as_array().expect("stages");
+    assert_eq!(stages.len(), 6);
+    assert_eq!(
+        stages[0]["pipeline"],
+        json!({"id": "1", "name": "Sales"})
+    );
+    let signed = stages
+        .iter()
+        .find(|stage| stage["id"] == json!("9"))
+        .expect("stage 9");
+    assert_eq!(signed["name"], json!("Signed"));
+    assert_eq!(
+        signed["pipeline"],
+        json!({"id": "2", "name": "Partnerships"})
+    );
+    assert_eq!(signed["remote_data"]["pipeline_id"], json!(2));
+    let reads = company.requests("GET", PIPELINES).await;
+    assert_eq!(reads.len(), 1);
+    assert_eq!(query(&reads[0], "limit").as_deref(), Some("500"));
+
+    let fields = company
+        .client
+        .list_lookup(&company.account, Lookup::CustomFields, &ListOptions::default())
+        .await
+        .expect("the custom fields");
+    let region = fields["result"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .find(|field| field["name"] == json!("Region"))
+        .expect("Region")
+        .clone();
+    assert_eq!(region["type"], json!("enum"));
+    assert_eq!(region["remote_data"]["field_code"], json!(REGION));
 }

@@ -14,41 +14,51 @@ use crate::account::IntegratedAccount;
 use crate::connector::{OpportunityMapping, empty_opportunity};
 use crate::error::UnifiedError;
 use crate::providers::pipedrive::{
-    AccountConnection, Deal, DealCreate, DealCreateStatus, DealFieldOptionId, DealFieldPage,
-    DealUpdate, DealUpdateStatus, GetDealFieldsParams, GetStagesParams, ListDealsParams,
-    StagePage, UnifiedMapping,
+    AccountConnection, CursorData, Deal, DealCreate, DealCreateStatus, DealFieldOptionId,
+    DealFieldPage, DealUpdate, DealUpdateStatus, GetDealFieldsParams, GetPipelinesParams,
+    GetStagesParams, ListDealsParams, ListDealsSortBy, ListDealsSortDirection, StagePage,
+    UnifiedMapping, UserList,
 };
 use crate::registry::Provider;
 use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use crm_runtime::Patch;
-use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage};
+use crm_runtime::mapping::{
+    CustomFieldDefinition, ListQuery, MappingError, Pipeline, SortBy, Stage, User,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 const PROVIDER: &str = "pipedrive";
-/// Pipedrive's largest page of deal fields and stages.
+/// Pipedrive's largest page of deal fields, stages and pipelines.
 const MAX_PAGE: i64 = 500;
+/// At most this many pages of each (50,000 records): a provider that kept
+/// handing out cursors would not loop forever.
+const MAX_PAGES: usize = 100;
 /// Field types whose value is one option id.
 const SINGLE_OPTION: &str = "enum";
 /// Field types whose value is an array of option ids.
 const MULTIPLE_OPTIONS: &str = "set";
 
 /// A stage and the pipeline it belongs to.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PipelineStage {
     pub id: i64,
     pub name: String,
     pub pipeline_id: i64,
+    /// The stage as Pipedrive listed it.
+    pub remote_data: Value,
 }
 
 /// What mapping needs: the custom deal fields (hash, name, type, options)
-/// and the stages of every pipeline.
+/// and the stages of every pipeline (with the pipelines' names).
 #[derive(Debug, Default)]
 pub struct Context {
     /// Custom fields only, each with the unified name it is keyed by.
     pub custom_fields: Vec<CustomFieldDefinition>,
     pub stages: Vec<PipelineStage>,
+    /// Pipeline id to name.
+    pub pipelines: BTreeMap<i64, String>,
 }
 
 impl Context {
@@ -270,6 +280,32 @@ fn patch<T, U>(
     })
 }
 
+/// The next page's cursor, if the page was not empty and names one.
+fn next_cursor(more: Option<CursorData>, records: usize) -> Option<String> {
+    more.and_then(|more| more.next_cursor)
+        .filter(|cursor| !cursor.is_empty() && records > 0)
+}
+
+/// The item's JSON as Pipedrive sent it (as far as its type keeps it).
+fn remote<T: serde::Serialize>(item: &T) -> Value {
+    serde_json::to_value(item).unwrap_or(Value::Null)
+}
+
+/// The unified status filter as Pipedrive's `status` parameter.
+fn status_filter(status: &str) -> Result<&'static str, MappingError> {
+    match status {
+        "open" => Ok("open"),
+        "won" => Ok("won"),
+        "lost" => Ok("lost"),
+        other => Err(MappingError::new(
+            PROVIDER,
+            "status",
+            other,
+            "Pipedrive deals are open, won, lost or deleted; none is abandoned",
+        )),
+    }
+}
+
 /// A field the caller set to null that Pipedrive cannot clear.
 fn not_clearable<T>(value: &Patch<T>, field: &str, why: &str) -> Result<(), MappingError> {
     match value {
@@ -282,23 +318,42 @@ impl OpportunityMapping for Pipedrive {
     type Calls = AccountConnection;
     type Context = Context;
 
-    // PENDING (issue 17): the helper for this provider writes these.
-    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
-        Vec::new()
+    fn custom_fields(context: &Context) -> Vec<CustomFieldDefinition> {
+        context.custom_fields.clone()
     }
 
-    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
-        Vec::new()
+    fn stages(context: &Context) -> Vec<Stage> {
+        context
+            .stages
+            .iter()
+            .map(|stage| Stage {
+                id: stage.id.to_string(),
+                name: stage.name.clone(),
+                pipeline: Some(Pipeline {
+                    id: stage.pipeline_id.to_string(),
+                    name: context.pipelines.get(&stage.pipeline_id).cloned(),
+                }),
+                remote_data: stage.remote_data.clone(),
+            })
+            .collect()
     }
 
+    /// `GET /v1/users` (API v1: users have no v2 endpoint) answers every
+    /// user at once; there is no page to follow.
     async fn users(
-        _calls: &Self::Calls,
+        calls: &AccountConnection,
         _account: &IntegratedAccount,
-    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
-        Ok(Vec::new())
+    ) -> Result<Vec<User>, UnifiedError> {
+        let body = calls
+            .client
+            .get_users()
+            .await
+            .map_err(|error| UnifiedError::from_client(Provider::Pipedrive, error))?
+            .body;
+        Ok(Pipedrive.users_list(&body)?)
     }
 
-    /// Every page of the deal fields and of the stages.
+    /// Every page of the deal fields, the stages and the pipelines.
     async fn context(
         calls: &AccountConnection,
         _account: &IntegratedAccount,
@@ -306,7 +361,7 @@ impl OpportunityMapping for Pipedrive {
         let failed = |error| UnifiedError::from_client(Provider::Pipedrive, error);
         let mut context = Context::default();
         let mut cursor = None;
-        loop {
+        for _ in 0..MAX_PAGES {
             let params = GetDealFieldsParams {
                 limit: Some(MAX_PAGE),
                 cursor: cursor.take(),
@@ -322,12 +377,13 @@ impl OpportunityMapping for Pipedrive {
                 }
                 context.custom_fields.push(field.clone());
             }
-            cursor = page.body.additional_data.and_then(|more| more.next_cursor);
-            if cursor.as_deref().is_none_or(str::is_empty) || page.body.data.is_empty() {
+            cursor = next_cursor(page.body.additional_data, page.body.data.len());
+            if cursor.is_none() {
                 break;
             }
         }
-        loop {
+        let mut cursor = None;
+        for _ in 0..MAX_PAGES {
             let params = GetStagesParams {
                 limit: Some(MAX_PAGE),
                 cursor: cursor.take(),
@@ -338,17 +394,72 @@ impl OpportunityMapping for Pipedrive {
                 id: stage.id,
                 name: stage.name.clone(),
                 pipeline_id: stage.pipeline_id,
+                remote_data: remote(stage),
             }));
-            cursor = page.body.additional_data.and_then(|more| more.next_cursor);
-            if cursor.as_deref().is_none_or(str::is_empty) || page.body.data.is_empty() {
-                return Ok(context);
+            cursor = next_cursor(page.body.additional_data, page.body.data.len());
+            if cursor.is_none() {
+                break;
             }
         }
+        let mut cursor = None;
+        for _ in 0..MAX_PAGES {
+            let params = GetPipelinesParams {
+                limit: Some(MAX_PAGE),
+                cursor: cursor.take(),
+            };
+            let page = calls.client.get_pipelines(&params).await.map_err(failed)?;
+            context.pipelines.extend(
+                page.body
+                    .data
+                    .iter()
+                    .map(|pipeline| (pipeline.id, pipeline.name.clone())),
+            );
+            cursor = next_cursor(page.body.additional_data, page.body.data.len());
+            if cursor.is_none() {
+                break;
+            }
+        }
+        Ok(context)
     }
 
-    fn list_input(_query: &ListQuery, _context: &Context) -> Result<ListDealsParams, MappingError> {
-        // Every custom field comes back unless `custom_fields` names some.
-        Ok(ListDealsParams::default())
+    /// The filters as `GET /deals` parameters, all applied together:
+    /// `updated_since` (at or after: Pipedrive has no strictly-after form),
+    /// `status`, `owner_id`, `org_id`; `sort_by=update_time|add_time` with
+    /// `sort_direction=asc` (the cursor follows the sort). Without a sort
+    /// nothing is sent: Pipedrive's default is `id` ascending. Every custom
+    /// field comes back unless `custom_fields` names some.
+    fn list_input(query: &ListQuery, _context: &Context) -> Result<ListDealsParams, MappingError> {
+        let filters = &query.filters;
+        let sort_by = filters.sort_by.map(|sort| match sort {
+            SortBy::UpdatedAt => ListDealsSortBy::UpdateTime,
+            SortBy::CreatedAt => ListDealsSortBy::AddTime,
+        });
+        Ok(ListDealsParams {
+            updated_since: filters.updated_after.map(|at| {
+                at.with_timezone(&chrono::Utc)
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string()
+            }),
+            status: filters
+                .status
+                .as_deref()
+                .map(status_filter)
+                .transpose()?
+                .map(str::to_owned),
+            owner_id: filters
+                .owner_id
+                .as_deref()
+                .map(|id| pipedrive_id("owner_id", id))
+                .transpose()?,
+            org_id: filters
+                .account_id
+                .as_deref()
+                .map(|id| pipedrive_id("account_id", id))
+                .transpose()?,
+            sort_direction: sort_by.as_ref().map(|_| ListDealsSortDirection::Asc),
+            sort_by,
+            ..ListDealsParams::default()
+        })
     }
 
     fn to_unified(record: &Deal, context: &Context) -> Result<unified::Opportunity, MappingError> {
@@ -486,7 +597,10 @@ impl OpportunityMapping for Pipedrive {
 
 impl UnifiedMapping for Pipedrive {
     /// The custom fields of one page of `dealFields` (built-in fields such as
-    /// `title` are mapped by the glue itself).
+    /// `title` are mapped by the glue itself). `field_name`, the display
+    /// name, is the key; none is reported required (Pipedrive's
+    /// `required_fields` applies per stage or status, in `remote_data`) or
+    /// read-only.
     fn custom_fields_list(
         &self,
         response: &DealFieldPage,
@@ -498,6 +612,7 @@ impl UnifiedMapping for Pipedrive {
             .map(|field| CustomFieldDefinition {
                 id: field.field_code.clone(),
                 name: field.field_name.clone(),
+                label: None,
                 data_type: field.field_type.clone(),
                 options: field
                     .options
@@ -510,7 +625,11 @@ impl UnifiedMapping for Pipedrive {
                         };
                         (id, option.label.clone())
                     })
-                    .collect(), ..Default::default() })
+                    .collect(),
+                required: false,
+                read_only: false,
+                remote_data: remote(field),
+            })
             .collect())
     }
 
@@ -520,7 +639,26 @@ impl UnifiedMapping for Pipedrive {
             .iter()
             .map(|stage| Stage {
                 id: stage.id.to_string(),
-                name: stage.name.clone(), ..Default::default() })
+                name: stage.name.clone(),
+                pipeline: Some(Pipeline {
+                    id: stage.pipeline_id.to_string(),
+                    name: None,
+                }),
+                remote_data: remote(stage),
+            })
+            .collect())
+    }
+
+    fn users_list(&self, response: &UserList) -> Result<Vec<User>, MappingError> {
+        Ok(response
+            .data
+            .iter()
+            .map(|user| User {
+                id: user.id.to_string(),
+                name: user.name.clone(),
+                email: user.email.clone(),
+                remote_data: remote(user),
+            })
             .collect())
     }
 }

@@ -150,6 +150,84 @@ pub struct CursorData {
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub next_cursor: ::core::option::Option<::std::string::String>,
 }
+/// A pipeline.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct Pipeline {
+    pub id: i64,
+    pub name: ::std::string::String,
+    /// The pipeline with the lowest `order_nr` is the default.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub order_nr: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_deleted: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_deal_probability_enabled: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub add_time: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub update_time: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct PipelinePage {
+    pub success: bool,
+    pub data: ::std::vec::Vec<Pipeline>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub additional_data: ::core::option::Option<CursorData>,
+}
+/// A user (API v1 shape): `id`, `name`, `email`, whether the user is active
+/// (`active_flag`), deleted (`is_deleted`), and more.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct PipedriveUser {
+    pub id: i64,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub email: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub active_flag: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_deleted: ::core::option::Option<bool>,
+    /// `YYYY-MM-DD HH:MM:SS` (UTC).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub modified: ::core::option::Option<::std::string::String>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct UserList {
+    pub success: bool,
+    pub data: ::std::vec::Vec<PipedriveUser>,
+}
 /// Body of `POST /deals`. Numbers must be JSON numbers; unknown keys are refused.
 #[derive(
     ::core::fmt::Debug,
@@ -756,10 +834,10 @@ pub struct ListDealsParams {
     /// Opaque cursor, `additional_data.next_cursor` of the previous page. Leave it out for the first page.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub cursor: ::core::option::Option<::std::string::String>,
-    /// Only deals owned by this user.
+    /// Only deals owned by this user (the unified `owner_id` filter).
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub owner_id: ::core::option::Option<i64>,
-    /// Only deals of this organization.
+    /// Only deals of this organization (the unified `account_id` filter).
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub org_id: ::core::option::Option<i64>,
     /// Only deals of this person.
@@ -772,18 +850,26 @@ pub struct ListDealsParams {
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub stage_id: ::core::option::Option<i64>,
     /// Only deals with this status; several can be given comma separated
-    /// (`open,won`). Without it every status but `deleted` is listed.
+    /// (`open,won`). Without it every status but `deleted` is listed. The
+    /// unified `status` filter sends `open`, `won` or `lost` (Pipedrive has no
+    /// `abandoned`).
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub status: ::core::option::Option<::std::string::String>,
-    /// Only deals with `update_time` at or after this RFC 3339 time (`2026-01-01T10:20:00Z`). The incremental-sync filter.
+    /// Only deals with `update_time` **at or after** this RFC 3339 time
+    /// (`2026-01-01T10:20:00Z`). The incremental-sync filter, and the unified
+    /// `updated_at[gt]` (Pipedrive has no strictly-after form). Written here as a
+    /// plain string so it is sent exactly as `YYYY-MM-DDTHH:MM:SSZ`.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
-    pub updated_since: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub updated_since: ::core::option::Option<::std::string::String>,
     /// Only deals with `update_time` before this RFC 3339 time.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
-    pub updated_until: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
-    /// Sort field.
+    pub updated_until: ::core::option::Option<::std::string::String>,
+    /// Sort field: `id` (the default), `update_time` or `add_time` (the unified
+    /// `sort_by=updated_at|created_at`). The cursor follows the sort (it holds
+    /// the last record's sort value and id), so paging stays stable.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub sort_by: ::core::option::Option<ListDealsSortBy>,
+    /// Sort direction; the unified sorts are ascending.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub sort_direction: ::core::option::Option<ListDealsSortDirection>,
     /// Comma separated custom field keys (hashes) to return, at most 15. Without it
@@ -851,6 +937,23 @@ pub struct GetStagesParams {
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub cursor: ::core::option::Option<::std::string::String>,
 }
+/// Optional parameters of [`Client::get_pipelines`].
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct GetPipelinesParams {
+    /// Page size, 1 to 500 (default 100). Over 500 is a 400.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub limit: ::core::option::Option<i64>,
+    /// Opaque cursor, `additional_data.next_cursor` of the previous page. Leave it out for the first page.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub cursor: ::core::option::Option<::std::string::String>,
+}
 /// The conversions between the unified API and Pipedrive - Deals API v2 (provider spec for the unified CRM generator): one method per operation bound with `x-unified-operation`. Hand-written glue implements it; a missing conversion is a compile error that names it.
 pub trait UnifiedMapping {
     /// The custom field definitions in the response of `getDealFields` (`GET /dealFields`).
@@ -867,6 +970,14 @@ pub trait UnifiedMapping {
         response: &StagePage,
     ) -> ::core::result::Result<
         ::std::vec::Vec<::crm_runtime::mapping::Stage>,
+        ::crm_runtime::mapping::MappingError,
+    >;
+    /// The users in the response of `getUsers` (`GET /../v1/users`).
+    fn users_list(
+        &self,
+        response: &UserList,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::User>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -1025,45 +1136,23 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
             ],
             required: &[],
         },
-        filters: &[],
+        filters: &[
+            "updated_at[gt]",
+            "status",
+            "owner_id",
+            "account_id",
+            "sort_by=updated_at",
+            "sort_by=created_at",
+        ],
         unsupported_filters: &[
             ::crm_runtime::support::Unsupported {
-                name: "updated_at[gt]",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
                 name: "created_at[gt]",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "status",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "owner_id",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "account_id",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "sort_by=updated_at",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "sort_by=created_at",
-                reason: "PENDING (issue 17)",
+                reason: "Pipedrive's deal list (GET /api/v2/deals) filters by update time only (updated_since); the creation time (add_time) can only be filtered through a filter saved in the Pipedrive account (filter_id, pass it with remote_query), which also turns off every other filter.",
             },
         ],
     };
     const LOOKUPS: ::crm_runtime::support::LookupSupport = ::crm_runtime::support::LookupSupport {
-        unsupported: &[
-            ::crm_runtime::support::Unsupported {
-                name: "users.list",
-                reason: "PENDING (issue 17)",
-            },
-        ],
+        unsupported: &[],
     };
     const RECORD_ID: &'static str = "/id";
     const RECORD: &'static str = "/data";
@@ -1640,6 +1729,104 @@ impl Client {
             .await?;
         match response.status.as_u16() {
             200 => response.json::<StagePage, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// List the pipelines
+    ///
+    /// The company's pipelines, one page at a time (`limit` at most 500, `cursor` =
+    /// `additional_data.next_cursor`, `null` at the end). The glue reads them with
+    /// the stages, for the name of each stage's pipeline.
+    ///
+    ///
+    /// `GET /pipelines`
+    pub async fn get_pipelines(
+        &self,
+        params: &GetPipelinesParams,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<PipelinePage>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = "/pipelines";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["apiToken"],
+            );
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "limit",
+            &params.limit,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "cursor",
+            &params.cursor,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "getPipelines")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<PipelinePage, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// List the company's users (API v1)
+    ///
+    /// Every user of the company, in one answer (`{success, data: [user]}`, no
+    /// paging): the ids a deal's `owner_id` holds. Users have no API v2 endpoint;
+    /// this is API v1's `GET /v1/users`. The path climbs out of the v2 root
+    /// (`https://api.pipedrive.com/api/v2` + `/../v1/users` is
+    /// `https://api.pipedrive.com/api/v1/users`, RFC 3986 dot-segment removal, which
+    /// the HTTP client applies), so an account's `base_url` (the v2 root, or a
+    /// company domain's `https://<company>.pipedrive.com/api/v2`) also gives its v1
+    /// root. v1 accepts the same `x-api-token` header.
+    ///
+    ///
+    /// `GET /../v1/users`
+    pub async fn get_users(
+        &self,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<UserList>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = "/../v1/users";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["apiToken"],
+            );
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "getUsers")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<UserList, _>(),
             _ => {
                 ::core::result::Result::Err(
                     response
