@@ -26,6 +26,7 @@ const TOKEN: &str = "pat-na1-00000000-0000-0000-0000-000000000000";
 const DEALS: &str = "/crm/v3/objects/deals";
 const PROPERTIES: &str = "/crm/v3/properties/deals";
 const PIPELINES: &str = "/crm/v3/pipelines/deals";
+const OWNERS: &str = "/crm/v3/owners";
 /// What a deal carries when `properties` names nothing else.
 const DEFAULT_PROPERTIES: &[&str] = &[
     "amount",
@@ -291,7 +292,43 @@ impl Conformance for Hubspot {
 
     fn is_lookup(request: &Request) -> bool {
         let at = request.url.path();
-        at == PROPERTIES || at == PIPELINES
+        at == PROPERTIES || at == PIPELINES || at == OWNERS
+    }
+
+    /// `GET /crm/v3/owners`: two pages of active owners (`after`), one of
+    /// archived ones (`archived=true`).
+    async fn mount_users(server: &MockServer) {
+        Mock::given(method("GET"))
+            .and(path(OWNERS))
+            .respond_with(|request: &Request| {
+                let file = match (
+                    query(request, "archived").as_deref(),
+                    query(request, "after").as_deref(),
+                ) {
+                    (Some("true"), _) => "owners_archived.json",
+                    (_, Some(_)) => "owners_page2.json",
+                    _ => "owners_page1.json",
+                };
+                exchanges::answered(request, Reply::json(200, &fixture("hubspot", file)))
+            })
+            .mount(server)
+            .await;
+    }
+
+    fn user() -> Option<(String, Option<String>, Option<String>)> {
+        Some((
+            "84512970".into(),
+            Some("Jon Baker".into()),
+            Some("jon.baker@example.com".into()),
+        ))
+    }
+
+    fn stage() -> Option<(String, String, Option<String>)> {
+        Some(("1033427".into(), "Signed".into(), Some("1033421".into())))
+    }
+
+    fn filter_ids() -> (String, String) {
+        ("84512963".into(), "9001234567".into())
     }
 }
 

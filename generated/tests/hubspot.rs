@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use unified_crm::glue::hubspot::{MAPPED_PROPERTIES, MAX_PROPERTIES_QUERY};
 use unified_crm::{
-    Credentials, IntegratedAccount, ListOptions, RequestOptions, UnifiedClient, UnifiedError,
+    Credentials, IntegratedAccount, ListFilters, ListOptions, Lookup, RequestOptions, SortBy,
+    UnifiedClient, UnifiedError,
 };
 use uuid::Uuid;
 use wiremock::matchers::{method, path};
@@ -23,6 +24,7 @@ const DEALS: &str = "/crm/v3/objects/deals";
 const BATCH_READ: &str = "/crm/v3/objects/deals/batch/read";
 const PROPERTIES: &str = "/crm/v3/properties/deals";
 const PIPELINES: &str = "/crm/v3/pipelines/deals";
+const OWNERS: &str = "/crm/v3/owners";
 const DEAL_ID: &str = "18736251042";
 /// The custom properties of `custom_fields.json`.
 const CUSTOM: &[&str] = &[
@@ -728,4 +730,192 @@ async fn status_is_read_only_and_refused_before_any_call() {
         "{error:?}"
     );
     assert!(portal.requests("POST", DEALS).await.is_empty());
+}
+
+#[tokio::test]
+async fn every_filter_is_refused_with_the_reason_and_nothing_is_sent() {
+    let portal = Portal::start().await;
+    let instant = chrono::DateTime::parse_from_rfc3339("2024-01-15T10:30:00Z").expect("a date");
+    let cases = [
+        (
+            ListFilters {
+                updated_after: Some(instant),
+                ..ListFilters::default()
+            },
+            "updated_at[gt]",
+            "filters by hs_lastmodifieddate",
+        ),
+        (
+            ListFilters {
+                created_after: Some(instant),
+                ..ListFilters::default()
+            },
+            "created_at[gt]",
+            "filters by createdate",
+        ),
+        (
+            ListFilters {
+                status: Some("won".into()),
+                ..ListFilters::default()
+            },
+            "status",
+            "hs_is_closed_won",
+        ),
+        (
+            ListFilters {
+                owner_id: Some("84512963".into()),
+                ..ListFilters::default()
+            },
+            "owner_id",
+            "hubspot_owner_id",
+        ),
+        (
+            ListFilters {
+                account_id: Some("9001234567".into()),
+                ..ListFilters::default()
+            },
+            "account_id",
+            "associations.company",
+        ),
+        (
+            ListFilters {
+                sort_by: Some(SortBy::UpdatedAt),
+                ..ListFilters::default()
+            },
+            "sort_by",
+            "sorts by hs_lastmodifieddate",
+        ),
+        (
+            ListFilters {
+                sort_by: Some(SortBy::CreatedAt),
+                ..ListFilters::default()
+            },
+            "sort_by",
+            "sorts by createdate",
+        ),
+    ];
+    for (filters, field, words) in cases {
+        let error = portal
+            .client
+            .list(
+                &portal.account,
+                &ListOptions {
+                    filters,
+                    ..ListOptions::default()
+                },
+            )
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&error, UnifiedError::InvalidInput { field: f, .. } if f == field),
+            "{error:?}"
+        );
+        let text = error.to_string();
+        assert!(text.contains(words), "{text}");
+        assert!(text.contains("10,000 results"), "{text}");
+    }
+    let sent = portal.server.received_requests().await.unwrap_or_default();
+    assert!(sent.is_empty(), "nothing is sent, not even the context: {sent:?}");
+}
+
+#[tokio::test]
+async fn owners_are_every_page_of_active_owners_then_the_archived_ones() {
+    let portal = Portal::start().await;
+    struct Owners;
+    impl Respond for Owners {
+        fn respond(&self, request: &Request) -> ResponseTemplate {
+            let file = match (
+                query(request, "archived").as_deref(),
+                query(request, "after").as_deref(),
+            ) {
+                (Some("true"), None) => "owners_archived.json",
+                (None, Some("MTAwMA%3D%3D")) => "owners_page2.json",
+                (None, None) => "owners_page1.json",
+                _ => return exchanges::answered(request, Reply::json(400, &fixture("error_400_validation.json"))),
+            };
+            exchanges::answered(request, Reply::json(200, &fixture(file)))
+        }
+    }
+    Mock::given(method("GET"))
+        .and(path(OWNERS))
+        .respond_with(Owners)
+        .mount(&portal.server)
+        .await;
+
+    let page = portal
+        .client
+        .list_lookup(&portal.account, Lookup::Users, &ListOptions::default())
+        .await
+        .expect("the owners");
+
+    let calls = portal.requests("GET", OWNERS).await;
+    let queries: Vec<Vec<(String, String)>> = calls
+        .iter()
+        .map(|request| {
+            let mut pairs: Vec<(String, String)> = request
+                .url
+                .query_pairs()
+                .map(|(key, value)| (key.into_owned(), value.into_owned()))
+                .collect();
+            pairs.sort();
+            pairs
+        })
+        .collect();
+    let pair = |key: &str, value: &str| (key.to_owned(), value.to_owned());
+    assert_eq!(
+        queries,
+        [
+            vec![pair("limit", "500")],
+            vec![pair("after", "MTAwMA%3D%3D"), pair("limit", "500")],
+            vec![pair("archived", "true"), pair("limit", "500")],
+        ]
+    );
+    let users = page["result"].as_array().expect("users");
+    let ids: Vec<&Value> = users.iter().map(|user| &user["id"]).collect();
+    // The owner ids (what `hubspot_owner_id` holds), never the user ids.
+    assert_eq!(ids, [&json!("84512963"), &json!("84512970"), &json!("84512001")]);
+    assert_eq!(users[0]["name"], json!("Maria Ortiz"));
+    assert_eq!(users[0]["email"], json!("maria.ortiz@example.com"));
+    assert_eq!(users[2]["remote_data"]["archived"], json!(true));
+}
+
+#[tokio::test]
+async fn stages_carry_their_pipeline_and_custom_fields_their_label() {
+    let portal = Portal::start().await;
+
+    let page = portal
+        .client
+        .list_lookup(&portal.account, Lookup::Stages, &ListOptions::default())
+        .await
+        .expect("the stages");
+    let stages = page["result"].as_array().expect("stages");
+    assert_eq!(stages.len(), 11);
+    let won = stages
+        .iter()
+        .find(|stage| stage["id"] == json!("closedwon"))
+        .expect("closedwon");
+    assert_eq!(won["name"], json!("Closed won"));
+    assert_eq!(won["pipeline"], json!({"id": "default", "name": "Sales Pipeline"}));
+    assert_eq!(won["remote_data"]["metadata"]["isClosed"], json!("true"));
+    let signed = stages
+        .iter()
+        .find(|stage| stage["id"] == json!("1033427"))
+        .expect("1033427");
+    assert_eq!(signed["pipeline"], json!({"id": "1033421", "name": "Enterprise"}));
+
+    let fields = portal
+        .client
+        .list_lookup(&portal.account, Lookup::CustomFields, &ListOptions::default())
+        .await
+        .expect("the custom fields");
+    let fields = fields["result"].as_array().expect("fields");
+    let names: Vec<&str> = fields.iter().filter_map(|field| field["name"].as_str()).collect();
+    assert_eq!(names, CUSTOM);
+    let region = fields
+        .iter()
+        .find(|field| field["name"] == json!("deal_region"))
+        .expect("deal_region");
+    assert!(region["label"].is_string(), "{region}");
+    assert_eq!(region["read_only"], json!(false));
+    assert_eq!(region["remote_data"]["name"], json!("deal_region"));
 }

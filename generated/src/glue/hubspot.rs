@@ -32,12 +32,13 @@ use crate::providers::hubspot::{
     AssociationInputTo, AssociationType, AssociationTypeAssociationCategory, AssociationsItem,
     Deal, DealBatchRead, DealBatchReadInputsItem, DealCreate, DealCreateProperties, DealUpdate,
     DissociateDealToObjectType, GetDealParams, ListDealPropertiesParams, ListDealsParams,
-    PipelineList, Property, PropertyList, ReadDealsBatchResponse, UnifiedMapping,
+    ListOwnersParams, Owner, OwnerPage, PipelineList, Property, PropertyList,
+    ReadDealsBatchResponse, UnifiedMapping,
 };
 use crate::registry::{ClientSettings, Connect, ConnectError, Credentials, Provider};
 use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
-use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage};
+use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Pipeline, Stage, User};
 use crm_runtime::paging::Pagination;
 use crm_runtime::reexports::bytes::Bytes;
 use crm_runtime::reexports::http::{HeaderMap, HeaderName, HeaderValue};
@@ -72,6 +73,11 @@ pub const MAPPED_PROPERTIES: &[&str] = &[
 pub const MAX_PROPERTIES_QUERY: usize = 4_000;
 /// HubSpot's largest batch read.
 const MAX_BATCH: usize = 100;
+/// HubSpot's largest page of owners.
+const MAX_OWNERS_PAGE: i32 = 500;
+/// At most this many pages of owners per walk (50,000): a provider that
+/// kept handing out cursors would not loop forever.
+const MAX_PAGES: usize = 100;
 /// Association type ids HubSpot defines for deals.
 const PRIMARY_COMPANY: i32 = 5;
 const CONTACT: i32 = 3;
@@ -97,17 +103,22 @@ pub struct DealStage {
     pub id: String,
     pub label: String,
     pub pipeline: String,
+    /// The pipeline's label.
+    pub pipeline_label: Option<String>,
     pub closed: bool,
     /// `0.0` to `1.0`.
     pub probability: Option<f64>,
+    /// The stage as HubSpot listed it.
+    pub remote_data: Value,
 }
 
 /// What mapping needs: the custom properties and the stages of every
-/// pipeline.
+/// pipeline; and the custom properties' definitions as listed.
 #[derive(Debug, Default)]
 pub struct Context {
     pub custom: Vec<CustomProperty>,
     pub stages: Vec<DealStage>,
+    pub definitions: Vec<CustomFieldDefinition>,
 }
 
 impl Context {
@@ -181,6 +192,21 @@ pub fn split_for_url(names: &[String]) -> (Vec<String>, Vec<String>) {
         }
     }
     (fits, rest)
+}
+
+/// The item's JSON as HubSpot sent it (every member is kept by the
+/// generated type's extra properties).
+fn remote<T: serde::Serialize>(item: &T) -> Value {
+    serde_json::to_value(item).unwrap_or(Value::Null)
+}
+
+/// An owner's name: first and last name, whichever it has.
+fn owner_name(owner: &Owner) -> Option<String> {
+    let parts: Vec<&str> = [&owner.first_name, &owner.last_name]
+        .into_iter()
+        .filter_map(|part| part.as_deref().map(str::trim).filter(|part| !part.is_empty()))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
 }
 
 /// HubSpot's glue.
@@ -661,20 +687,55 @@ impl OpportunityMapping for Hubspot {
     type Calls = HubspotCalls;
     type Context = Context;
 
-    // PENDING (issue 17): the helper for this provider writes these.
-    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
-        Vec::new()
+    fn custom_fields(context: &Context) -> Vec<CustomFieldDefinition> {
+        context.definitions.clone()
     }
 
-    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
-        Vec::new()
+    fn stages(context: &Context) -> Vec<Stage> {
+        context
+            .stages
+            .iter()
+            .map(|stage| Stage {
+                id: stage.id.clone(),
+                name: stage.label.clone(),
+                pipeline: Some(Pipeline {
+                    id: stage.pipeline.clone(),
+                    name: stage.pipeline_label.clone(),
+                }),
+                remote_data: stage.remote_data.clone(),
+            })
+            .collect()
     }
 
-    async fn users(
-        _calls: &Self::Calls,
-        _account: &IntegratedAccount,
-    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
-        Ok(Vec::new())
+    /// `GET /crm/v3/owners`, every page (`after` = `paging.next.after`
+    /// until a page has no `paging`, an empty page or `MAX_PAGES`): first
+    /// the active owners, then the archived ones (`archived=true`), whose
+    /// ids old deals still hold.
+    async fn users(calls: &HubspotCalls, _account: &IntegratedAccount) -> Result<Vec<User>, UnifiedError> {
+        let client = &calls.connection.client;
+        let mut users = Vec::new();
+        for archived in [false, true] {
+            let mut after = None;
+            for _ in 0..MAX_PAGES {
+                let params = ListOwnersParams {
+                    limit: Some(MAX_OWNERS_PAGE),
+                    after: after.take(),
+                    email: None,
+                    archived: archived.then_some(true),
+                };
+                let page = client.list_owners(&params).await.map_err(unified_error)?.body;
+                users.extend(Hubspot.users_list(&page)?);
+                after = page
+                    .paging
+                    .and_then(|paging| paging.next)
+                    .map(|next| next.after)
+                    .filter(|after| !after.is_empty() && !page.results.is_empty());
+                if after.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(users)
     }
 
     async fn context(calls: &HubspotCalls, _account: &IntegratedAccount) -> Result<Context, UnifiedError> {
@@ -692,6 +753,7 @@ impl OpportunityMapping for Hubspot {
                 .filter(|property| is_custom(property))
                 .map(custom_property)
                 .collect(),
+            definitions: Hubspot.custom_fields_list(&properties.body)?,
             stages: pipelines
                 .body
                 .results
@@ -701,18 +763,22 @@ impl OpportunityMapping for Hubspot {
                         id: stage.id.clone(),
                         label: stage.label.clone(),
                         pipeline: pipeline.id.clone(),
+                        pipeline_label: Some(pipeline.label.clone()),
                         closed: stage.metadata.is_closed.as_ref().is_some_and(|closed| closed.as_str() == "true"),
                         probability: stage
                             .metadata
                             .probability
                             .as_deref()
                             .and_then(|probability| probability.parse().ok()),
+                        remote_data: remote(stage),
                     })
                 })
                 .collect(),
         })
     }
 
+    /// No filter reaches here: HubSpot's deal list takes none (the spec
+    /// declares every one unsupported, so the adapter refuses them).
     fn list_input(_query: &ListQuery, context: &Context) -> Result<ListDealsParams, MappingError> {
         Ok(ListDealsParams {
             properties: Some(context.read_properties()),
@@ -952,17 +1018,27 @@ impl OpportunityMapping for Hubspot {
 
 impl UnifiedMapping for Hubspot {
     /// The custom deal properties (no `hubspotDefined`), keyed by internal
-    /// name; options as `(value, label)`.
+    /// name, with their label; options as `(value, label)`; read-only when
+    /// calculated or `readOnlyValue`. HubSpot properties are never required
+    /// by the API (required fields are a form and pipeline setting).
     fn custom_fields_list(&self, response: &PropertyList) -> Result<Vec<CustomFieldDefinition>, MappingError> {
         Ok(response
             .results
             .iter()
             .filter(|property| is_custom(property))
-            .map(|property| CustomFieldDefinition {
-                id: property.name.clone(),
-                name: property.name.clone(),
-                data_type: property.type_.clone(),
-                options: custom_property(property).options, ..Default::default() })
+            .map(|property| {
+                let custom = custom_property(property);
+                CustomFieldDefinition {
+                    id: property.name.clone(),
+                    name: property.name.clone(),
+                    label: Some(property.label.clone()).filter(|label| !label.is_empty()),
+                    data_type: property.type_.clone(),
+                    options: custom.options,
+                    required: false,
+                    read_only: custom.read_only,
+                    remote_data: remote(property),
+                }
+            })
             .collect())
     }
 
@@ -973,7 +1049,28 @@ impl UnifiedMapping for Hubspot {
             .flat_map(|pipeline| {
                 pipeline.stages.iter().map(|stage| Stage {
                     id: stage.id.clone(),
-                    name: stage.label.clone(), ..Default::default() })
+                    name: stage.label.clone(),
+                    pipeline: Some(Pipeline {
+                        id: pipeline.id.clone(),
+                        name: Some(pipeline.label.clone()),
+                    }),
+                    remote_data: remote(stage),
+                })
+            })
+            .collect())
+    }
+
+    /// Owners by their owner id (what `hubspot_owner_id` holds), named by
+    /// first and last name.
+    fn users_list(&self, response: &OwnerPage) -> Result<Vec<User>, MappingError> {
+        Ok(response
+            .results
+            .iter()
+            .map(|owner| User {
+                id: owner.id.clone(),
+                name: owner_name(owner),
+                email: owner.email.clone().filter(|email| !email.is_empty()),
+                remote_data: remote(owner),
             })
             .collect())
     }

@@ -463,6 +463,108 @@ pub struct AssociationLabels {
     ::serde::Serialize,
     ::serde::Deserialize
 )]
+pub struct OwnerPage {
+    pub results: ::std::vec::Vec<Owner>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub paging: ::core::option::Option<Paging>,
+}
+/// An owner: `id` is what `hubspot_owner_id` holds; `userId` is the HubSpot
+/// user behind it (absent for owners that are not users, e.g. a `QUEUE`).
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct Owner {
+    /// The owner id (numeric text).
+    pub id: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub email: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "firstName",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub first_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "lastName",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub last_name: ::core::option::Option<::std::string::String>,
+    /// `PERSON` or `QUEUE`.
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub type_: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "userId",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub user_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "userIdIncludingInactive",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub user_id_including_inactive: ::core::option::Option<i64>,
+    #[serde(
+        rename = "createdAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub created_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(
+        rename = "updatedAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub updated_at: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub archived: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub teams: ::core::option::Option<::std::vec::Vec<OwnerTeamsItem>>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct OwnerTeamsItem {
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub id: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub primary: ::core::option::Option<bool>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub struct PropertyList {
     pub results: ::std::vec::Vec<Property>,
 }
@@ -1154,6 +1256,30 @@ impl<'de> ::serde::Deserialize<'de> for DissociateDealToObjectType {
             .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
+/// Optional parameters of [`Client::list_owners`].
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct ListOwnersParams {
+    /// Page size, 1 to 500 (default 100).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub limit: ::core::option::Option<i32>,
+    /// Opaque cursor: `paging.next.after` of the previous page. Leave it out for the
+    /// first page.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub after: ::core::option::Option<::std::string::String>,
+    /// Only the owner with this email address.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub email: ::core::option::Option<::std::string::String>,
+    /// `true` lists only archived owners; default `false`.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub archived: ::core::option::Option<bool>,
+}
 /// The documented error bodies of [`Client::list_deals`].
 #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ListDealsError {
@@ -1308,6 +1434,16 @@ pub enum DissociateDealError {
     /// Status 500.
     InternalServerError(Error),
 }
+/// The documented error bodies of [`Client::list_owners`].
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+pub enum ListOwnersError {
+    /// Status 401.
+    Unauthorized(Error),
+    /// Status 403.
+    Forbidden(Error),
+    /// Status 429.
+    TooManyRequests(RateLimitError),
+}
 /// The conversions between the unified API and HubSpot CRM - Deals API (provider spec for the unified CRM generator): one method per operation bound with `x-unified-operation`. Hand-written glue implements it; a missing conversion is a compile error that names it.
 pub trait UnifiedMapping {
     /// The custom field definitions in the response of `listDealProperties` (`GET /crm/v3/properties/deals`).
@@ -1324,6 +1460,14 @@ pub trait UnifiedMapping {
         response: &PipelineList,
     ) -> ::core::result::Result<
         ::std::vec::Vec<::crm_runtime::mapping::Stage>,
+        ::crm_runtime::mapping::MappingError,
+    >;
+    /// The users in the response of `listOwners` (`GET /crm/v3/owners`).
+    fn users_list(
+        &self,
+        response: &OwnerPage,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::User>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -1343,7 +1487,7 @@ pub const DEFAULT_BASE_URL: ::core::option::Option<&str> = ::core::option::Optio
 pub const CREDENTIAL_FIELDS: &[::crm_runtime::connection::CredentialField] = &[
     ::crm_runtime::connection::CredentialField {
         name: "access_token",
-        description: "HubSpot private app access token (`pat-na1-...`) or OAuth 2.0 access token,\nsent as `Authorization: Bearer <token>`. It needs the scopes\n`crm.objects.deals.read`, `crm.objects.deals.write` and, for the\nassociations, `crm.objects.companies.read` and `crm.objects.contacts.read`.\n",
+        description: "HubSpot private app access token (`pat-na1-...`) or OAuth 2.0 access token,\nsent as `Authorization: Bearer <token>`. It needs the scopes\n`crm.objects.deals.read`, `crm.objects.deals.write` and, for the\nassociations, `crm.objects.companies.read` and `crm.objects.contacts.read`;\nfor the users lookup (owners), `crm.objects.owners.read`.\n",
         secret: true,
     },
 ];
@@ -1489,41 +1633,36 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
         unsupported_filters: &[
             ::crm_runtime::support::Unsupported {
                 name: "updated_at[gt]",
-                reason: "PENDING (issue 17)",
+                reason: "HubSpot's deal list (GET /crm/v3/objects/deals) takes no filter and no sort; only its search endpoint (POST /crm/v3/objects/deals/search) filters by hs_lastmodifieddate, and a search stops at 10,000 results and returns no associations (company, contacts), so it cannot serve the unified list.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "created_at[gt]",
-                reason: "PENDING (issue 17)",
+                reason: "HubSpot's deal list (GET /crm/v3/objects/deals) takes no filter and no sort; only its search endpoint (POST /crm/v3/objects/deals/search) filters by createdate, and a search stops at 10,000 results and returns no associations (company, contacts), so it cannot serve the unified list.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "status",
-                reason: "PENDING (issue 17)",
+                reason: "HubSpot's deal list (GET /crm/v3/objects/deals) takes no filter and no sort; only its search endpoint (POST /crm/v3/objects/deals/search) filters by hs_is_closed / hs_is_closed_won, and a search stops at 10,000 results and returns no associations (company, contacts), so it cannot serve the unified list.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "owner_id",
-                reason: "PENDING (issue 17)",
+                reason: "HubSpot's deal list (GET /crm/v3/objects/deals) takes no filter and no sort; only its search endpoint (POST /crm/v3/objects/deals/search) filters by hubspot_owner_id, and a search stops at 10,000 results and returns no associations (company, contacts), so it cannot serve the unified list.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "account_id",
-                reason: "PENDING (issue 17)",
+                reason: "HubSpot's deal list (GET /crm/v3/objects/deals) takes no filter and no sort; only its search endpoint (POST /crm/v3/objects/deals/search) filters by an associated company (associations.company), and a search stops at 10,000 results and returns no associations (company, contacts), so it cannot serve the unified list.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "sort_by=updated_at",
-                reason: "PENDING (issue 17)",
+                reason: "HubSpot's deal list (GET /crm/v3/objects/deals) takes no filter and no sort; only its search endpoint (POST /crm/v3/objects/deals/search) sorts by hs_lastmodifieddate, and a search stops at 10,000 results and returns no associations (company, contacts), so it cannot serve the unified list.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "sort_by=created_at",
-                reason: "PENDING (issue 17)",
+                reason: "HubSpot's deal list (GET /crm/v3/objects/deals) takes no filter and no sort; only its search endpoint (POST /crm/v3/objects/deals/search) sorts by createdate, and a search stops at 10,000 results and returns no associations (company, contacts), so it cannot serve the unified list.",
             },
         ],
     };
     const LOOKUPS: ::crm_runtime::support::LookupSupport = ::crm_runtime::support::LookupSupport {
-        unsupported: &[
-            ::crm_runtime::support::Unsupported {
-                name: "users.list",
-                reason: "PENDING (issue 17)",
-            },
-        ],
+        unsupported: &[],
     };
     const RECORD_ID: &'static str = "/id";
     const RECORD: &'static str = "";
@@ -2455,6 +2594,92 @@ impl Client {
                                 ::serde_json::from_slice(body)
                                     .ok()
                                     .map(DissociateDealError::InternalServerError)
+                            }
+                            _ => ::core::option::Option::None,
+                        }),
+                )
+            }
+        }
+    }
+    /// List owners (one page)
+    ///
+    /// The portal's owners: the users a deal's `hubspot_owner_id` names (the owner
+    /// `id`, not the `userId`). Active owners by default; `archived=true` lists only
+    /// the archived (deactivated) ones, whose ids old deals may still hold. Pages like
+    /// deals: `limit` (at most 500, default 100) and `after` = `paging.next.after`;
+    /// the last page has no `paging`. Needs the `crm.objects.owners.read` scope.
+    ///
+    ///
+    /// `GET /crm/v3/owners`
+    pub async fn list_owners(
+        &self,
+        params: &ListOwnersParams,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<OwnerPage>,
+        ::crm_runtime::Error<ListOwnersError>,
+    > {
+        let path = "/crm/v3/owners";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["bearerAuth"],
+            );
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "limit",
+            &params.limit,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "after",
+            &params.after,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "email",
+            &params.email,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "archived",
+            &params.archived,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listOwners")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<OwnerPage, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|status: u16, body: &[u8]| match status {
+                            401 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOwnersError::Unauthorized)
+                            }
+                            403 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOwnersError::Forbidden)
+                            }
+                            429 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListOwnersError::TooManyRequests)
                             }
                             _ => ::core::option::Option::None,
                         }),
