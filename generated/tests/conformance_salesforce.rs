@@ -30,6 +30,9 @@ struct Salesforce;
 
 const API: &str = "/services/data/v62.0";
 const DESCRIBE_PATH: &str = "/services/data/v62.0/sobjects/Opportunity/describe";
+/// SOQL on `User`: the same resource, written `/query/` (as Salesforce's
+/// own examples write it).
+const USERS_PATH: &str = "/services/data/v62.0/query/";
 /// Salesforce's default batch: what a query without `LIMIT` answers at most.
 const BATCH: usize = 2000;
 
@@ -63,8 +66,41 @@ fn org_fields() -> BTreeSet<String> {
         .collect()
 }
 
-/// Runs `SELECT <fields> FROM Opportunity [WHERE Id > '<id>'] [ORDER BY
-/// Id] [LIMIT <n>]` over `records`.
+/// One condition of a `WHERE` clause the unified list writes:
+/// `<Field> > <value>` or `<Field> = <value>`, the value a quoted id, a
+/// boolean or a dateTime literal.
+fn condition_holds(record: &Value, condition: &str) -> Option<bool> {
+    let (field, op, value) = if let Some((field, value)) = condition.split_once(" > ") {
+        (field, '>', value)
+    } else {
+        let (field, value) = condition.split_once(" = ")?;
+        (field, '=', value)
+    };
+    let have = &record[field.trim()];
+    let value = value.trim();
+    if let Some(text) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+        if !text.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return None;
+        }
+        let have = have.as_str();
+        return Some(match op {
+            '>' => have > Some(text),
+            _ => have == Some(text),
+        });
+    }
+    if let Ok(flag) = value.parse::<bool>() {
+        return (op == '=').then(|| have.as_bool() == Some(flag));
+    }
+    let at = chrono::DateTime::parse_from_rfc3339(value).ok()?;
+    let have = have
+        .as_str()
+        .and_then(|text| chrono::DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z").ok());
+    (op == '>').then(|| have.is_some_and(|have| have > at))
+}
+
+/// Runs `SELECT <fields> FROM Opportunity [WHERE <condition> AND ...]
+/// [ORDER BY Id] [LIMIT <n>]` over `records` (conditions: `Id > '...'`
+/// and the filters' comparisons).
 fn run_soql(records: &[Value], soql: &str) -> ResponseTemplate {
     let Some((select, rest)) = soql
         .strip_prefix("SELECT ")
@@ -91,17 +127,23 @@ fn run_soql(records: &[Value], soql: &str) -> ResponseTemplate {
         Some(rest) => (rest, true),
         None => (rest, false),
     };
-    let after = match rest.strip_prefix(" WHERE Id > '") {
-        Some(id) => match id.strip_suffix('\'') {
-            Some(id) if id.chars().all(|c| c.is_ascii_alphanumeric()) => Some(id),
-            _ => return soql_error("MALFORMED_QUERY", "unexpected token in WHERE"),
-        },
-        None if rest.is_empty() => None,
+    let conditions: Vec<&str> = match rest.strip_prefix(" WHERE ") {
+        Some(clause) => clause.split(" AND ").collect(),
+        None if rest.is_empty() => Vec::new(),
         None => return soql_error("MALFORMED_QUERY", "unexpected token"),
     };
+    for condition in &conditions {
+        if condition_holds(&json!({}), condition).is_none() {
+            return soql_error("MALFORMED_QUERY", &format!("unexpected token in WHERE: {condition}"));
+        }
+    }
     let mut rows: Vec<&Value> = records
         .iter()
-        .filter(|record| after.is_none_or(|after| record["Id"].as_str() > Some(after)))
+        .filter(|record| {
+            conditions
+                .iter()
+                .all(|condition| condition_holds(record, condition) == Some(true))
+        })
         .collect();
     if ordered {
         rows.sort_by(|a, b| a["Id"].as_str().cmp(&b["Id"].as_str()));
@@ -282,7 +324,45 @@ impl Conformance for Salesforce {
     }
 
     fn is_lookup(request: &Request) -> bool {
-        request.url.path() == DESCRIBE_PATH
+        let at = request.url.path();
+        at == DESCRIBE_PATH || at == USERS_PATH
+    }
+
+    /// SOQL on `User`: a batch cut short, then (`WHERE Id > ...`) the last.
+    async fn mount_users(server: &MockServer) {
+        Mock::given(method("GET"))
+            .and(path(USERS_PATH))
+            .respond_with(|request: &Request| {
+                let soql = query(request, "q").unwrap_or_default();
+                if !soql.contains(" FROM User") {
+                    return soql_error("MALFORMED_QUERY", "not a query on User");
+                }
+                let file = if soql.contains("WHERE Id > ") {
+                    "users_page2.json"
+                } else {
+                    "users_page1.json"
+                };
+                json_response(200, &fixture("salesforce", file))
+            })
+            .mount(server)
+            .await;
+    }
+
+    fn user() -> Option<(String, Option<String>, Option<String>)> {
+        Some((
+            "0055g00000Ft2HuAAJ".into(),
+            Some("Automated Process".into()),
+            Some("autoproc@00d5g000004abcd.example.com".into()),
+        ))
+    }
+
+    /// A `StageName` value: no pipeline (Salesforce has none).
+    fn stage() -> Option<(String, String, Option<String>)> {
+        Some(("Closed Won".into(), "Closed Won".into(), None))
+    }
+
+    fn filter_ids() -> (String, String) {
+        ("0055g00000Ft2HsAAJ".into(), "0015g00000Qa7LmAAJ".into())
     }
 }
 
@@ -333,6 +413,14 @@ async fn a_rate_limit_is_a_429_with_retry_after() {
 #[tokio::test]
 async fn credentials_are_sent_as_the_provider_wants() {
     suite::credentials_are_sent_as_the_provider_wants::<Salesforce>().await;
+}
+#[tokio::test]
+async fn lookups_answer_or_are_refused_with_the_reason() {
+    suite::lookups_answer_or_are_refused_with_the_reason::<Salesforce>().await;
+}
+#[tokio::test]
+async fn every_filter_reaches_the_provider_or_is_refused() {
+    suite::every_filter_reaches_the_provider_or_is_refused::<Salesforce>().await;
 }
 
 #[test]

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use unified_crm::providers::salesforce::AccountCredentials;
 use unified_crm::{
-    Credentials, IntegratedAccount, ListOptions, Provider, RequestOptions, UnifiedClient,
-    UnifiedError,
+    Credentials, IntegratedAccount, ListFilters, ListOptions, Lookup, Provider, RequestOptions,
+    SortBy, UnifiedClient, UnifiedError,
 };
 use uuid::Uuid;
 use wiremock::matchers::{method, path, query_param};
@@ -17,6 +17,8 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const DESCRIBE_PATH: &str = "/services/data/v62.0/sobjects/Opportunity/describe";
 const QUERY_PATH: &str = "/services/data/v62.0/query";
+/// SOQL on `User`: the same resource written `/query/`.
+const USERS_PATH: &str = "/services/data/v62.0/query/";
 const CREATE_PATH: &str = "/services/data/v62.0/sobjects/Opportunity";
 const OPP_ID: &str = "0065g00000Xk1A1AAJ";
 const OPP_PATH: &str = "/services/data/v62.0/sobjects/Opportunity/0065g00000Xk1A1AAJ";
@@ -738,4 +740,245 @@ async fn a_partial_batch_is_an_error_not_a_short_last_page() {
         matches!(&error, UnifiedError::Transport { message, .. } if message.contains("done: false")),
         "{error:?}"
     );
+}
+
+impl Salesforce {
+    async fn list_filtered(
+        &self,
+        filters: ListFilters,
+        cursor: Option<String>,
+    ) -> Result<Value, UnifiedError> {
+        self.client
+            .list(
+                &self.account,
+                &ListOptions {
+                    limit: Some(3),
+                    next_cursor: cursor,
+                    filters,
+                    ..ListOptions::default()
+                },
+            )
+            .await
+    }
+}
+
+#[tokio::test]
+async fn every_filter_is_a_soql_condition_beside_the_keyset_all_joined_with_and() {
+    let sf = Salesforce::start().await;
+    sf.respond("GET", QUERY_PATH, json_response(200, &keyset_page("list_page1.json")))
+        .await;
+    let filters = ListFilters {
+        updated_after: Some(
+            chrono::DateTime::parse_from_rfc3339("2024-01-15T12:30:00.250+02:00").expect("a date"),
+        ),
+        created_after: Some(
+            chrono::DateTime::parse_from_rfc3339("2023-12-31T23:00:00-01:00").expect("a date"),
+        ),
+        status: Some("lost".into()),
+        owner_id: Some("0055g00000Ft2HsAAJ".into()),
+        account_id: Some("0015g00000Qa7LmAAJ".into()),
+        ..ListFilters::default()
+    };
+
+    let first = sf
+        .list_filtered(filters.clone(), None)
+        .await
+        .expect("page 1");
+    sf.list_filtered(filters, first["next_cursor"].as_str().map(str::to_owned))
+        .await
+        .expect("page 2");
+
+    let conditions = "LastModifiedDate > 2024-01-15T10:30:00Z AND CreatedDate > 2024-01-01T00:00:00Z \
+                      AND IsClosed = true AND IsWon = false AND OwnerId = '0055g00000Ft2HsAAJ' \
+                      AND AccountId = '0015g00000Qa7LmAAJ'";
+    assert_eq!(
+        sf.queries().await,
+        [
+            format!("SELECT {SELECTED} FROM Opportunity WHERE {conditions} ORDER BY Id LIMIT 3"),
+            format!(
+                "SELECT {SELECTED} FROM Opportunity WHERE {conditions} \
+                 AND Id > '0065g00000Xk1A3AAJ' ORDER BY Id LIMIT 3"
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn open_and_won_are_is_closed_and_is_won() {
+    let sf = Salesforce::start().await;
+    sf.respond("GET", QUERY_PATH, json_response(200, &keyset_page("list_page2.json")))
+        .await;
+    for status in ["open", "won"] {
+        sf.list_filtered(
+            ListFilters {
+                status: Some(status.into()),
+                ..ListFilters::default()
+            },
+            None,
+        )
+        .await
+        .expect("the list");
+    }
+    assert_eq!(
+        sf.queries().await,
+        [
+            format!("SELECT {SELECTED} FROM Opportunity WHERE IsClosed = false ORDER BY Id LIMIT 3"),
+            format!("SELECT {SELECTED} FROM Opportunity WHERE IsWon = true ORDER BY Id LIMIT 3"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn sorts_abandoned_and_ids_that_cannot_go_into_soql_are_refused_before_any_query() {
+    let sf = Salesforce::start().await;
+    for sort_by in [SortBy::UpdatedAt, SortBy::CreatedAt] {
+        let error = sf
+            .list_filtered(
+                ListFilters {
+                    sort_by: Some(sort_by),
+                    ..ListFilters::default()
+                },
+                None,
+            )
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&error, UnifiedError::InvalidInput { field, .. } if field == "sort_by"),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("keyset on Id"), "{error}");
+    }
+    for (filters, field) in [
+        (
+            ListFilters {
+                status: Some("abandoned".into()),
+                ..ListFilters::default()
+            },
+            "status",
+        ),
+        (
+            ListFilters {
+                owner_id: Some("005' OR Name != '".into()),
+                ..ListFilters::default()
+            },
+            "owner_id",
+        ),
+        (
+            ListFilters {
+                account_id: Some("acme".into()),
+                ..ListFilters::default()
+            },
+            "account_id",
+        ),
+    ] {
+        let error = sf.list_filtered(filters, None).await.expect_err("refused");
+        assert!(
+            matches!(&error, UnifiedError::InvalidInput { field: f, .. } if f == field),
+            "{error:?}"
+        );
+    }
+    assert!(sf.queries().await.is_empty());
+}
+
+#[tokio::test]
+async fn users_are_soql_on_user_paged_by_keyset_past_a_short_batch() {
+    let sf = Salesforce::start().await;
+    Mock::given(method("GET"))
+        .and(path(USERS_PATH))
+        .respond_with(|request: &Request| {
+            let soql = query_value(request, "q").unwrap_or_default();
+            let file = if soql.contains("WHERE") {
+                "users_page2.json"
+            } else {
+                "users_page1.json"
+            };
+            json_response(200, &fixture(file))
+        })
+        .mount(&sf.server)
+        .await;
+
+    let page = sf
+        .client
+        .list_lookup(&sf.account, Lookup::Users, &ListOptions::default())
+        .await
+        .expect("the users");
+
+    let queries: Vec<String> = sf
+        .requests("GET", USERS_PATH)
+        .await
+        .iter()
+        .filter_map(|request| query_value(request, "q"))
+        .collect();
+    assert_eq!(
+        queries,
+        [
+            "SELECT Id, Name, Email, Username, IsActive, UserType FROM User ORDER BY Id LIMIT 2000",
+            "SELECT Id, Name, Email, Username, IsActive, UserType FROM User \
+             WHERE Id > '0055g00000Ft2HtAAJ' ORDER BY Id LIMIT 2000",
+        ]
+    );
+    // The opportunity list's resource is not used for users.
+    assert!(sf.requests("GET", QUERY_PATH).await.is_empty());
+    let users = page["result"].as_array().expect("users");
+    let ids: Vec<&Value> = users.iter().map(|user| &user["id"]).collect();
+    assert_eq!(
+        ids,
+        [
+            &json!("0055g00000Ft2HsAAJ"),
+            &json!("0055g00000Ft2HtAAJ"),
+            &json!("0055g00000Ft2HuAAJ")
+        ]
+    );
+    assert_eq!(users[1]["name"], json!("Tom Becker"));
+    assert_eq!(users[1]["email"], json!("tom.becker@example.com"));
+    assert_eq!(users[1]["remote_data"]["IsActive"], json!(false));
+}
+
+#[tokio::test]
+async fn stages_are_the_stagename_values_without_a_pipeline_and_fields_say_required() {
+    let sf = Salesforce::start().await;
+
+    let page = sf
+        .client
+        .list_lookup(&sf.account, Lookup::Stages, &ListOptions::default())
+        .await
+        .expect("the stages");
+    let stages = page["result"].as_array().expect("stages");
+    let names: Vec<&str> = stages.iter().filter_map(|stage| stage["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Prospecting",
+            "Qualification",
+            "Proposal/Price Quote",
+            "Negotiation/Review",
+            "Closed Won",
+            "Closed Lost",
+            "Legacy - On Hold"
+        ]
+    );
+    assert!(stages.iter().all(|stage| stage["pipeline"].is_null()));
+    assert_eq!(stages[6]["remote_data"]["active"], json!(false));
+
+    let fields = sf
+        .client
+        .list_lookup(&sf.account, Lookup::CustomFields, &ListOptions::default())
+        .await
+        .expect("the custom fields");
+    let fields = fields["result"].as_array().expect("fields");
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|field| field["name"] == json!(name))
+            .unwrap_or_else(|| panic!("{name}"))
+            .clone()
+    };
+    assert_eq!(field("Region__c")["label"], json!("Region"));
+    assert_eq!(field("Region__c")["required"], json!(false));
+    // Not nillable but defaulted on create (a checkbox): not required.
+    assert_eq!(field("Renewal__c")["required"], json!(false));
+    // A formula: read-only.
+    assert_eq!(field("Deal_Score__c")["read_only"], json!(true));
+    assert_eq!(field("Region__c")["read_only"], json!(false));
+    assert_eq!(field("Region__c")["remote_data"]["type"], json!("picklist"));
 }

@@ -20,12 +20,14 @@ use crate::connector::{OpportunityMapping, empty_opportunity};
 use crate::error::UnifiedError;
 use crate::providers::salesforce::{
     AccountConnection, FieldDescribe, OpportunitiesListInput, Opportunity, OpportunityCreate,
-    OpportunityUpdate, PicklistValues, SObjectDescribe, UnifiedMapping,
+    OpportunityUpdate, PicklistValues, SObjectDescribe, UnifiedMapping, UserQueryResult,
 };
 use crate::registry::{ClientSettings, Connect, ConnectError, Credentials, Provider};
 use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, SecondsFormat};
-use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage};
+use crm_runtime::mapping::{
+    CustomFieldDefinition, ListFilters, ListQuery, MappingError, Stage, User,
+};
 use crm_runtime::paging::Position;
 use crm_runtime::support::ResourceSupport;
 use crm_runtime::unified::{CallResult, OpportunityCalls};
@@ -57,6 +59,11 @@ const MAPPED_FIELDS: [&str; 15] = [
 ];
 /// `Amount` is a currency(18,2) unless the describe says otherwise.
 const DEFAULT_AMOUNT_SCALE: i32 = 2;
+/// Users per query: one default batch, so a query answers in one batch.
+const USERS_PAGE: usize = 2000;
+/// At most this many pages of users (200,000): a server that kept
+/// answering full pages would not loop forever.
+const MAX_USER_PAGES: usize = 100;
 
 /// What mapping needs, from the Opportunity describe.
 #[derive(Debug, Default)]
@@ -78,6 +85,9 @@ pub struct Context {
     /// carry.
     pub active_stages: Vec<String>,
     pub inactive_stages: Vec<String>,
+    /// Every `StageName` value (active ones, then inactive ones), as the
+    /// stages lookup lists them.
+    pub stages: Vec<Stage>,
 }
 
 /// Salesforce's glue.
@@ -362,15 +372,95 @@ fn required(field: &str) -> MappingError {
     MappingError::new(PROVIDER, field, "null", "Salesforce requires it")
 }
 
-/// The SOQL of one page: the selected fields, after the last id seen,
-/// `size` records.
-fn page_query(context: &Context, after: Option<&str>, size: u32) -> String {
+/// The SOQL of one page: the selected fields, the filters' conditions and
+/// the position after the last id seen (all joined with `AND`), `size`
+/// records in `Id` order.
+fn page_query(context: &Context, conditions: &[String], after: Option<&str>, size: u32) -> String {
     let mut query = format!("SELECT {} FROM Opportunity", context.selected.join(", "));
+    let mut all: Vec<String> = conditions.to_vec();
     if let Some(after) = after {
-        query.push_str(&format!(" WHERE Id > '{after}'"));
+        all.push(format!("Id > '{after}'"));
+    }
+    if !all.is_empty() {
+        query.push_str(" WHERE ");
+        query.push_str(&all.join(" AND "));
     }
     query.push_str(&format!(" ORDER BY Id LIMIT {size}"));
     query
+}
+
+/// An instant as a SOQL dateTime literal (UTC, to the second: Salesforce
+/// keeps whole seconds, so `> 10:30:00` is `> 10:30:00.250` too).
+fn soql_datetime(at: &DateTime<FixedOffset>) -> String {
+    at.with_timezone(&chrono::Utc)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// A Salesforce id for a SOQL string literal: only letters and digits may
+/// go in.
+fn soql_id(field: &str, id: &str) -> Result<String, MappingError> {
+    if is_salesforce_id(id) {
+        Ok(format!("'{id}'"))
+    } else {
+        Err(MappingError::new(
+            PROVIDER,
+            field,
+            id,
+            "Salesforce ids are 15 or 18 letters and digits",
+        ))
+    }
+}
+
+/// The unified filters as SOQL conditions, to be joined with `AND`.
+fn filter_conditions(filters: &ListFilters) -> Result<Vec<String>, MappingError> {
+    let mut conditions = Vec::new();
+    if let Some(at) = &filters.updated_after {
+        conditions.push(format!("LastModifiedDate > {}", soql_datetime(at)));
+    }
+    if let Some(at) = &filters.created_after {
+        conditions.push(format!("CreatedDate > {}", soql_datetime(at)));
+    }
+    if let Some(status) = &filters.status {
+        conditions.push(
+            match status.as_str() {
+                "open" => "IsClosed = false",
+                "won" => "IsWon = true",
+                "lost" => "IsClosed = true AND IsWon = false",
+                other => {
+                    return Err(MappingError::new(
+                        PROVIDER,
+                        "status",
+                        other,
+                        "Salesforce opportunities are open, won or lost (IsClosed, IsWon); none is abandoned",
+                    ));
+                }
+            }
+            .to_owned(),
+        );
+    }
+    if let Some(owner) = &filters.owner_id {
+        conditions.push(format!("OwnerId = {}", soql_id("owner_id", owner)?));
+    }
+    if let Some(account) = &filters.account_id {
+        conditions.push(format!("AccountId = {}", soql_id("account_id", account)?));
+    }
+    Ok(conditions)
+}
+
+/// The SOQL of one page of users, keyset on `Id`.
+fn users_query(after: Option<&str>) -> String {
+    let mut query = String::from("SELECT Id, Name, Email, Username, IsActive, UserType FROM User");
+    if let Some(after) = after {
+        query.push_str(&format!(" WHERE Id > '{after}'"));
+    }
+    query.push_str(&format!(" ORDER BY Id LIMIT {USERS_PAGE}"));
+    query
+}
+
+/// The item's JSON as Salesforce sent it (as far as its type keeps it).
+fn remote<T: serde::Serialize>(item: &T) -> Value {
+    serde_json::to_value(item).unwrap_or(Value::Null)
 }
 
 fn keep_or_refuse<T: Clone>(
@@ -388,20 +478,52 @@ impl OpportunityMapping for Salesforce {
     type Calls = Connection;
     type Context = Context;
 
-    // PENDING (issue 17): the helper for this provider writes these.
-    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
-        Vec::new()
+    fn custom_fields(context: &Context) -> Vec<CustomFieldDefinition> {
+        context.custom_fields.clone()
     }
 
-    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
-        Vec::new()
+    /// The `StageName` values (Salesforce has no pipelines: a stage is a
+    /// picklist value, its id and name).
+    fn stages(context: &Context) -> Vec<Stage> {
+        context.stages.clone()
     }
 
+    /// SOQL on `User` (`GET /query/?q=...`), keyset on `Id` like the
+    /// opportunity list: pages of 2000 until an empty one, or one that is
+    /// `done` and short, at most `MAX_USER_PAGES`.
     async fn users(
-        _calls: &Self::Calls,
+        calls: &Connection,
         _account: &IntegratedAccount,
-    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
-        Ok(Vec::new())
+    ) -> Result<Vec<User>, UnifiedError> {
+        let mut users: Vec<User> = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_USER_PAGES {
+            let page = calls
+                .0
+                .client
+                .query_users(&users_query(after.as_deref()))
+                .await
+                .map_err(|error| {
+                    UnifiedError::from_client(Provider::Salesforce, request_limit_as_429(error))
+                })?
+                .body;
+            let last = page.records.last().map(|user| user.id.clone());
+            let short = page.records.len() < USERS_PAGE;
+            users.extend(Salesforce.users_list(&page)?);
+            match last {
+                // An id that cannot go into SOQL, or the same position
+                // again, ends the walk rather than looping.
+                Some(last)
+                    if !(page.done && short)
+                        && is_salesforce_id(&last)
+                        && after.as_deref() != Some(last.as_str()) =>
+                {
+                    after = Some(last);
+                }
+                _ => break,
+            }
+        }
+        Ok(users)
     }
 
     /// The Opportunity describe: custom fields, the fields the user sees,
@@ -457,6 +579,16 @@ impl OpportunityMapping for Salesforce {
                 .map(|value| value.value.clone())
                 .collect()
         };
+        let stages = [true, false]
+            .into_iter()
+            .flat_map(|active| stage_values.iter().filter(move |value| value.active == active))
+            .map(|value| Stage {
+                id: value.value.clone(),
+                name: value.value.clone(),
+                pipeline: None,
+                remote_data: remote(value),
+            })
+            .collect();
         Ok(Context {
             custom_fields: Salesforce.custom_fields_list(&describe)?,
             not_createable: names_where(|field| field.createable != Some(true)),
@@ -468,13 +600,16 @@ impl OpportunityMapping for Salesforce {
                 .unwrap_or(DEFAULT_AMOUNT_SCALE),
             active_stages: stages_where(true),
             inactive_stages: stages_where(false),
+            stages,
             selected,
         })
     }
 
     /// The whole query: its size is the page size the shared flow asks
     /// (the caller's `limit` within the spec's `max_limit`), its start the
-    /// id after which the previous page ended.
+    /// id after which the previous page ended, the filters SOQL conditions
+    /// beside it (all joined with `AND`). The order stays `Id`: the keyset
+    /// needs it (a sort is refused by the spec).
     fn list_input(
         query: &ListQuery,
         context: &Context,
@@ -493,8 +628,9 @@ impl OpportunityMapping for Salesforce {
                 ));
             }
         };
+        let conditions = filter_conditions(&query.filters)?;
         Ok(OpportunitiesListInput {
-            q: page_query(context, after, size),
+            q: page_query(context, &conditions, after, size),
             ..OpportunitiesListInput::default()
         })
     }
@@ -671,6 +807,10 @@ impl OpportunityMapping for Salesforce {
 }
 
 impl UnifiedMapping for Salesforce {
+    /// The `custom: true` fields of the describe, by API name, with their
+    /// label; required when the org refuses a record without it (not
+    /// nillable, createable, no default on create), read-only when it can
+    /// be neither created nor updated (formulas, roll-ups).
     fn custom_fields_list(
         &self,
         response: &SObjectDescribe,
@@ -679,20 +819,31 @@ impl UnifiedMapping for Salesforce {
             .fields
             .iter()
             .filter(|field| field.custom == Some(true))
-            .map(|field| CustomFieldDefinition {
-                // Salesforce addresses custom fields by API name only.
-                id: field.name.clone(),
-                name: field.name.clone(),
-                data_type: field.type_.clone(),
-                options: field
-                    .picklist_values
-                    .iter()
-                    .flatten()
-                    .map(|option| {
-                        let label = option.label.clone().unwrap_or_else(|| option.value.clone());
-                        (option.value.clone(), label)
-                    })
-                    .collect(), ..Default::default() })
+            .map(|field| {
+                let createable = field.createable == Some(true);
+                let updateable = field.updateable == Some(true);
+                CustomFieldDefinition {
+                    // Salesforce addresses custom fields by API name only.
+                    id: field.name.clone(),
+                    name: field.name.clone(),
+                    label: field.label.clone(),
+                    data_type: field.type_.clone(),
+                    options: field
+                        .picklist_values
+                        .iter()
+                        .flatten()
+                        .map(|option| {
+                            let label = option.label.clone().unwrap_or_else(|| option.value.clone());
+                            (option.value.clone(), label)
+                        })
+                        .collect(),
+                    required: createable
+                        && field.nillable == Some(false)
+                        && field.defaulted_on_create != Some(true),
+                    read_only: field.calculated == Some(true) || (!createable && !updateable),
+                    remote_data: remote(field),
+                }
+            })
             .collect())
     }
 
@@ -703,7 +854,23 @@ impl UnifiedMapping for Salesforce {
             .iter()
             .map(|value| Stage {
                 id: value.value.clone(),
-                name: value.value.clone(), ..Default::default() })
+                name: value.value.clone(),
+                pipeline: None,
+                remote_data: remote(value),
+            })
+            .collect())
+    }
+
+    fn users_list(&self, response: &UserQueryResult) -> Result<Vec<User>, MappingError> {
+        Ok(response
+            .records
+            .iter()
+            .map(|user| User {
+                id: user.id.clone(),
+                name: user.name.clone(),
+                email: user.email.clone(),
+                remote_data: remote(user),
+            })
             .collect())
     }
 }

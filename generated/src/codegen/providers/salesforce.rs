@@ -380,6 +380,80 @@ pub struct OpportunityQueryResult {
     pub next_records_url: ::core::option::Option<::std::string::String>,
     pub records: ::std::vec::Vec<Opportunity>,
 }
+/// One batch of a SOQL query on `User`.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct UserQueryResult {
+    #[serde(rename = "totalSize")]
+    pub total_size: i64,
+    pub done: bool,
+    #[serde(
+        rename = "nextRecordsUrl",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub next_records_url: ::core::option::Option<::std::string::String>,
+    pub records: ::std::vec::Vec<SalesforceUser>,
+}
+/// A `User` row with the fields the query selects (and `attributes`).
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct SalesforceUser {
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub attributes: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
+    /// The user id (`005` prefix).
+    #[serde(rename = "Id")]
+    pub id: ::std::string::String,
+    #[serde(
+        rename = "Name",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "Email",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub email: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "Username",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub username: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "IsActive",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub is_active: ::core::option::Option<bool>,
+    /// `Standard`, `PowerPartner`, `CsnOnly`, `AutomatedProcess`, ...
+    #[serde(
+        rename = "UserType",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub user_type: ::core::option::Option<::std::string::String>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
 /// Body of a create: field API names to values. Custom fields (`Region__c`) go in
 /// as further properties.
 #[derive(
@@ -1027,6 +1101,14 @@ pub trait UnifiedMapping {
         ::std::vec::Vec<::crm_runtime::mapping::Stage>,
         ::crm_runtime::mapping::MappingError,
     >;
+    /// The users in the response of `queryUsers` (`GET /services/data/v62.0/query/`).
+    fn users_list(
+        &self,
+        response: &UserQueryResult,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::User>,
+        ::crm_runtime::mapping::MappingError,
+    >;
 }
 /// The provider key accounts and URLs use.
 pub const PROVIDER_KEY: &str = "salesforce";
@@ -1198,45 +1280,26 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
             ],
             required: &[],
         },
-        filters: &[],
+        filters: &[
+            "updated_at[gt]",
+            "created_at[gt]",
+            "status",
+            "owner_id",
+            "account_id",
+        ],
         unsupported_filters: &[
             ::crm_runtime::support::Unsupported {
-                name: "updated_at[gt]",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "created_at[gt]",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "status",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "owner_id",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "account_id",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
                 name: "sort_by=updated_at",
-                reason: "PENDING (issue 17)",
+                reason: "Salesforce lists page by keyset on Id (WHERE Id > the last id ORDER BY Id; SOQL OFFSET stops at 2,000 rows), and a page's position holds only that last id, so the pages cannot also be ordered by LastModifiedDate.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "sort_by=created_at",
-                reason: "PENDING (issue 17)",
+                reason: "Salesforce lists page by keyset on Id (WHERE Id > the last id ORDER BY Id; SOQL OFFSET stops at 2,000 rows), and a page's position holds only that last id, so the pages cannot also be ordered by CreatedDate.",
             },
         ],
     };
     const LOOKUPS: ::crm_runtime::support::LookupSupport = ::crm_runtime::support::LookupSupport {
-        unsupported: &[
-            ::crm_runtime::support::Unsupported {
-                name: "users.list",
-                reason: "PENDING (issue 17)",
-            },
-        ],
+        unsupported: &[],
     };
     const RECORD_ID: &'static str = "/Id";
     const RECORD: &'static str = "";
@@ -1397,7 +1460,7 @@ impl Client {
     /// List opportunities with a SOQL query
     ///
     /// Runs a SOQL query and answers the first batch of records. The unified list sends
-    /// `SELECT <fields> FROM Opportunity [WHERE Id > '<last id>'] ORDER BY Id LIMIT <n>`,
+    /// `SELECT <fields> FROM Opportunity [WHERE <filters> AND Id > '<last id>'] ORDER BY Id LIMIT <n>`,
     /// where `<fields>` are those of `Id, Name, Description, Amount, StageName, IsClosed,
     /// IsWon, OwnerId, AccountId, ContactId, CloseDate, CreatedDate, LastModifiedDate,
     /// LastActivityDate, CurrencyIsoCode` the describe shows the user (a field hidden by
@@ -1408,6 +1471,13 @@ impl Client {
     /// at or under 200, `done` is true: the next page comes from the keyset (`Id >` the
     /// last id), and a page shorter than `<n>` is the last. Records carry only the fields
     /// selected, plus `attributes`.
+    ///
+    /// The unified filters are SOQL conditions joined with `AND` in the `WHERE`
+    /// clause: `LastModifiedDate > 2024-01-15T10:30:00Z` (`updated_at[gt]`, strictly
+    /// after, a SOQL dateTime literal in UTC), `CreatedDate > ...` (`created_at[gt]`),
+    /// `IsClosed = false` / `IsWon = true` / `IsClosed = true AND IsWon = false`
+    /// (`status` open, won, lost; Salesforce has no abandoned), `OwnerId = '<id>'`,
+    /// `AccountId = '<id>'` (ids checked to be 15 or 18 letters and digits).
     ///
     ///
     /// `GET /services/data/v62.0/query`
@@ -1800,6 +1870,58 @@ impl Client {
             .await?;
         match response.status.as_u16() {
             200 => response.json::<PicklistValues, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// List users with a SOQL query
+    ///
+    /// The same SOQL resource as `/query` (Salesforce's own examples write it
+    /// `/query/?q=...`), here for the org's users, whose ids an opportunity's
+    /// `OwnerId` holds: `SELECT Id, Name, Email, Username, IsActive, UserType FROM
+    /// User [WHERE Id > '<last id>'] ORDER BY Id LIMIT 2000`, keyset on `Id` like the
+    /// opportunity list, until a page that is `done` and shorter than the limit.
+    /// Every user is listed, inactive and non-standard ones too (an old opportunity
+    /// may name a deactivated owner).
+    ///
+    ///
+    /// `GET /services/data/v62.0/query/`
+    pub async fn query_users(
+        &self,
+        q: &str,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<UserQueryResult>,
+        ::crm_runtime::Error<ErrorList>,
+    > {
+        let path = "/services/data/v62.0/query/";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["bearerAuth"],
+            );
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "q",
+            q,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "queryUsers")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<UserQueryResult, _>(),
             _ => {
                 ::core::result::Result::Err(
                     response
