@@ -3,10 +3,10 @@
 //! (`tests/fixtures/responses/freshsales/`, sources in its `SOURCE.md`),
 //! and checks what Freshsales received and what the caller got.
 
+use crm_runtime::mapping::{ListFilters, SortBy};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use unified_crm::providers::freshsales::AccountCredentials;
-use crm_runtime::mapping::{ListFilters, SortBy};
 use unified_crm::{
     Credentials, IntegratedAccount, ListOptions, Lookup, RequestOptions, UnifiedClient,
     UnifiedError,
@@ -742,7 +742,10 @@ async fn sort_by_created_at_is_the_default_order_asked_explicitly() {
         })
         .await
         .unwrap();
-    freshsales.list_filtered(ListFilters::default()).await.unwrap();
+    freshsales
+        .list_filtered(ListFilters::default())
+        .await
+        .unwrap();
 
     let lists = freshsales.requests_to("GET", ALL_DEALS_PATH).await;
     assert_eq!(lists.len(), 2);
@@ -793,7 +796,10 @@ async fn filters_a_view_cannot_take_are_refused_naming_the_views() {
         }
     }
     assert!(
-        freshsales.requests_to("GET", ALL_DEALS_PATH).await.is_empty(),
+        freshsales
+            .requests_to("GET", ALL_DEALS_PATH)
+            .await
+            .is_empty(),
         "nothing is listed"
     );
 }
