@@ -45,6 +45,14 @@ pub enum UnifiedError {
     /// provider's shape.
     #[error("{0}")]
     Mapping(#[from] MappingError),
+    /// The provider cannot serve what was asked (a lookup it has no
+    /// endpoint for), as its spec declares. Nothing was sent.
+    #[error("{provider} does not serve `{what}`: {reason}")]
+    Unsupported {
+        provider: Provider,
+        what: &'static str,
+        reason: &'static str,
+    },
     /// A bug of this crate, not of the caller or the provider.
     #[error("internal error: {message}")]
     Internal { message: String },

@@ -11,9 +11,11 @@
 //! - `glue/<key>.rs`: one provider's conversions (its
 //!   [`connector::OpportunityMapping`]), and nothing else.
 //! - `connector/`: the flow every provider shares, written once.
-//! - [`UnifiedClient`] (`opportunities.rs`): the unified API itself: list,
-//!   stream, get, create, update, delete opportunities of any
-//!   [`IntegratedAccount`], in the `unified`, `raw` or `normalized` format.
+//! - [`UnifiedClient`] (`opportunities.rs`): the unified API itself: list
+//!   (with filters), stream, get, create, update, delete opportunities of
+//!   any [`IntegratedAccount`], typed (`list_opportunities`...) or as JSON
+//!   in the `unified`, `raw` or `normalized` format (`list`...).
+//! - `lookups.rs`: custom field definitions, stages and users.
 //! - `account.rs`, `options.rs`, `render.rs`, `cursor.rs`, `error.rs`.
 //!
 //! Each provider is a cargo feature named by its key (all on by default):
@@ -26,15 +28,24 @@ pub mod account;
 pub mod connector;
 pub mod cursor;
 pub mod error;
+pub mod lookups;
 pub mod opportunities;
 pub mod options;
 pub mod render;
 
 pub use account::IntegratedAccount;
 pub use codegen::*;
+pub use crm_runtime::mapping::{ListFilters, SortBy};
 pub use cursor::CursorKey;
 pub use error::UnifiedError;
-pub use opportunities::{UnifiedClient, UnifiedPage};
+pub use lookups::{Lookup, lookup_support, opportunity_support};
+pub use opportunities::{ProviderPage, UnifiedClient, UnifiedPage};
 pub use options::{ListOptions, RequestOptions, ResponseFormat, UnifiedQuery};
 pub use registry::{Credentials, Provider};
 pub use render::UnifiedRecord;
+
+// The README's examples are doctests: they compile, and the sync loop runs
+// against a local double of Close (`generated/tests/readme/double.rs`).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

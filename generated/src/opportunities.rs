@@ -10,10 +10,13 @@ use crate::account::IntegratedAccount;
 use crate::connector::{ContextCache, DynOpportunities, Env};
 use crate::cursor::{self, CursorKey};
 use crate::error::UnifiedError;
+use crate::lookups::Lookup;
 use crate::options::{ListOptions, RequestOptions, ResponseFormat};
 use crate::registry::{Provider, opportunities};
 use crate::render::{UnifiedRecord, render_owned};
-use crate::unified::crm::{OpportunityCreate, OpportunityUpdate, UnifiedOpportunityStatus};
+use crate::unified::crm::{
+    Opportunity, OpportunityCreate, OpportunityUpdate, UnifiedOpportunityStatus,
+};
 use crm_runtime::RetryPolicy;
 use crm_runtime::mapping::ListQuery;
 use crm_runtime::reexports::reqwest;
@@ -34,6 +37,8 @@ pub struct UnifiedClient {
     http: reqwest::Client,
     retry: RetryPolicy,
     contexts: ContextCache,
+    /// Lookup lists being walked, by account and lookup.
+    snapshots: ContextCache<(Uuid, Lookup)>,
     cursor_key: CursorKey,
 }
 
@@ -56,13 +61,23 @@ impl std::fmt::Debug for UnifiedClient {
     }
 }
 
-/// One page of a list, mapped.
+/// One page of a list, mapped, with the provider's body.
 #[derive(Clone, Debug, PartialEq)]
-pub struct UnifiedPage {
+pub struct ProviderPage {
+    /// Mapped records; empty when the options asked for `raw`.
     pub records: Vec<UnifiedRecord>,
     /// The provider's response body, untouched.
     pub raw: Value,
     /// Pass it back as `next_cursor` for the next page; `None` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// One page of typed records.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnifiedPage<T> {
+    pub records: Vec<T>,
+    /// Pass it back as `ListOptions::next_cursor` for the next page;
+    /// `None` on the last.
     pub next_cursor: Option<String>,
 }
 
@@ -78,6 +93,7 @@ impl UnifiedClient {
             http,
             retry: RetryPolicy::default(),
             contexts: ContextCache::new(DEFAULT_CONTEXT_TTL),
+            snapshots: ContextCache::new(DEFAULT_CONTEXT_TTL),
             cursor_key: CursorKey::random(),
         }
     }
@@ -94,6 +110,7 @@ impl UnifiedClient {
     /// before they are fetched again (default 10 minutes).
     pub fn with_context_ttl(mut self, ttl: Duration) -> Self {
         self.contexts = ContextCache::new(ttl);
+        self.snapshots = ContextCache::new(ttl);
         self
     }
 
@@ -102,6 +119,17 @@ impl UnifiedClient {
     /// provider's definitions changed.
     pub fn forget_account(&self, account_id: Uuid) {
         self.contexts.forget(account_id);
+        for lookup in [Lookup::CustomFields, Lookup::Stages, Lookup::Users] {
+            self.snapshots.forget((account_id, lookup));
+        }
+    }
+
+    pub(crate) fn snapshots(&self) -> &ContextCache<(Uuid, Lookup)> {
+        &self.snapshots
+    }
+
+    pub(crate) fn cursor_key(&self) -> &CursorKey {
+        &self.cursor_key
     }
 
     /// How failed idempotent provider calls are retried.
@@ -110,7 +138,7 @@ impl UnifiedClient {
         self
     }
 
-    fn env<'a>(
+    pub(crate) fn env<'a>(
         &'a self,
         account: &'a IntegratedAccount,
         options: &RequestOptions,
@@ -137,7 +165,7 @@ impl UnifiedClient {
         &self,
         account: &IntegratedAccount,
         options: &ListOptions,
-    ) -> Result<UnifiedPage, UnifiedError> {
+    ) -> Result<ProviderPage, UnifiedError> {
         let provider = account.provider();
         let query = ListQuery {
             limit: options.limit,
@@ -153,7 +181,7 @@ impl UnifiedClient {
         let page = opportunities(provider)
             .list(self.env(account, &options.request, Map::new()), query, map)
             .await?;
-        Ok(UnifiedPage {
+        Ok(ProviderPage {
             records: page.records,
             raw: page.raw,
             next_cursor: page
@@ -175,8 +203,8 @@ impl UnifiedClient {
 
     /// A page as `list` answers it: `{result, result_count, next_cursor}`,
     /// or, with `raw`, the provider's body untouched (its cursor is
-    /// `UnifiedPage::next_cursor`).
-    pub fn render_page(&self, page: UnifiedPage, options: &ListOptions) -> Value {
+    /// `ProviderPage::next_cursor`).
+    pub fn render_page(&self, page: ProviderPage, options: &ListOptions) -> Value {
         if options.request.format == ResponseFormat::Raw {
             return page.raw;
         }
@@ -265,16 +293,26 @@ impl UnifiedClient {
     /// `POST /unified/crm/opportunities` with a JSON body: checked against
     /// the unified schema and the provider's required and supported fields
     /// before anything is sent.
-    // Spans carry the provider and operation; never credentials or bodies.
-    #[tracing::instrument(skip_all, fields(provider = %account.provider(), operation = "create"))]
     pub async fn create(
         &self,
         account: &IntegratedAccount,
         body: Value,
         options: &RequestOptions,
     ) -> Result<Value, UnifiedError> {
-        let connector = opportunities(account.provider());
         let body: OpportunityCreate = parse_body(body, OpportunityCreate::FIELDS)?;
+        let record = self.create_record(account, &body, options).await?;
+        Ok(render_owned(record, options))
+    }
+
+    // Spans carry the provider and operation; never credentials or bodies.
+    #[tracing::instrument(skip_all, fields(provider = %account.provider(), operation = "create"))]
+    async fn create_record(
+        &self,
+        account: &IntegratedAccount,
+        body: &OpportunityCreate,
+        options: &RequestOptions,
+    ) -> Result<UnifiedRecord, UnifiedError> {
+        let connector = opportunities(account.provider());
         check_status(body.status.as_ref())?;
         check_support(
             account.provider(),
@@ -287,16 +325,13 @@ impl UnifiedClient {
             .clone()
             .map(Map::from_iter)
             .unwrap_or_default();
-        let record = connector
-            .create(self.env(account, options, extra_body), &body)
-            .await?;
-        Ok(render_owned(record, options))
+        connector
+            .create(self.env(account, options, extra_body), body)
+            .await
     }
 
     /// `PATCH /unified/crm/opportunities/{id}`: sends only the fields the
     /// body sets (`null` clears one).
-    // Spans carry the provider and operation; never credentials or bodies.
-    #[tracing::instrument(skip_all, fields(provider = %account.provider(), operation = "update"))]
     pub async fn update(
         &self,
         account: &IntegratedAccount,
@@ -304,8 +339,22 @@ impl UnifiedClient {
         body: Value,
         options: &RequestOptions,
     ) -> Result<Value, UnifiedError> {
-        let connector = connector_for(account, id)?;
+        connector_for(account, id)?;
         let body: OpportunityUpdate = parse_body(body, OpportunityUpdate::FIELDS)?;
+        let record = self.update_record(account, id, &body, options).await?;
+        Ok(render_owned(record, options))
+    }
+
+    // Spans carry the provider and operation; never credentials or bodies.
+    #[tracing::instrument(skip_all, fields(provider = %account.provider(), operation = "update"))]
+    async fn update_record(
+        &self,
+        account: &IntegratedAccount,
+        id: &str,
+        body: &OpportunityUpdate,
+        options: &RequestOptions,
+    ) -> Result<UnifiedRecord, UnifiedError> {
+        let connector = connector_for(account, id)?;
         check_status(body.status.value())?;
         check_support(
             account.provider(),
@@ -319,10 +368,9 @@ impl UnifiedClient {
             .cloned()
             .map(Map::from_iter)
             .unwrap_or_default();
-        let record = connector
-            .update(self.env(account, options, extra_body), id, &body)
-            .await?;
-        Ok(render_owned(record, options))
+        connector
+            .update(self.env(account, options, extra_body), id, body)
+            .await
     }
 
     /// `DELETE /unified/crm/opportunities/{id}`: the deleted record's id,
@@ -341,6 +389,92 @@ impl UnifiedClient {
             .await?;
         Ok(render_owned(record, options))
     }
+}
+
+/// The typed API: unified records in, unified records out, each with the
+/// provider's record as `remote_data`. The JSON methods above are the same
+/// calls for callers (the server) that hold JSON.
+impl UnifiedClient {
+    /// One page of opportunities (`options.request.format` is ignored:
+    /// records are always mapped).
+    pub async fn list_opportunities(
+        &self,
+        account: &IntegratedAccount,
+        options: &ListOptions,
+    ) -> Result<UnifiedPage<Opportunity>, UnifiedError> {
+        let mut options = options.clone();
+        options.request.format = ResponseFormat::Unified;
+        let page = self.list_page(account, &options).await?;
+        Ok(UnifiedPage {
+            records: page.records.into_iter().map(typed).collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    pub async fn get_opportunity(
+        &self,
+        account: &IntegratedAccount,
+        id: &str,
+    ) -> Result<Opportunity, UnifiedError> {
+        let record = self
+            .get_record(account, id, &RequestOptions::default())
+            .await?;
+        Ok(typed(record))
+    }
+
+    /// Checked as the JSON `create` is: status, the provider's required and
+    /// supported fields, before anything is sent.
+    pub async fn create_opportunity(
+        &self,
+        account: &IntegratedAccount,
+        body: &OpportunityCreate,
+    ) -> Result<Opportunity, UnifiedError> {
+        let record = self
+            .create_record(account, body, &RequestOptions::default())
+            .await?;
+        Ok(typed(record))
+    }
+
+    /// Sends only the fields `body` sets (`Patch::Null` clears one).
+    pub async fn update_opportunity(
+        &self,
+        account: &IntegratedAccount,
+        id: &str,
+        body: &OpportunityUpdate,
+    ) -> Result<Opportunity, UnifiedError> {
+        let record = self
+            .update_record(account, id, body, &RequestOptions::default())
+            .await?;
+        Ok(typed(record))
+    }
+
+    /// The deleted record's id, with the provider's answer as `remote_data`.
+    pub async fn delete_opportunity(
+        &self,
+        account: &IntegratedAccount,
+        id: &str,
+    ) -> Result<Opportunity, UnifiedError> {
+        let connector = connector_for(account, id)?;
+        let record = connector
+            .delete(
+                self.env(account, &RequestOptions::default(), Map::new()),
+                id,
+            )
+            .await?;
+        Ok(typed(record))
+    }
+}
+
+/// A mapped record with the provider's record as its `remote_data`.
+fn typed(record: UnifiedRecord) -> Opportunity {
+    let UnifiedRecord {
+        mut record,
+        remote_data,
+    } = record;
+    if let Value::Object(remote) = remote_data {
+        record.remote_data = Some(remote.into_iter().collect());
+    }
+    record
 }
 
 /// The account's provider, once `id` is known to be one of its ids.

@@ -3,6 +3,7 @@
 
 use crate::options::{RequestOptions, ResponseFormat};
 use crate::unified::crm::Opportunity;
+use crm_runtime::support::FieldInfo;
 use serde_json::{Map, Value};
 
 /// A record in both shapes: mapped, and as the provider sent it.
@@ -33,11 +34,26 @@ fn render_with(
     remote_data: impl FnOnce() -> Value,
     options: &RequestOptions,
 ) -> Value {
+    if options.format == ResponseFormat::Raw {
+        return remote_data();
+    }
+    render_object(to_object(record), Opportunity::FIELDS, remote_data, options)
+}
+
+/// A unified record (as its JSON object) as the options ask: `normalized`
+/// puts every field of `fields` in order, `unified` adds `remote_data`,
+/// then `truto_exclude_fields` applies. `raw` is the caller's to handle.
+pub(crate) fn render_object(
+    object: Map<String, Value>,
+    fields: &[FieldInfo],
+    remote_data: impl FnOnce() -> Value,
+    options: &RequestOptions,
+) -> Value {
     let mut value = match options.format {
         ResponseFormat::Raw => return remote_data(),
-        ResponseFormat::Normalized => normalized(record),
+        ResponseFormat::Normalized => normalized(object, fields),
         ResponseFormat::Unified | ResponseFormat::Stream => {
-            let mut value = to_object(record);
+            let mut value = object;
             if !options.ignore_remote_data {
                 value.insert("remote_data".into(), remote_data());
             }
@@ -50,7 +66,7 @@ fn render_with(
     Value::Object(value)
 }
 
-fn to_object(record: &Opportunity) -> Map<String, Value> {
+pub(crate) fn to_object(record: &impl serde::Serialize) -> Map<String, Value> {
     match serde_json::to_value(record) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
@@ -59,10 +75,9 @@ fn to_object(record: &Opportunity) -> Map<String, Value> {
 
 /// Every unified field, in the schema's order, `null` when absent;
 /// date-times in UTC.
-fn normalized(record: &Opportunity) -> Map<String, Value> {
-    let mut present = to_object(record);
+fn normalized(mut present: Map<String, Value>, fields: &[FieldInfo]) -> Map<String, Value> {
     let mut out = Map::new();
-    for field in Opportunity::FIELDS {
+    for field in fields {
         if field.name == "remote_data" {
             continue;
         }

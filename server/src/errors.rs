@@ -139,6 +139,7 @@ impl IntoResponse for ApiError {
 /// | provider 400, 409 or 422 | 422 (the provider refused the data) |
 /// | provider 429 | 429, `Retry-After` passed through |
 /// | any other provider status | 502 |
+/// | `Unsupported` (a lookup the provider does not serve) | 400 |
 /// | `Transport`, `Mapping` | 502 |
 ///
 /// Provider errors carry `provider: {name, status, body, retry_after}`.
@@ -190,6 +191,11 @@ impl From<UnifiedError> for ApiError {
                     }),
                     retry_after,
                 }));
+                api
+            }
+            UnifiedError::Unsupported { what, .. } => {
+                let mut api = ApiError::new(StatusCode::BAD_REQUEST, message);
+                api.fields.push(what.to_owned());
                 api
             }
             UnifiedError::Transport { .. } | UnifiedError::Mapping(_) => {

@@ -194,6 +194,9 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .patch(unified::update)
                 .delete(unified::delete),
         )
+        .route("/unified/crm/fields", get(unified::fields))
+        .route("/unified/crm/stages", get(unified::stages))
+        .route("/unified/crm/users", get(unified::users))
         // Innermost first: the provider body limit around the handler; the
         // idempotency keys; the tenant's rate limit; authentication runs
         // first of all.

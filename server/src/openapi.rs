@@ -48,6 +48,8 @@ pub fn document() -> Result<Value, String> {
     }
     annotate_support(schemas);
     annotate_remote_query(&mut document);
+    annotate_filters(&mut document);
+    annotate_lookups(&mut document);
     add_unified_extras(&mut document)?;
     if let Some(tags) = document.get_mut("tags").and_then(Value::as_array_mut) {
         tags.push(json!({"name": "Integrated accounts", "description": "A tenant's connections to its CRMs."}));
@@ -202,6 +204,126 @@ fn annotate_remote_query(document: &mut Value) {
         document.pointer_mut("/components/parameters/RemoteQuery/description")
     {
         description.push_str(&line);
+    }
+}
+
+/// Which providers do something, and why the others cannot: as
+/// `x-supported-in` (keys), `x-unsupported-in` (key to reason) and a
+/// "Supported in" / "Not supported in" line of the description.
+fn support_lines(
+    object: &mut Map<String, Value>,
+    refusal: impl Fn(Provider) -> Option<&'static str>,
+) {
+    let mut supported = Vec::new();
+    let mut unsupported = Map::new();
+    let mut refused = Vec::new();
+    for &provider in Provider::ALL {
+        match refusal(provider) {
+            None => supported.push(provider),
+            Some(reason) => {
+                unsupported.insert(provider.key().into(), json!(reason));
+                refused.push(format!("{} ({reason})", provider.name()));
+            }
+        }
+    }
+    let names: Vec<&str> = supported.iter().map(|provider| provider.name()).collect();
+    let mut description = object
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    description.push_str(&format!(
+        "\n\nSupported in: {}.",
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    ));
+    if !refused.is_empty() {
+        description.push_str(&format!("\n\nNot supported in: {}.", refused.join("; ")));
+    }
+    object.insert("description".into(), json!(description.trim_start()));
+    let keys: Vec<&str> = supported.iter().map(|provider| provider.key()).collect();
+    object.insert("x-supported-in".into(), json!(keys));
+    object.insert("x-unsupported-in".into(), Value::Object(unsupported));
+}
+
+/// Each list filter's support, from the providers' `x-unified-filters`.
+/// `sort_by` is supported per value: its `x-supported-in` and
+/// `x-unsupported-in` are keyed by value.
+fn annotate_filters(document: &mut Value) {
+    for (parameter, filter) in [
+        ("UpdatedAfter", "updated_at[gt]"),
+        ("CreatedAfter", "created_at[gt]"),
+        ("StatusFilter", "status"),
+        ("OwnerIdFilter", "owner_id"),
+        ("AccountIdFilter", "account_id"),
+    ] {
+        if let Some(object) = document
+            .pointer_mut(&format!("/components/parameters/{parameter}"))
+            .and_then(Value::as_object_mut)
+        {
+            support_lines(object, |provider| {
+                unified_crm::opportunity_support(provider).filter_refusal(filter)
+            });
+        }
+    }
+    let Some(sort_by) = document
+        .pointer_mut("/components/parameters/SortBy")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let mut supported = Map::new();
+    let mut unsupported = Map::new();
+    let mut lines = String::new();
+    for value in ["updated_at", "created_at"] {
+        let mut by_value = Map::new();
+        support_lines(&mut by_value, |provider| {
+            unified_crm::opportunity_support(provider).filter_refusal(&format!("sort_by={value}"))
+        });
+        lines.push_str(&format!(
+            "\n\n`{value}`: {}",
+            by_value
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .replace("\n\n", " ")
+        ));
+        supported.insert(
+            value.into(),
+            by_value.remove("x-supported-in").unwrap_or_default(),
+        );
+        unsupported.insert(
+            value.into(),
+            by_value.remove("x-unsupported-in").unwrap_or_default(),
+        );
+    }
+    if let Some(Value::String(description)) = sort_by.get_mut("description") {
+        description.push_str(&lines);
+    }
+    sort_by.insert("x-supported-in".into(), Value::Object(supported));
+    sort_by.insert("x-unsupported-in".into(), Value::Object(unsupported));
+}
+
+/// Each lookup's support, from the providers' bindings and
+/// `x-unified-unsupported`.
+fn annotate_lookups(document: &mut Value) {
+    for (path, lookup) in [
+        ("/unified/crm/fields", unified_crm::Lookup::CustomFields),
+        ("/unified/crm/stages", unified_crm::Lookup::Stages),
+        ("/unified/crm/users", unified_crm::Lookup::Users),
+    ] {
+        let pointer = format!("/paths/{}/get", path.replace('~', "~0").replace('/', "~1"));
+        if let Some(operation) = document
+            .pointer_mut(&pointer)
+            .and_then(Value::as_object_mut)
+        {
+            support_lines(operation, |provider| {
+                unified_crm::lookup_support(provider).reason(lookup.binding())
+            });
+        }
     }
 }
 
@@ -565,6 +687,58 @@ fn account_paths() -> Vec<(String, Value)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_filter_and_lookup_says_who_supports_it_and_why_not() {
+        let document = document().unwrap();
+        let parameters = &document["components"]["parameters"];
+        let every = Provider::ALL.len();
+        for name in [
+            "UpdatedAfter",
+            "CreatedAfter",
+            "StatusFilter",
+            "OwnerIdFilter",
+            "AccountIdFilter",
+        ] {
+            let parameter = &parameters[name];
+            let supported = parameter["x-supported-in"].as_array().unwrap().len();
+            let unsupported = parameter["x-unsupported-in"].as_object().unwrap();
+            assert_eq!(supported + unsupported.len(), every, "{name}");
+            assert!(
+                unsupported
+                    .values()
+                    .all(|reason| !reason.as_str().unwrap().is_empty()),
+                "{name}"
+            );
+            assert!(
+                parameter["description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Supported in: "),
+                "{name}"
+            );
+        }
+        for value in ["updated_at", "created_at"] {
+            let sort_by = &parameters["SortBy"];
+            let supported = sort_by["x-supported-in"][value].as_array().unwrap().len();
+            let unsupported = sort_by["x-unsupported-in"][value].as_object().unwrap();
+            assert_eq!(supported + unsupported.len(), every, "sort_by={value}");
+        }
+        for path in [
+            "/unified/crm/fields",
+            "/unified/crm/stages",
+            "/unified/crm/users",
+        ] {
+            let operation = &document["paths"][path]["get"];
+            let supported = operation["x-supported-in"].as_array().unwrap();
+            let unsupported = operation["x-unsupported-in"].as_object().unwrap();
+            assert_eq!(supported.len() + unsupported.len(), every, "{path}");
+            assert!(operation["responses"]["403"].is_object(), "{path}");
+        }
+        // Close binds its custom fields definitions: served as supported.
+        let fields = &document["paths"]["/unified/crm/fields"]["get"]["x-supported-in"];
+        assert!(fields.as_array().unwrap().contains(&json!("close")));
+    }
 
     #[test]
     fn the_document_has_every_path_and_credentials_schema() {

@@ -1,4 +1,5 @@
-//! `/unified/crm/opportunities[/{id}]`: the unified API over HTTP. The
+//! `/unified/crm/opportunities[/{id}]` and the lookups
+//! (`/unified/crm/fields|stages|users`): the unified API over HTTP. The
 //! query string is parsed by `UnifiedQuery::parse` (unknown parameters are
 //! refused), the account is looked up among the tenant's, and the call goes
 //! to `UnifiedClient`.
@@ -15,17 +16,32 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use std::sync::Arc;
-use unified_crm::{IntegratedAccount, ListOptions, ResponseFormat, UnifiedError, UnifiedQuery};
+use unified_crm::{
+    IntegratedAccount, ListOptions, Lookup, ResponseFormat, UnifiedError, UnifiedQuery,
+};
 
 /// Records buffered between the provider pages and the socket: enough to
 /// keep a page flowing, few enough to keep memory flat.
 const STREAM_BUFFER: usize = 32;
 
-/// The parsed query and the tenant's account it names.
+/// What an endpoint takes besides the common parameters.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    /// The opportunities list: paging and filters.
+    List,
+    /// A lookup: paging, and `resource` for custom fields.
+    Lookup { resource: bool },
+    /// One record.
+    Record,
+}
+
+/// The parsed query and the tenant's account it names; a parameter the
+/// endpoint does not take is a 400 naming it.
 async fn prepare(
     state: &AppState,
     tenant: Tenant,
     query: Option<String>,
+    takes: Takes,
 ) -> Result<(IntegratedAccount, ListOptions), ApiError> {
     let query = query.unwrap_or_default();
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
@@ -36,6 +52,28 @@ async fn prepare(
             .iter()
             .map(|(key, value)| (key.as_str(), value.as_str())),
     )?;
+    let refuse = |name: &str| -> Result<(), ApiError> {
+        Err(UnifiedError::invalid(name, "is not a parameter of this endpoint").into())
+    };
+    if takes != Takes::List {
+        if let Some(name) = parsed.options.filters.names().first() {
+            refuse(name.split('=').next().unwrap_or(name))?;
+        }
+    }
+    if takes == Takes::Record {
+        if parsed.options.limit.is_some() {
+            refuse("limit")?;
+        }
+        if parsed.options.next_cursor.is_some() {
+            refuse("next_cursor")?;
+        }
+    }
+    if parsed.resource.is_some() && takes != (Takes::Lookup { resource: true }) {
+        refuse("resource")?;
+    }
+    if matches!(takes, Takes::Lookup { .. }) && !parsed.options.request.remote_query.is_empty() {
+        refuse("remote_query")?;
+    }
     // `id` is required in every `Opportunity` the spec describes ("at least
     // `id` is present"), so it is never excluded.
     parsed
@@ -58,7 +96,7 @@ pub async fn list(
     Extension(tenant): Extension<Tenant>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (account, options) = prepare(&state, tenant, query).await?;
+    let (account, options) = prepare(&state, tenant, query, Takes::List).await?;
     if options.request.format == ResponseFormat::Stream {
         let slot = state.limits.stream_slot(tenant.0)?;
         return stream(state, account, options, slot).await;
@@ -165,7 +203,7 @@ pub async fn create(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (account, options) = prepare(&state, tenant, query).await?;
+    let (account, options) = prepare(&state, tenant, query, Takes::Record).await?;
     let body = json_body(&body)?;
     let record = state
         .client
@@ -182,7 +220,7 @@ pub async fn get(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (account, options) = prepare(&state, tenant, query).await?;
+    let (account, options) = prepare(&state, tenant, query, Takes::Record).await?;
     let record = state.client.get(&account, &id, &options.request).await?;
     Ok(json(StatusCode::OK, &record))
 }
@@ -195,7 +233,7 @@ pub async fn update(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let (account, options) = prepare(&state, tenant, query).await?;
+    let (account, options) = prepare(&state, tenant, query, Takes::Record).await?;
     let body = json_body(&body)?;
     let record = state
         .client
@@ -212,7 +250,48 @@ pub async fn delete(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (account, options) = prepare(&state, tenant, query).await?;
+    let (account, options) = prepare(&state, tenant, query, Takes::Record).await?;
     let record = state.client.delete(&account, &id, &options.request).await?;
     Ok(json(StatusCode::OK, &record))
+}
+
+async fn lookup(
+    state: Arc<AppState>,
+    tenant: Tenant,
+    query: Option<String>,
+    lookup: Lookup,
+) -> Result<Response, ApiError> {
+    let takes = Takes::Lookup {
+        resource: lookup == Lookup::CustomFields,
+    };
+    let (account, options) = prepare(&state, tenant, query, takes).await?;
+    let page = state.client.list_lookup(&account, lookup, &options).await?;
+    Ok(json(StatusCode::OK, &page))
+}
+
+/// `GET /unified/crm/fields`.
+pub async fn fields(
+    State(state): State<Arc<AppState>>,
+    Extension(tenant): Extension<Tenant>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    lookup(state, tenant, query, Lookup::CustomFields).await
+}
+
+/// `GET /unified/crm/stages`.
+pub async fn stages(
+    State(state): State<Arc<AppState>>,
+    Extension(tenant): Extension<Tenant>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    lookup(state, tenant, query, Lookup::Stages).await
+}
+
+/// `GET /unified/crm/users`.
+pub async fn users(
+    State(state): State<Arc<AppState>>,
+    Extension(tenant): Extension<Tenant>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    lookup(state, tenant, query, Lookup::Users).await
 }

@@ -3,13 +3,14 @@
 use super::{AfterWrite, ContextCache, OpportunityMapping, empty_opportunity};
 use crate::account::IntegratedAccount;
 use crate::error::UnifiedError;
+use crate::lookups::Lookup;
 use crate::registry::{ClientSettings, Connect, ConnectError, Provider};
 use crate::render::UnifiedRecord;
 use crate::unified::crm::{OpportunityCreate, OpportunityUpdate};
-use crm_runtime::mapping::{ListQuery, MappingError};
+use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage, User};
 use crm_runtime::paging::{PageSeen, Position};
 use crm_runtime::reexports::reqwest;
-use crm_runtime::support::ResourceSupport;
+use crm_runtime::support::{LookupSupport, ResourceSupport};
 use crm_runtime::unified::OpportunityCalls;
 use crm_runtime::{ResponseValue, RetryPolicy};
 use futures::future::BoxFuture;
@@ -73,6 +74,23 @@ pub(crate) trait DynOpportunities: Send + Sync {
         env: Env<'a>,
         id: &'a str,
     ) -> BoxFuture<'a, Result<UnifiedRecord, UnifiedError>>;
+    /// Which lookups the provider serves.
+    fn lookups(&self) -> LookupSupport;
+    /// A lookup's whole list: custom fields and stages from the account's
+    /// context (fetched again when `fresh`), users from the provider.
+    fn lookup<'a>(
+        &'a self,
+        env: Env<'a>,
+        lookup: Lookup,
+        fresh: bool,
+    ) -> BoxFuture<'a, Result<LookupItems, UnifiedError>>;
+}
+
+/// A lookup's list, in the runtime's provider-neutral shapes.
+pub(crate) enum LookupItems {
+    CustomFields(Vec<CustomFieldDefinition>),
+    Stages(Vec<Stage>),
+    Users(Vec<User>),
 }
 
 /// The shared flow over one provider's glue `G`.
@@ -269,6 +287,19 @@ impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
         Calls::<G>::SUPPORT
     }
 
+    fn lookups(&self) -> LookupSupport {
+        Calls::<G>::LOOKUPS
+    }
+
+    fn lookup<'a>(
+        &'a self,
+        env: Env<'a>,
+        lookup: Lookup,
+        fresh: bool,
+    ) -> BoxFuture<'a, Result<LookupItems, UnifiedError>> {
+        Self::lookup_impl(env, lookup, fresh)
+    }
+
     fn is_id(&self, id: &str) -> bool {
         Calls::<G>::parse_id(id).is_some()
     }
@@ -281,6 +312,15 @@ impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
     ) -> BoxFuture<'a, Result<Page, UnifiedError>> {
         Box::pin(async move {
             let provider = Self::provider(&env);
+            for name in query.filters.names() {
+                if let Some(reason) = Calls::<G>::SUPPORT.filter_refusal(name) {
+                    let (field, _) = name.split_once('=').unwrap_or((name, ""));
+                    return Err(UnifiedError::invalid(
+                        field,
+                        format!("{provider} cannot apply `{name}`: {reason}"),
+                    ));
+                }
+            }
             let paging = Calls::<G>::PAGINATION;
             let context = Self::context(&env, false).await?;
             let mut input = G::list_input(&query, &context)?;
@@ -439,6 +479,45 @@ impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
             Ok(UnifiedRecord {
                 record: empty_opportunity(id),
                 remote_data: response.body,
+            })
+        })
+    }
+}
+
+impl<G: OpportunityMapping> Adapter<G> {
+    fn lookup_impl<'a>(
+        env: Env<'a>,
+        lookup: Lookup,
+        fresh: bool,
+    ) -> BoxFuture<'a, Result<LookupItems, UnifiedError>> {
+        Box::pin(async move {
+            if let Some(reason) = Calls::<G>::LOOKUPS.reason(lookup.binding()) {
+                return Err(UnifiedError::Unsupported {
+                    provider: Self::provider(&env),
+                    what: lookup.binding(),
+                    reason,
+                });
+            }
+            // Lookups read what the account has, never the caller's
+            // pass-through query or body.
+            let env = Env {
+                extra_query: Vec::new(),
+                extra_body: Map::new(),
+                ..env
+            };
+            Ok(match lookup {
+                Lookup::CustomFields => {
+                    let context = Self::context(&env, fresh).await?;
+                    LookupItems::CustomFields(G::custom_fields(&context))
+                }
+                Lookup::Stages => {
+                    let context = Self::context(&env, fresh).await?;
+                    LookupItems::Stages(G::stages(&context))
+                }
+                Lookup::Users => {
+                    let calls = Self::connect(&env)?;
+                    LookupItems::Users(G::users(&calls, env.account).await?)
+                }
             })
         })
     }

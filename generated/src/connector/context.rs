@@ -7,6 +7,7 @@ use crate::error::UnifiedError;
 use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
@@ -22,13 +23,14 @@ struct Entry {
     created: Instant,
 }
 
-/// Contexts by account id.
-pub(crate) struct ContextCache {
+/// Contexts by account id (or another key: lookup snapshots are kept by
+/// account and lookup).
+pub(crate) struct ContextCache<K = Uuid> {
     ttl: Duration,
-    entries: Mutex<HashMap<Uuid, Entry>>,
+    entries: Mutex<HashMap<K, Entry>>,
 }
 
-impl ContextCache {
+impl<K: Eq + Hash + Copy> ContextCache<K> {
     pub fn new(ttl: Duration) -> Self {
         ContextCache {
             ttl,
@@ -44,21 +46,21 @@ impl ContextCache {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Entry>> {
         self.entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Drops an account's context.
-    pub fn forget(&self, account: Uuid) {
+    pub fn forget(&self, account: K) {
         self.lock().remove(&account);
     }
 
     /// The account's context of type `T`, fetched by `fetch` when there is
     /// none, when it expired, or when it holds another type (the account
     /// changed provider). Concurrent callers share one fetch.
-    pub async fn get<T, F>(&self, account: Uuid, fetch: F) -> Result<Arc<T>, UnifiedError>
+    pub async fn get<T, F>(&self, account: K, fetch: F) -> Result<Arc<T>, UnifiedError>
     where
         T: Send + Sync + 'static,
         F: Future<Output = Result<T, UnifiedError>>,

@@ -14,7 +14,7 @@ mod adapter;
 mod context;
 pub mod lookup;
 
-pub(crate) use adapter::{Adapter, DynOpportunities, Env};
+pub(crate) use adapter::{Adapter, DynOpportunities, Env, LookupItems};
 pub(crate) use context::ContextCache;
 pub use context::DEFAULT_CONTEXT_TTL;
 

@@ -172,6 +172,421 @@ impl OpportunityList {
         set
     }
 }
+/// One page of custom field definitions.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct CustomFieldList {
+    pub result: ::std::vec::Vec<CustomField>,
+    /// Cursor for the next page; null on the last page.
+    pub next_cursor: ::core::option::Option<::std::string::String>,
+    pub result_count: i64,
+}
+impl CustomFieldList {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "result",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "next_cursor",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "result_count",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
+        set.push("result");
+        if self.next_cursor.is_some() {
+            set.push("next_cursor");
+        }
+        set.push("result_count");
+        set
+    }
+}
+/// A custom field definition of the account's provider.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct CustomField {
+    /// The key of this field in `custom_fields` (the provider's API name where it has one; `name (id)` where two definitions share a name).
+    pub name: ::std::string::String,
+    /// The name people see in the provider's app.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub label: ::core::option::Option<::std::string::String>,
+    /// The provider's type name (text, number, date, dropdown...).
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub type_: ::core::option::Option<::std::string::String>,
+    /// For choice fields, the options; `label` is what `custom_fields` carries.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub options: ::core::option::Option<::std::vec::Vec<CustomFieldOption>>,
+    /// The provider refuses a record without it.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub required: ::core::option::Option<bool>,
+    /// The provider computes it; writes cannot set it.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub read_only: ::core::option::Option<bool>,
+    /// The provider's definition.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub remote_data: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
+}
+impl CustomField {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "name",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "label",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "type",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "options",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "required",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "read_only",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "remote_data",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
+        set.push("name");
+        if self.label.is_some() {
+            set.push("label");
+        }
+        if self.type_.is_some() {
+            set.push("type");
+        }
+        if self.options.is_some() {
+            set.push("options");
+        }
+        if self.required.is_some() {
+            set.push("required");
+        }
+        if self.read_only.is_some() {
+            set.push("read_only");
+        }
+        if self.remote_data.is_some() {
+            set.push("remote_data");
+        }
+        set
+    }
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct CustomFieldOption {
+    pub id: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub label: ::core::option::Option<::std::string::String>,
+}
+impl CustomFieldOption {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "id",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "label",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
+        set.push("id");
+        if self.label.is_some() {
+            set.push("label");
+        }
+        set
+    }
+}
+/// One page of stages.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct StageList {
+    pub result: ::std::vec::Vec<Stage>,
+    /// Cursor for the next page; null on the last page.
+    pub next_cursor: ::core::option::Option<::std::string::String>,
+    pub result_count: i64,
+}
+impl StageList {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "result",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "next_cursor",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "result_count",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
+        set.push("result");
+        if self.next_cursor.is_some() {
+            set.push("next_cursor");
+        }
+        set.push("result_count");
+        set
+    }
+}
+/// A pipeline stage (status, milestone) of the account's provider.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct Stage {
+    /// The id `stage.id` carries in opportunities.
+    pub id: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub pipeline: ::core::option::Option<StagePipeline>,
+    /// The provider's stage.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub remote_data: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
+}
+impl Stage {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "id",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "name",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "pipeline",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "remote_data",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
+        set.push("id");
+        if self.name.is_some() {
+            set.push("name");
+        }
+        if self.pipeline.is_some() {
+            set.push("pipeline");
+        }
+        if self.remote_data.is_some() {
+            set.push("remote_data");
+        }
+        set
+    }
+}
+/// The pipeline the stage belongs to, where the provider has pipelines.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct StagePipeline {
+    pub id: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+}
+impl StagePipeline {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "id",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "name",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
+        set.push("id");
+        if self.name.is_some() {
+            set.push("name");
+        }
+        set
+    }
+}
+/// One page of users.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct UserList {
+    pub result: ::std::vec::Vec<User>,
+    /// Cursor for the next page; null on the last page.
+    pub next_cursor: ::core::option::Option<::std::string::String>,
+    pub result_count: i64,
+}
+impl UserList {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "result",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "next_cursor",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "result_count",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
+        set.push("result");
+        if self.next_cursor.is_some() {
+            set.push("next_cursor");
+        }
+        set.push("result_count");
+        set
+    }
+}
+/// A user of the account's provider.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct User {
+    /// The id `owner.id` carries in opportunities.
+    pub id: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub email: ::core::option::Option<::std::string::String>,
+    /// The provider's user.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub remote_data: ::core::option::Option<
+        ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+    >,
+}
+impl User {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "id",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "name",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "email",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "remote_data",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
+        set.push("id");
+        if self.name.is_some() {
+            set.push("name");
+        }
+        if self.email.is_some() {
+            set.push("email");
+        }
+        if self.remote_data.is_some() {
+            set.push("remote_data");
+        }
+        set
+    }
+}
 /// Lifecycle status of the opportunity, lowercase. A provider status outside this set is kept, lowercased (`suspended`, `deleted`, `unqualified`...): clients must accept values not listed here. Writes take only the values listed.
 #[derive(
     ::core::fmt::Debug,
@@ -1106,6 +1521,140 @@ impl<'de> ::serde::Deserialize<'de> for TrutoResponseFormat {
             .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
+pub enum StatusFilter {
+    /// `open`
+    Open,
+    /// `won`
+    Won,
+    /// `lost`
+    Lost,
+    /// `abandoned`
+    Abandoned,
+    /// A value this spec does not list, kept as sent.
+    Unknown(::std::string::String),
+}
+impl StatusFilter {
+    /// The value as it is sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Open => "open",
+            Self::Won => "won",
+            Self::Lost => "lost",
+            Self::Abandoned => "abandoned",
+            Self::Unknown(value) => value,
+        }
+    }
+}
+impl ::core::convert::From<&str> for StatusFilter {
+    fn from(value: &str) -> Self {
+        match value {
+            "open" => Self::Open,
+            "won" => Self::Won,
+            "lost" => Self::Lost,
+            "abandoned" => Self::Abandoned,
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
+        }
+    }
+}
+impl ::core::convert::From<::std::string::String> for StatusFilter {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
+            Self::Unknown(_) => Self::Unknown(value),
+            known => known,
+        }
+    }
+}
+impl ::std::fmt::Display for StatusFilter {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for StatusFilter {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for StatusFilter {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
+    }
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
+pub enum SortBy {
+    /// `updated_at`
+    UpdatedAt,
+    /// `created_at`
+    CreatedAt,
+    /// A value this spec does not list, kept as sent.
+    Unknown(::std::string::String),
+}
+impl SortBy {
+    /// The value as it is sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::UpdatedAt => "updated_at",
+            Self::CreatedAt => "created_at",
+            Self::Unknown(value) => value,
+        }
+    }
+}
+impl ::core::convert::From<&str> for SortBy {
+    fn from(value: &str) -> Self {
+        match value {
+            "updated_at" => Self::UpdatedAt,
+            "created_at" => Self::CreatedAt,
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
+        }
+    }
+}
+impl ::core::convert::From<::std::string::String> for SortBy {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
+            Self::Unknown(_) => Self::Unknown(value),
+            known => known,
+        }
+    }
+}
+impl ::std::fmt::Display for SortBy {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for SortBy {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for SortBy {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
+    }
+}
 /// Optional parameters of [`Client::list_opportunities`].
 #[derive(
     ::core::fmt::Debug,
@@ -1146,6 +1695,32 @@ pub struct ListOpportunitiesParams {
     /// Opaque cursor from the `next_cursor` of the previous page (or the `Next-Cursor` header of a raw page). Pass it back unchanged; omit it for the first page. A cursor holds where the next page starts, whatever its size, so `limit` may change between pages without skipping or repeating records. It is sealed and bound to its integrated account: an edited cursor, or another account's, is a 400.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub next_cursor: ::core::option::Option<::std::string::String>,
+    /// Only opportunities changed strictly after this instant (RFC 3339, with its offset): with `sort_by=updated_at`, the incremental sync filter. Passed to the provider, never applied here; a provider that cannot filter by it answers 400 naming it (the served document lists them, with the reason).
+    #[serde(
+        rename = "updated_at[gt]",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub updated_at_gt: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// Only opportunities created strictly after this instant (RFC 3339). Passed to the provider; 400 where it cannot filter by it.
+    #[serde(
+        rename = "created_at[gt]",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub created_at_gt: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// Only opportunities of this unified status. Passed to the provider; 400 where it cannot filter by it.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status: ::core::option::Option<StatusFilter>,
+    /// Only opportunities owned by this user (an id of `/unified/crm/users`). Passed to the provider; 400 where it cannot filter by it.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub owner_id: ::core::option::Option<::std::string::String>,
+    /// Only opportunities of this account (the provider's company, lead or organization id). Passed to the provider; 400 where it cannot filter by it.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub account_id: ::core::option::Option<::std::string::String>,
+    /// Orders the pages by this field, oldest first (records changed during a walk move to its end rather than being skipped). Without it, the provider's most stable order. Keep it and the filters the same on every page of a walk. 400 where the provider cannot sort by it.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub sort_by: ::core::option::Option<SortBy>,
 }
 impl ListOpportunitiesParams {
     /// The fields, in the schema's order.
@@ -1174,6 +1749,30 @@ impl ListOpportunitiesParams {
             name: "next_cursor",
             date_time: false,
         },
+        ::crm_runtime::support::FieldInfo {
+            name: "updated_at[gt]",
+            date_time: true,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "created_at[gt]",
+            date_time: true,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "status",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "owner_id",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "account_id",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "sort_by",
+            date_time: false,
+        },
     ];
     /// The wire names of the fields this value sets (for a partial
     /// update: the fields it sends).
@@ -1197,6 +1796,24 @@ impl ListOpportunitiesParams {
         }
         if self.next_cursor.is_some() {
             set.push("next_cursor");
+        }
+        if self.updated_at_gt.is_some() {
+            set.push("updated_at[gt]");
+        }
+        if self.created_at_gt.is_some() {
+            set.push("created_at[gt]");
+        }
+        if self.status.is_some() {
+            set.push("status");
+        }
+        if self.owner_id.is_some() {
+            set.push("owner_id");
+        }
+        if self.account_id.is_some() {
+            set.push("account_id");
+        }
+        if self.sort_by.is_some() {
+            set.push("sort_by");
         }
         set
     }
@@ -1501,6 +2118,379 @@ impl UpdateOpportunityParams {
         set
     }
 }
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
+pub enum Resource {
+    /// `opportunities`
+    Opportunities,
+    /// A value this spec does not list, kept as sent.
+    Unknown(::std::string::String),
+}
+impl Resource {
+    /// The value as it is sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Opportunities => "opportunities",
+            Self::Unknown(value) => value,
+        }
+    }
+}
+impl ::core::convert::From<&str> for Resource {
+    fn from(value: &str) -> Self {
+        match value {
+            "opportunities" => Self::Opportunities,
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
+        }
+    }
+}
+impl ::core::convert::From<::std::string::String> for Resource {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
+            Self::Unknown(_) => Self::Unknown(value),
+            known => known,
+        }
+    }
+}
+impl ::std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for Resource {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for Resource {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
+    }
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::cmp::Eq,
+    ::core::hash::Hash
+)]
+pub enum LookupResponseFormat {
+    /// `unified`
+    Unified,
+    /// `raw`
+    Raw,
+    /// `normalized`
+    Normalized,
+    /// A value this spec does not list, kept as sent.
+    Unknown(::std::string::String),
+}
+impl LookupResponseFormat {
+    /// The value as it is sent on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Unified => "unified",
+            Self::Raw => "raw",
+            Self::Normalized => "normalized",
+            Self::Unknown(value) => value,
+        }
+    }
+}
+impl ::core::convert::From<&str> for LookupResponseFormat {
+    fn from(value: &str) -> Self {
+        match value {
+            "unified" => Self::Unified,
+            "raw" => Self::Raw,
+            "normalized" => Self::Normalized,
+            other => Self::Unknown(::std::borrow::ToOwned::to_owned(other)),
+        }
+    }
+}
+impl ::core::convert::From<::std::string::String> for LookupResponseFormat {
+    fn from(value: ::std::string::String) -> Self {
+        match <Self as ::core::convert::From<&str>>::from(value.as_str()) {
+            Self::Unknown(_) => Self::Unknown(value),
+            known => known,
+        }
+    }
+}
+impl ::std::fmt::Display for LookupResponseFormat {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+impl ::serde::Serialize for LookupResponseFormat {
+    fn serialize<S: ::serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> ::core::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+impl<'de> ::serde::Deserialize<'de> for LookupResponseFormat {
+    fn deserialize<D: ::serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> ::core::result::Result<Self, D::Error> {
+        <::std::string::String as ::serde::Deserialize>::deserialize(deserializer)
+            .map(<Self as ::core::convert::From<::std::string::String>>::from)
+    }
+}
+/// Optional parameters of [`Client::list_fields`].
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct ListFieldsParams {
+    /// The unified resource whose custom fields are listed.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub resource: ::core::option::Option<Resource>,
+    /// `unified` (default), `normalized` (every field present, no `remote_data`) or `raw` (each item the provider's record untouched).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_response_format: ::core::option::Option<LookupResponseFormat>,
+    /// Excludes the `remote_data` attribute from the response.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_ignore_remote_data: ::core::option::Option<bool>,
+    /// Fields to exclude from the response. Repeat the parameter once per field, e.g. `truto_exclude_fields[]=id&truto_exclude_fields[]=name`.
+    #[serde(
+        rename = "truto_exclude_fields[]",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub truto_exclude_fields: ::core::option::Option<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    /// Maximum number of records in the page.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub limit: ::core::option::Option<i64>,
+    /// Opaque cursor from the `next_cursor` of the previous page (or the `Next-Cursor` header of a raw page). Pass it back unchanged; omit it for the first page. A cursor holds where the next page starts, whatever its size, so `limit` may change between pages without skipping or repeating records. It is sealed and bound to its integrated account: an edited cursor, or another account's, is a 400.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub next_cursor: ::core::option::Option<::std::string::String>,
+}
+impl ListFieldsParams {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "resource",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_response_format",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_ignore_remote_data",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_exclude_fields[]",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "limit",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "next_cursor",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
+        if self.resource.is_some() {
+            set.push("resource");
+        }
+        if self.truto_response_format.is_some() {
+            set.push("truto_response_format");
+        }
+        if self.truto_ignore_remote_data.is_some() {
+            set.push("truto_ignore_remote_data");
+        }
+        if self.truto_exclude_fields.is_some() {
+            set.push("truto_exclude_fields[]");
+        }
+        if self.limit.is_some() {
+            set.push("limit");
+        }
+        if self.next_cursor.is_some() {
+            set.push("next_cursor");
+        }
+        set
+    }
+}
+/// Optional parameters of [`Client::list_stages`].
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct ListStagesParams {
+    /// `unified` (default), `normalized` (every field present, no `remote_data`) or `raw` (each item the provider's record untouched).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_response_format: ::core::option::Option<LookupResponseFormat>,
+    /// Excludes the `remote_data` attribute from the response.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_ignore_remote_data: ::core::option::Option<bool>,
+    /// Fields to exclude from the response. Repeat the parameter once per field, e.g. `truto_exclude_fields[]=id&truto_exclude_fields[]=name`.
+    #[serde(
+        rename = "truto_exclude_fields[]",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub truto_exclude_fields: ::core::option::Option<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    /// Maximum number of records in the page.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub limit: ::core::option::Option<i64>,
+    /// Opaque cursor from the `next_cursor` of the previous page (or the `Next-Cursor` header of a raw page). Pass it back unchanged; omit it for the first page. A cursor holds where the next page starts, whatever its size, so `limit` may change between pages without skipping or repeating records. It is sealed and bound to its integrated account: an edited cursor, or another account's, is a 400.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub next_cursor: ::core::option::Option<::std::string::String>,
+}
+impl ListStagesParams {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_response_format",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_ignore_remote_data",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_exclude_fields[]",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "limit",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "next_cursor",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
+        if self.truto_response_format.is_some() {
+            set.push("truto_response_format");
+        }
+        if self.truto_ignore_remote_data.is_some() {
+            set.push("truto_ignore_remote_data");
+        }
+        if self.truto_exclude_fields.is_some() {
+            set.push("truto_exclude_fields[]");
+        }
+        if self.limit.is_some() {
+            set.push("limit");
+        }
+        if self.next_cursor.is_some() {
+            set.push("next_cursor");
+        }
+        set
+    }
+}
+/// Optional parameters of [`Client::list_users`].
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct ListUsersParams {
+    /// `unified` (default), `normalized` (every field present, no `remote_data`) or `raw` (each item the provider's record untouched).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_response_format: ::core::option::Option<LookupResponseFormat>,
+    /// Excludes the `remote_data` attribute from the response.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub truto_ignore_remote_data: ::core::option::Option<bool>,
+    /// Fields to exclude from the response. Repeat the parameter once per field, e.g. `truto_exclude_fields[]=id&truto_exclude_fields[]=name`.
+    #[serde(
+        rename = "truto_exclude_fields[]",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub truto_exclude_fields: ::core::option::Option<
+        ::std::vec::Vec<::std::string::String>,
+    >,
+    /// Maximum number of records in the page.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub limit: ::core::option::Option<i64>,
+    /// Opaque cursor from the `next_cursor` of the previous page (or the `Next-Cursor` header of a raw page). Pass it back unchanged; omit it for the first page. A cursor holds where the next page starts, whatever its size, so `limit` may change between pages without skipping or repeating records. It is sealed and bound to its integrated account: an edited cursor, or another account's, is a 400.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub next_cursor: ::core::option::Option<::std::string::String>,
+}
+impl ListUsersParams {
+    /// The fields, in the schema's order.
+    pub const FIELDS: &'static [::crm_runtime::support::FieldInfo] = &[
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_response_format",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_ignore_remote_data",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "truto_exclude_fields[]",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "limit",
+            date_time: false,
+        },
+        ::crm_runtime::support::FieldInfo {
+            name: "next_cursor",
+            date_time: false,
+        },
+    ];
+    /// The wire names of the fields this value sets (for a partial
+    /// update: the fields it sends).
+    #[allow(clippy::vec_init_then_push)]
+    pub fn fields_set(&self) -> ::std::vec::Vec<&'static str> {
+        let mut set = ::std::vec::Vec::new();
+        if self.truto_response_format.is_some() {
+            set.push("truto_response_format");
+        }
+        if self.truto_ignore_remote_data.is_some() {
+            set.push("truto_ignore_remote_data");
+        }
+        if self.truto_exclude_fields.is_some() {
+            set.push("truto_exclude_fields[]");
+        }
+        if self.limit.is_some() {
+            set.push("limit");
+        }
+        if self.next_cursor.is_some() {
+            set.push("next_cursor");
+        }
+        set
+    }
+}
 /// Client for Unified CRM API.
 ///
 /// One API for the opportunity (deal) records of several CRMs. Each request names an integrated account; the server maps the unified record to and from that account's provider.
@@ -1636,6 +2626,48 @@ impl Client {
             &mut query,
             "next_cursor",
             &params.next_cursor,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "updated_at[gt]",
+            &params.updated_at_gt,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "created_at[gt]",
+            &params.created_at_gt,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "status",
+            &params.status,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "owner_id",
+            &params.owner_id,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "account_id",
+            &params.account_id,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "sort_by",
+            &params.sort_by,
             ::crm_runtime::encode::QueryStyle::Form,
             true,
         )?;
@@ -1960,6 +2992,256 @@ impl Client {
             .await?;
         match response.status.as_u16() {
             200 => response.json::<Opportunity, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// List custom field definitions
+    ///
+    /// The account's custom field definitions for a resource. `name` is exactly the key `custom_fields` uses in opportunities. The first page is read fresh from the provider (and refreshes what writes resolve names against); later pages of the same walk come from that snapshot. With `truto_response_format=raw` each item of `result` is the provider's record untouched. A provider that cannot serve this list answers 400 with the reason; the served document lists them.
+    ///
+    /// `GET /unified/crm/fields`
+    pub async fn list_fields(
+        &self,
+        integrated_account_id: &::uuid::Uuid,
+        params: &ListFieldsParams,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<CustomFieldList>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = "/unified/crm/fields";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["bearerAuth"],
+            );
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "integrated_account_id",
+            integrated_account_id,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "resource",
+            &params.resource,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "truto_response_format",
+            &params.truto_response_format,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "truto_ignore_remote_data",
+            &params.truto_ignore_remote_data,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "truto_exclude_fields[]",
+            &params.truto_exclude_fields,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "limit",
+            &params.limit,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "next_cursor",
+            &params.next_cursor,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listFields")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<CustomFieldList, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// List stages
+    ///
+    /// The account's pipeline stages: the ids and names `stage` uses in opportunities, with their pipeline where the provider has pipelines. The first page is read fresh from the provider; later pages of the same walk come from that snapshot. With `truto_response_format=raw` each item of `result` is the provider's record untouched. A provider that cannot serve this list answers 400 with the reason; the served document lists them.
+    ///
+    /// `GET /unified/crm/stages`
+    pub async fn list_stages(
+        &self,
+        integrated_account_id: &::uuid::Uuid,
+        params: &ListStagesParams,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<StageList>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = "/unified/crm/stages";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["bearerAuth"],
+            );
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "integrated_account_id",
+            integrated_account_id,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "truto_response_format",
+            &params.truto_response_format,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "truto_ignore_remote_data",
+            &params.truto_ignore_remote_data,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "truto_exclude_fields[]",
+            &params.truto_exclude_fields,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "limit",
+            &params.limit,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "next_cursor",
+            &params.next_cursor,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listStages")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<StageList, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// List users
+    ///
+    /// The account's users: the ids `owner` uses in opportunities. The first page reads every page of the provider's users; later pages of the same walk come from that snapshot. With `truto_response_format=raw` each item of `result` is the provider's record untouched. A provider that cannot serve this list answers 400 with the reason; the served document lists them.
+    ///
+    /// `GET /unified/crm/users`
+    pub async fn list_users(
+        &self,
+        integrated_account_id: &::uuid::Uuid,
+        params: &ListUsersParams,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<UserList>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = "/unified/crm/users";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["bearerAuth"],
+            );
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "integrated_account_id",
+            integrated_account_id,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "truto_response_format",
+            &params.truto_response_format,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "truto_ignore_remote_data",
+            &params.truto_ignore_remote_data,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "truto_exclude_fields[]",
+            &params.truto_exclude_fields,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "limit",
+            &params.limit,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "next_cursor",
+            &params.next_cursor,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listUsers")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<UserList, _>(),
             _ => {
                 ::core::result::Result::Err(
                     response
