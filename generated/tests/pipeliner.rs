@@ -207,8 +207,9 @@ async fn credentials_are_exactly_username_password_and_space_id_sent_as_basic_an
         .received_requests()
         .await
         .expect("request recording is on");
-    // Three lookups and the get, each in the space, each with Basic.
-    assert_eq!(requests.len(), 4);
+    // Four lookups (fields, pipelines, steps, currencies) and the get,
+    // each in the space, each with Basic.
+    assert_eq!(requests.len(), 5);
     for request in &requests {
         assert!(
             request
