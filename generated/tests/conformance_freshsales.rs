@@ -248,6 +248,11 @@ impl Conformance for Freshsales {
     fn filter_ids() -> (String, String) {
         ("70000011234".into(), "70000512001".into())
     }
+
+    /// Lists already ask for `sort=created_at&sort_type=asc`.
+    fn default_order() -> Option<&'static str> {
+        Some("sort_by=created_at")
+    }
 }
 
 conformance_tests!(Freshsales);
