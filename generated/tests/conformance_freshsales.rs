@@ -25,11 +25,13 @@ const ALL_DEALS_VIEW: i64 = 70000057384;
 /// `Closed Won`, `Closed Lost`), as a value Freshworks could add.
 const ODD_STAGE: i64 = 70000239999;
 
-const LOOKUPS: [&str; 4] = [
+const LOOKUPS: [&str; 5] = [
     "/api/deals/filters",
     "/api/selector/deal_stages",
     "/api/selector/currencies",
     "/api/settings/deals/fields",
+    // The users lookup (`GET /api/selector/owners`, one unpaged answer).
+    "/api/selector/owners",
 ];
 
 fn stages() -> Value {
@@ -214,6 +216,42 @@ impl Conformance for Freshsales {
 
     fn is_lookup(request: &Request) -> bool {
         LOOKUPS.contains(&request.url.path())
+    }
+
+    async fn mount_users(server: &MockServer) {
+        Mock::given(method("GET"))
+            .and(path(LOOKUPS[4]))
+            .respond_with(json_response(200, &fixture("freshsales", "users.json")))
+            .mount(server)
+            .await;
+    }
+
+    fn user() -> Option<(String, Option<String>, Option<String>)> {
+        Some((
+            "70000011234".into(),
+            Some("Priya Raman".into()),
+            Some("priya.raman@example.com".into()),
+        ))
+    }
+
+    /// The first stage of `stages.json`, in the default pipeline.
+    fn stage() -> Option<(String, String, Option<String>)> {
+        Some((
+            "70000231001".into(),
+            "New".into(),
+            Some("70000012001".into()),
+        ))
+    }
+
+    /// An owner and an account of the fixtures (Freshsales declares both
+    /// filters unsupported: the suite checks they are refused).
+    fn filter_ids() -> (String, String) {
+        ("70000011234".into(), "70000512001".into())
+    }
+
+    /// Lists already ask for `sort=created_at&sort_type=asc`.
+    fn default_order() -> Option<&'static str> {
+        Some("sort_by=created_at")
     }
 }
 

@@ -22,11 +22,17 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 struct Insightly;
 
-const LOOKUPS: [&str; 3] = [
+const LOOKUPS: [&str; 4] = [
     "/PipelineStages",
     "/Pipelines",
     "/CustomFields/Opportunities",
+    // The users lookup.
+    "/Users",
 ];
+/// Where a list with a filter goes: the search, which answers the same
+/// bare array as the plain list (the suite mounts records at the plain
+/// list only, so here every search answers an empty page).
+const SEARCH: &str = "/Opportunities/Search";
 
 impl Conformance for Insightly {
     const PROVIDER: Provider = Provider::Insightly;
@@ -57,6 +63,11 @@ impl Conformance for Insightly {
                 .mount(server)
                 .await;
         }
+        Mock::given(method("GET"))
+            .and(path(SEARCH))
+            .respond_with(json_response(200, &json!([])))
+            .mount(server)
+            .await;
     }
 
     fn list_route() -> (&'static str, String) {
@@ -183,6 +194,40 @@ impl Conformance for Insightly {
     fn is_lookup(request: &Request) -> bool {
         LOOKUPS.contains(&request.url.path())
     }
+
+    /// One short page of users (a page shorter than `top` is the last;
+    /// `tests/insightly.rs` walks two pages).
+    async fn mount_users(server: &MockServer) {
+        Mock::given(method("GET"))
+            .and(path(LOOKUPS[3]))
+            .respond_with(json_response(
+                200,
+                &fixture("insightly", "users_page1.json"),
+            ))
+            .mount(server)
+            .await;
+    }
+
+    fn user() -> Option<(String, Option<String>, Option<String>)> {
+        Some((
+            "1093280".into(),
+            Some("Diego Ferreira".into()),
+            Some("diego.ferreira@example.com".into()),
+        ))
+    }
+
+    /// The first stage of `stages.json`, in the "New business" pipeline.
+    fn stage() -> Option<(String, String, Option<String>)> {
+        Some((
+            "824432".into(),
+            "Qualification".into(),
+            Some("259547".into()),
+        ))
+    }
+
+    fn filter_ids() -> (String, String) {
+        ("1093279".into(), "139023483".into())
+    }
 }
 
 #[tokio::test]
@@ -232,6 +277,14 @@ async fn a_rate_limit_is_a_429_with_retry_after() {
 #[tokio::test]
 async fn credentials_are_sent_as_the_provider_wants() {
     suite::credentials_are_sent_as_the_provider_wants::<Insightly>().await;
+}
+#[tokio::test]
+async fn lookups_answer_or_are_refused_with_the_reason() {
+    suite::lookups_answer_or_are_refused_with_the_reason::<Insightly>().await;
+}
+#[tokio::test]
+async fn every_filter_reaches_the_provider_or_is_refused() {
+    suite::every_filter_reaches_the_provider_or_is_refused::<Insightly>().await;
 }
 
 /// The suite's `updates_send_only_the_fields_set`, with a whole amount.

@@ -82,6 +82,7 @@ impl Conformance for Pipeliner {
     async fn mount_context(server: &MockServer) {
         for (entity, file) in [
             ("Fields", "custom_fields.json"),
+            ("Pipelines", "pipelines.json"),
             ("Steps", "stages.json"),
             ("Currencies", "currencies.json"),
         ] {
@@ -244,10 +245,66 @@ impl Conformance for Pipeliner {
     }
 
     fn is_lookup(request: &Request) -> bool {
-        ["Fields", "Steps", "Currencies"]
+        ["Fields", "Pipelines", "Steps", "Currencies", "Clients"]
             .iter()
             .any(|entity| request.url.path() == entities(entity))
     }
+
+    /// Two pages of users: the first without `after`, the second after
+    /// the first page's `end_cursor`.
+    async fn mount_users(server: &MockServer) {
+        mount_users_pages(server).await;
+    }
+
+    fn user() -> Option<(String, Option<String>, Option<String>)> {
+        Some((
+            "00000000-0000-0000-0000-000000011c33".into(),
+            Some("Support Desk".into()),
+            Some("support@example.com".into()),
+        ))
+    }
+
+    /// The first step of `stages.json`, in the pipeline of `pipelines.json`.
+    fn stage() -> Option<(String, String, Option<String>)> {
+        Some((
+            "5f4ba3a1-7f3d-4c0b-8c54-2a0d3a4cb7e2".into(),
+            "Qualify".into(),
+            Some("3c0f8b52-6d7e-4e1a-9b2c-5d6e7f8a9b0c".into()),
+        ))
+    }
+
+    fn filter_ids() -> (String, String) {
+        (
+            "00000000-0000-0000-0000-000000011a7d".into(),
+            "0bc376a4-c579-413a-9221-e86e4a134766".into(),
+        )
+    }
+}
+
+/// `users_page1.json` for a request without `after`, `users_page2.json`
+/// for the first page's `end_cursor`.
+async fn mount_users_pages(server: &MockServer) {
+    let first = fixture("pipeliner", "users_page1.json");
+    let after = first["page_info"]["end_cursor"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    Mock::given(method("GET"))
+        .and(path(entities("Clients")))
+        .and(wiremock::matchers::query_param("after", after.as_str()))
+        .respond_with(json_response(
+            200,
+            &fixture("pipeliner", "users_page2.json"),
+        ))
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(entities("Clients")))
+        .respond_with(json_response(200, &first))
+        .with_priority(2)
+        .mount(server)
+        .await;
 }
 
 conformance_tests!(Pipeliner);

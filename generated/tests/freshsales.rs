@@ -3,11 +3,13 @@
 //! (`tests/fixtures/responses/freshsales/`, sources in its `SOURCE.md`),
 //! and checks what Freshsales received and what the caller got.
 
+use crm_runtime::mapping::{ListFilters, SortBy};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use unified_crm::providers::freshsales::AccountCredentials;
 use unified_crm::{
-    Credentials, IntegratedAccount, ListOptions, RequestOptions, UnifiedClient, UnifiedError,
+    Credentials, IntegratedAccount, ListOptions, Lookup, RequestOptions, UnifiedClient,
+    UnifiedError,
 };
 use uuid::Uuid;
 use wiremock::matchers::{method, path};
@@ -25,6 +27,7 @@ const CREATED: &str =
     include_str!("../../tests/fixtures/responses/freshsales/create_response.json");
 const UPDATED: &str =
     include_str!("../../tests/fixtures/responses/freshsales/update_response.json");
+const USERS: &str = include_str!("../../tests/fixtures/responses/freshsales/users.json");
 
 const VIEWS_PATH: &str = "/api/deals/filters";
 const STAGES_PATH: &str = "/api/selector/deal_stages";
@@ -650,4 +653,222 @@ async fn the_status_cannot_be_written() {
         other => panic!("expected status to be refused, got {other:?}"),
     }
     assert!(freshsales.requests().await.is_empty());
+}
+
+// ------------------------------------------------------ filters and lookups
+
+/// Every query pair a request carried, sorted.
+fn query_pairs(request: &Request) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = request
+        .url
+        .query_pairs()
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = expected
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+impl Freshsales {
+    async fn list_filtered(&self, filters: ListFilters) -> Result<Value, UnifiedError> {
+        self.client
+            .list(
+                &self.account,
+                &ListOptions {
+                    limit: Some(2),
+                    filters,
+                    ..ListOptions::default()
+                },
+            )
+            .await
+    }
+
+    async fn lookup(&self, lookup: Lookup) -> Value {
+        self.client
+            .list_lookup(&self.account, lookup, &ListOptions::default())
+            .await
+            .unwrap_or_else(|error| panic!("{lookup:?}: {error}"))
+    }
+}
+
+#[tokio::test]
+async fn sort_by_updated_at_sorts_the_view_by_updated_at_ascending() {
+    // The view API's `sort` / `sort_type` (reference, "List all Deals").
+    let freshsales = Freshsales::start().await;
+    freshsales
+        .respond("GET", ALL_DEALS_PATH, 200, LIST_PAGE1)
+        .await;
+
+    freshsales
+        .list_filtered(ListFilters {
+            sort_by: Some(SortBy::UpdatedAt),
+            ..ListFilters::default()
+        })
+        .await
+        .unwrap();
+
+    let lists = freshsales.requests_to("GET", ALL_DEALS_PATH).await;
+    assert_eq!(lists.len(), 1);
+    assert_eq!(
+        query_pairs(&lists[0]),
+        pairs(&[
+            ("page", "1"),
+            ("per_page", "2"),
+            ("sort", "updated_at"),
+            ("sort_type", "asc"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn sort_by_created_at_is_the_default_order_asked_explicitly() {
+    let freshsales = Freshsales::start().await;
+    freshsales
+        .respond("GET", ALL_DEALS_PATH, 200, LIST_PAGE1)
+        .await;
+
+    freshsales
+        .list_filtered(ListFilters {
+            sort_by: Some(SortBy::CreatedAt),
+            ..ListFilters::default()
+        })
+        .await
+        .unwrap();
+    freshsales
+        .list_filtered(ListFilters::default())
+        .await
+        .unwrap();
+
+    let lists = freshsales.requests_to("GET", ALL_DEALS_PATH).await;
+    assert_eq!(lists.len(), 2);
+    let expected = pairs(&[
+        ("page", "1"),
+        ("per_page", "2"),
+        ("sort", "created_at"),
+        ("sort_type", "asc"),
+    ]);
+    assert_eq!(query_pairs(&lists[0]), expected);
+    assert_eq!(query_pairs(&lists[1]), expected, "the default order");
+}
+
+#[tokio::test]
+async fn filters_a_view_cannot_take_are_refused_naming_the_views() {
+    let freshsales = Freshsales::start().await;
+    let instant = chrono::DateTime::parse_from_rfc3339("2024-01-15T10:30:00Z").unwrap();
+    for (name, filters) in [
+        (
+            "updated_at[gt]",
+            ListFilters {
+                updated_after: Some(instant),
+                ..ListFilters::default()
+            },
+        ),
+        (
+            "status",
+            ListFilters {
+                status: Some("won".into()),
+                ..ListFilters::default()
+            },
+        ),
+        (
+            "owner_id",
+            ListFilters {
+                owner_id: Some("70000011234".into()),
+                ..ListFilters::default()
+            },
+        ),
+    ] {
+        let error = freshsales.list_filtered(filters).await.unwrap_err();
+        match &error {
+            UnifiedError::InvalidInput { field, message } => {
+                assert_eq!(field, name);
+                assert!(message.contains("saved views"), "{message}");
+            }
+            other => panic!("{name}: expected a refusal, got {other:?}"),
+        }
+    }
+    assert!(
+        freshsales
+            .requests_to("GET", ALL_DEALS_PATH)
+            .await
+            .is_empty(),
+        "nothing is listed"
+    );
+}
+
+#[tokio::test]
+async fn users_are_the_owners_selector_in_one_call() {
+    let freshsales = Freshsales::start().await;
+    freshsales
+        .respond("GET", "/api/selector/owners", 200, USERS)
+        .await;
+
+    let page = freshsales.lookup(Lookup::Users).await;
+
+    let users = page["result"].as_array().unwrap();
+    let ids: Vec<&str> = users
+        .iter()
+        .map(|user| user["id"].as_str().unwrap())
+        .collect();
+    // Deactivated users stay listed: deals may still name them.
+    assert_eq!(ids, ["70000011234", "70000011235", "70000011236"]);
+    assert_eq!(users[1]["name"], "Tomás Ibarra");
+    assert_eq!(users[1]["email"], "tomas.ibarra@example.com");
+    assert_eq!(users[2]["remote_data"]["is_active"], false);
+    assert_eq!(
+        freshsales
+            .requests_to("GET", "/api/selector/owners")
+            .await
+            .len(),
+        1,
+        "the selector is not paged"
+    );
+}
+
+#[tokio::test]
+async fn stages_carry_their_pipeline_id() {
+    let freshsales = Freshsales::start().await;
+
+    let page = freshsales.lookup(Lookup::Stages).await;
+
+    let stages = page["result"].as_array().unwrap();
+    let won = stages
+        .iter()
+        .find(|stage| stage["name"] == "Won")
+        .expect("the Won stage");
+    assert_eq!(won["pipeline"]["id"], "70000012001");
+    assert_eq!(won["remote_data"]["forecast_type"], "Closed Won");
+    assert_eq!(
+        stages.len(),
+        parse(STAGES)["deal_stages"].as_array().unwrap().len(),
+        "every stage of every pipeline"
+    );
+}
+
+#[tokio::test]
+async fn custom_fields_are_the_custom_deal_fields_with_their_labels() {
+    let freshsales = Freshsales::start().await;
+
+    let page = freshsales.lookup(Lookup::CustomFields).await;
+
+    let fields = page["result"].as_array().unwrap();
+    assert!(
+        fields
+            .iter()
+            .all(|field| field["name"].as_str().unwrap().starts_with("cf_")),
+        "standard fields are left out: {fields:?}"
+    );
+    let region = fields
+        .iter()
+        .find(|field| field["name"] == "cf_region")
+        .expect("cf_region");
+    assert!(region["remote_data"].is_object());
 }

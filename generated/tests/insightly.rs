@@ -3,11 +3,13 @@
 //! (`tests/fixtures/responses/insightly/`, sources in its `SOURCE.md`),
 //! and checks what Insightly received and what the caller got.
 
+use crm_runtime::mapping::{ListFilters, SortBy};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use unified_crm::providers::insightly::AccountCredentials;
 use unified_crm::{
-    Credentials, IntegratedAccount, ListOptions, RequestOptions, UnifiedClient, UnifiedError,
+    Credentials, IntegratedAccount, ListOptions, Lookup, RequestOptions, UnifiedClient,
+    UnifiedError,
 };
 use uuid::Uuid;
 use wiremock::matchers::{method, path, query_param};
@@ -21,6 +23,8 @@ const LIST_PAGE1: &str = include_str!("../../tests/fixtures/responses/insightly/
 const LIST_PAGE2: &str = include_str!("../../tests/fixtures/responses/insightly/list_page2.json");
 const CREATED: &str = include_str!("../../tests/fixtures/responses/insightly/create_response.json");
 const UPDATED: &str = include_str!("../../tests/fixtures/responses/insightly/update_response.json");
+const USERS_PAGE1: &str = include_str!("../../tests/fixtures/responses/insightly/users_page1.json");
+const USERS_PAGE2: &str = include_str!("../../tests/fixtures/responses/insightly/users_page2.json");
 
 /// `Basic base64("sekret:")`: the key as user name, an empty password.
 const AUTHORIZATION: &str = "Basic c2VrcmV0Og==";
@@ -644,4 +648,330 @@ async fn delete_answers_202_without_a_body_and_the_caller_gets_the_id() {
 
     assert_eq!(deleted["id"], ID);
     assert_eq!(insightly.calls().await, ["DELETE /Opportunities/4123456"]);
+}
+
+// ------------------------------------------------------ filters and lookups
+
+const SEARCH: &str = "/Opportunities/Search";
+
+impl Insightly {
+    async fn list_filtered(&self, filters: ListFilters) -> Result<Value, UnifiedError> {
+        self.client
+            .list(
+                &self.account,
+                &ListOptions {
+                    limit: Some(3),
+                    filters,
+                    ..ListOptions::default()
+                },
+            )
+            .await
+    }
+
+    async fn lookup(&self, lookup: Lookup) -> Value {
+        self.client
+            .list_lookup(&self.account, lookup, &ListOptions::default())
+            .await
+            .unwrap_or_else(|error| panic!("{lookup:?}: {error}"))
+    }
+
+    /// Every item of a lookup, across its pages (100 a page).
+    async fn lookup_all(&self, lookup: Lookup) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor = None;
+        for _ in 0..20 {
+            let page = self
+                .client
+                .list_lookup(
+                    &self.account,
+                    lookup,
+                    &ListOptions {
+                        next_cursor: cursor,
+                        ..ListOptions::default()
+                    },
+                )
+                .await
+                .unwrap_or_else(|error| panic!("{lookup:?}: {error}"));
+            items.extend(page["result"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => break,
+            }
+        }
+        items
+    }
+}
+
+fn instant(text: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(text).expect("an RFC 3339 instant")
+}
+
+#[tokio::test]
+async fn filters_go_to_the_search_as_updated_after_and_one_field_condition() {
+    // `GET /Opportunities/Search` with `updated_after_utc` and
+    // `field_name` / `field_value` (reference, "Gets a filtered list of
+    // Opportunities"), paged like the plain list.
+    let insightly = Insightly::start().await;
+    insightly.respond("GET", SEARCH, 200, LIST_PAGE1).await;
+
+    let page = insightly
+        .list_filtered(ListFilters {
+            updated_after: Some(instant("2024-01-15T12:30:00.75+02:00")),
+            status: Some("won".into()),
+            ..ListFilters::default()
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(page["result_count"], 3);
+    let searches = insightly.requests_to("GET", SEARCH).await;
+    assert_eq!(searches.len(), 1);
+    assert_eq!(
+        query(&searches[0]),
+        pairs(&[
+            ("field_name", "OPPORTUNITY_STATE"),
+            ("field_value", "WON"),
+            ("updated_after_utc", "2024-01-15T10:30:00Z"),
+            ("skip", "0"),
+            ("top", "3"),
+        ])
+    );
+    assert!(
+        insightly.requests_to("GET", OPPORTUNITIES).await.is_empty(),
+        "a filtered list is a search"
+    );
+}
+
+#[tokio::test]
+async fn owner_and_account_are_field_conditions_on_their_ids() {
+    let insightly = Insightly::start().await;
+    insightly.respond("GET", SEARCH, 200, "[]").await;
+
+    insightly
+        .list_filtered(ListFilters {
+            owner_id: Some("1093279".into()),
+            ..ListFilters::default()
+        })
+        .await
+        .unwrap();
+    insightly
+        .list_filtered(ListFilters {
+            account_id: Some("139023483".into()),
+            ..ListFilters::default()
+        })
+        .await
+        .unwrap();
+
+    let searches = insightly.requests_to("GET", SEARCH).await;
+    assert_eq!(searches.len(), 2);
+    assert_eq!(
+        query(&searches[0]),
+        pairs(&[
+            ("field_name", "OWNER_USER_ID"),
+            ("field_value", "1093279"),
+            ("skip", "0"),
+            ("top", "3"),
+        ])
+    );
+    assert_eq!(
+        query(&searches[1]),
+        pairs(&[
+            ("field_name", "ORGANISATION_ID"),
+            ("field_value", "139023483"),
+            ("skip", "0"),
+            ("top", "3"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn a_filtered_walk_pages_the_search_with_the_same_conditions() {
+    let insightly = Insightly::start().await;
+    for (skip, page) in [("0", LIST_PAGE1), ("3", LIST_PAGE2)] {
+        Mock::given(method("GET"))
+            .and(path(SEARCH))
+            .and(query_param("skip", skip))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(page, "application/json"))
+            .mount(&insightly.server)
+            .await;
+    }
+    let filters = ListFilters {
+        updated_after: Some(instant("2024-01-15T10:30:00Z")),
+        ..ListFilters::default()
+    };
+
+    let first = insightly.list_filtered(filters.clone()).await.unwrap();
+    let cursor = first["next_cursor"].as_str().map(str::to_owned);
+    assert!(cursor.is_some(), "a full page has a next page");
+    let second = insightly
+        .client
+        .list(
+            &insightly.account,
+            &ListOptions {
+                limit: Some(3),
+                next_cursor: cursor,
+                filters,
+                ..ListOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(second["next_cursor"], Value::Null, "two of three: the last");
+    let searches = insightly.requests_to("GET", SEARCH).await;
+    assert_eq!(searches.len(), 2);
+    assert_eq!(
+        query(&searches[1]),
+        pairs(&[
+            ("updated_after_utc", "2024-01-15T10:30:00Z"),
+            ("skip", "3"),
+            ("top", "3"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn two_field_conditions_are_refused_naming_the_second() {
+    let insightly = Insightly::start().await;
+
+    let error = insightly
+        .list_filtered(ListFilters {
+            status: Some("open".into()),
+            owner_id: Some("1093279".into()),
+            ..ListFilters::default()
+        })
+        .await
+        .unwrap_err();
+
+    match &error {
+        UnifiedError::InvalidInput { field, message } => {
+            assert_eq!(field, "owner_id");
+            assert!(message.contains("one field condition"), "{message}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(insightly.calls().await.is_empty(), "nothing is sent");
+}
+
+#[tokio::test]
+async fn creation_time_and_sorting_are_refused_with_the_reason() {
+    let insightly = Insightly::start().await;
+    for (name, filters) in [
+        (
+            "created_at[gt]",
+            ListFilters {
+                created_after: Some(instant("2024-01-15T10:30:00Z")),
+                ..ListFilters::default()
+            },
+        ),
+        (
+            "sort_by",
+            ListFilters {
+                sort_by: Some(SortBy::UpdatedAt),
+                ..ListFilters::default()
+            },
+        ),
+    ] {
+        let error = insightly.list_filtered(filters).await.unwrap_err();
+        match &error {
+            UnifiedError::InvalidInput { field, message } => {
+                assert_eq!(field, name);
+                assert!(message.contains("Insightly"), "{message}");
+            }
+            other => panic!("{name}: expected a refusal, got {other:?}"),
+        }
+    }
+    assert!(insightly.calls().await.is_empty(), "nothing is sent");
+}
+
+#[tokio::test]
+async fn users_are_every_page_of_users_until_a_short_one() {
+    let insightly = Insightly::start().await;
+    // A full first page (500 users: the fixture's two, then numbered
+    // copies), then the fixture's short last page.
+    let mut first: Vec<Value> = serde_json::from_str(USERS_PAGE1).unwrap();
+    let template = first[1].clone();
+    for n in 0..(500 - first.len()) {
+        let mut user = template.clone();
+        user["USER_ID"] = json!(2_000_000 + n);
+        first.push(user);
+    }
+    Mock::given(method("GET"))
+        .and(path("/Users"))
+        .and(query_param("skip", "0"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&first))
+        .mount(&insightly.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/Users"))
+        .and(query_param("skip", "500"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(USERS_PAGE2, "application/json"))
+        .mount(&insightly.server)
+        .await;
+
+    let users = insightly.lookup_all(Lookup::Users).await;
+
+    assert_eq!(users.len(), 501);
+    assert_eq!(users[0]["id"], "1093279");
+    assert_eq!(users[0]["name"], "Hannah Okafor");
+    assert_eq!(users[0]["email"], "hannah.okafor@example.com");
+    assert_eq!(users[500]["id"], "1093301");
+    assert_eq!(users[500]["remote_data"]["ACTIVE"], false);
+    let calls = insightly.requests_to("GET", "/Users").await;
+    // The lookup's later pages read the first one's snapshot.
+    assert_eq!(calls.len(), 2, "the short page is the last");
+    assert_eq!(query(&calls[0]), pairs(&[("skip", "0"), ("top", "500")]));
+    assert_eq!(query(&calls[1]), pairs(&[("skip", "500"), ("top", "500")]));
+}
+
+#[tokio::test]
+async fn stages_are_those_of_opportunity_pipelines_with_the_pipelines_name() {
+    let insightly = Insightly::start().await;
+
+    let page = insightly.lookup(Lookup::Stages).await;
+
+    let stages = page["result"].as_array().unwrap();
+    let project_stages: Vec<i64> = parse(STAGES)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|stage| stage["PIPELINE_ID"] == 259549)
+        .map(|stage| stage["STAGE_ID"].as_i64().unwrap())
+        .collect();
+    assert!(
+        !project_stages.is_empty(),
+        "the fixture has a project pipeline"
+    );
+    for stage in stages {
+        assert_ne!(
+            stage["pipeline"]["id"], "259549",
+            "no project pipeline stage"
+        );
+    }
+    let qualification = stages
+        .iter()
+        .find(|stage| stage["id"] == "824432")
+        .expect("stage 824432");
+    assert_eq!(qualification["name"], "Qualification");
+    assert_eq!(qualification["pipeline"]["id"], "259547");
+    assert_eq!(qualification["pipeline"]["name"], "New business");
+    assert_eq!(qualification["remote_data"]["STAGE_ORDER"], 1);
+}
+
+#[tokio::test]
+async fn custom_fields_are_named_by_field_name() {
+    let insightly = Insightly::start().await;
+
+    let page = insightly.lookup(Lookup::CustomFields).await;
+
+    let fields = page["result"].as_array().unwrap();
+    let expected: Vec<Value> = parse(FIELDS)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|field| field["FIELD_NAME"].clone())
+        .collect();
+    let names: Vec<Value> = fields.iter().map(|field| field["name"].clone()).collect();
+    assert_eq!(names, expected);
+    assert!(fields.iter().all(|field| field["remote_data"].is_object()));
 }

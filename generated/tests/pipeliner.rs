@@ -5,11 +5,12 @@
 
 #![cfg(feature = "pipeliner")]
 
+use crm_runtime::mapping::{ListFilters, SortBy};
 use serde_json::{Map, Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use unified_crm::providers::pipeliner::AccountCredentials;
 use unified_crm::{
-    Credentials, IntegratedAccount, ListOptions, Provider, RequestOptions, UnifiedClient,
+    Credentials, IntegratedAccount, ListOptions, Lookup, Provider, RequestOptions, UnifiedClient,
     UnifiedError,
 };
 use uuid::Uuid;
@@ -56,8 +57,8 @@ fn body(request: &Request) -> Value {
     serde_json::from_slice(&request.body).expect("a JSON body")
 }
 
-/// A Pipeliner space at a wiremock server, its lookups (fields, steps,
-/// currencies) answered from the fixtures.
+/// A Pipeliner space at a wiremock server, its lookups (fields,
+/// pipelines, steps, currencies) answered from the fixtures.
 struct Space {
     server: MockServer,
     account: IntegratedAccount,
@@ -69,6 +70,7 @@ impl Space {
         let server = MockServer::start().await;
         for (entity, file) in [
             ("Fields", "custom_fields.json"),
+            ("Pipelines", "pipelines.json"),
             ("Steps", "stages.json"),
             ("Currencies", "currencies.json"),
         ] {
@@ -205,8 +207,9 @@ async fn credentials_are_exactly_username_password_and_space_id_sent_as_basic_an
         .received_requests()
         .await
         .expect("request recording is on");
-    // Three lookups and the get, each in the space, each with Basic.
-    assert_eq!(requests.len(), 4);
+    // Four lookups (fields, pipelines, steps, currencies) and the get,
+    // each in the space, each with Basic.
+    assert_eq!(requests.len(), 5);
     for request in &requests {
         assert!(
             request
@@ -596,4 +599,285 @@ async fn a_create_without_owner_stage_close_date_and_amount_is_refused_before_an
             .await
             .is_empty()
     );
+}
+
+// ------------------------------------------------------ filters and lookups
+
+/// Every query pair a request carried, sorted.
+fn query_pairs(request: &Request) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = request
+        .url
+        .query_pairs()
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = expected
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+impl Space {
+    async fn list_filtered(&self, filters: ListFilters) -> Result<Value, UnifiedError> {
+        self.client
+            .list(
+                &self.account,
+                &ListOptions {
+                    limit: Some(2),
+                    filters,
+                    ..ListOptions::default()
+                },
+            )
+            .await
+    }
+
+    async fn lookup(&self, lookup: Lookup) -> Value {
+        self.client
+            .list_lookup(&self.account, lookup, &ListOptions::default())
+            .await
+            .unwrap_or_else(|error| panic!("{lookup:?}: {error}"))
+    }
+}
+
+#[tokio::test]
+async fn every_supported_filter_goes_out_as_a_filter_pair_together() {
+    // `filter[<api_name>]` / `filter-op[<api_name>]` and `order-by`, as
+    // Pipeliner's API parameters page and REST reference document them;
+    // dates in Pipeliner's UTC form.
+    let space = Space::start().await;
+    space
+        .respond(
+            "GET",
+            &entities("Opportunities"),
+            200,
+            fixture("list_page2.json"),
+        )
+        .await;
+
+    space
+        .list_filtered(ListFilters {
+            updated_after: Some(
+                chrono::DateTime::parse_from_rfc3339("2024-01-15T12:30:00+02:00").unwrap(),
+            ),
+            created_after: Some(
+                chrono::DateTime::parse_from_rfc3339("2023-06-01T00:00:00.25Z").unwrap(),
+            ),
+            status: Some("won".into()),
+            owner_id: Some("00000000-0000-0000-0000-000000011a7d".into()),
+            account_id: None,
+            sort_by: Some(SortBy::UpdatedAt),
+        })
+        .await
+        .unwrap();
+
+    let lists = space.requests("GET", &entities("Opportunities")).await;
+    assert_eq!(lists.len(), 1);
+    assert_eq!(
+        query_pairs(&lists[0]),
+        pairs(&[
+            ("first", "2"),
+            ("expand", "account_relations,contact_relations"),
+            ("filter[modified]", "2024-01-15 10:30:00.000000+00:00"),
+            ("filter-op[modified]", "gt"),
+            ("filter[created]", "2023-06-01 00:00:00.250000+00:00"),
+            ("filter-op[created]", "gt"),
+            ("filter[status]", "3"),
+            ("filter[owner_id]", "00000000-0000-0000-0000-000000011a7d"),
+            ("order-by", "modified,id"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn sort_by_created_at_orders_by_created_then_id_and_no_sort_sends_no_order() {
+    let space = Space::start().await;
+    space
+        .respond(
+            "GET",
+            &entities("Opportunities"),
+            200,
+            fixture("list_page2.json"),
+        )
+        .await;
+
+    space
+        .list_filtered(ListFilters {
+            sort_by: Some(SortBy::CreatedAt),
+            ..ListFilters::default()
+        })
+        .await
+        .unwrap();
+    space.list_filtered(ListFilters::default()).await.unwrap();
+
+    let lists = space.requests("GET", &entities("Opportunities")).await;
+    assert_eq!(lists.len(), 2);
+    assert_eq!(query(&lists[0], "order-by").as_deref(), Some("created,id"));
+    assert_eq!(query(&lists[1], "order-by"), None, "Pipeliner's own order");
+}
+
+#[tokio::test]
+async fn statuses_are_pipeliners_numbers_and_abandoned_is_refused() {
+    let space = Space::start().await;
+    space
+        .respond(
+            "GET",
+            &entities("Opportunities"),
+            200,
+            fixture("list_page2.json"),
+        )
+        .await;
+
+    for (status, code) in [("open", "1"), ("lost", "2"), ("won", "3")] {
+        space
+            .list_filtered(ListFilters {
+                status: Some(status.into()),
+                ..ListFilters::default()
+            })
+            .await
+            .unwrap();
+        let lists = space.requests("GET", &entities("Opportunities")).await;
+        let last = lists.last().expect("a list request");
+        assert_eq!(
+            query(last, "filter[status]").as_deref(),
+            Some(code),
+            "{status}"
+        );
+    }
+    let before = space
+        .requests("GET", &entities("Opportunities"))
+        .await
+        .len();
+    let error = space
+        .list_filtered(ListFilters {
+            status: Some("abandoned".into()),
+            ..ListFilters::default()
+        })
+        .await
+        .expect_err("Pipeliner has no abandoned status");
+    assert!(error.to_string().contains("status"), "{error}");
+    assert_eq!(
+        space
+            .requests("GET", &entities("Opportunities"))
+            .await
+            .len(),
+        before,
+        "nothing is sent"
+    );
+}
+
+#[tokio::test]
+async fn the_account_filter_is_refused_with_the_reason() {
+    let space = Space::start().await;
+
+    let error = space
+        .list_filtered(ListFilters {
+            account_id: Some(ACCOUNT.into()),
+            ..ListFilters::default()
+        })
+        .await
+        .expect_err("unsupported");
+
+    match &error {
+        UnifiedError::InvalidInput { field, message } => {
+            assert_eq!(field, "account_id");
+            assert!(message.contains("account relations"), "{message}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(
+        space
+            .requests("GET", &entities("Opportunities"))
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn users_are_every_page_of_the_clients() {
+    let space = Space::start().await;
+    let first = fixture("users_page1.json");
+    let cursor = first["page_info"]["end_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    Mock::given(method("GET"))
+        .and(path(entities("Clients")))
+        .and(query_param("after", cursor.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("users_page2.json")))
+        .with_priority(1)
+        .mount(&space.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(entities("Clients")))
+        .and(query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(first))
+        .with_priority(2)
+        .mount(&space.server)
+        .await;
+
+    let page = space.lookup(Lookup::Users).await;
+
+    let users = page["result"].as_array().unwrap();
+    let ids: Vec<&str> = users
+        .iter()
+        .map(|user| user["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "00000000-0000-0000-0000-000000011a7d",
+            "00000000-0000-0000-0000-000000011b02",
+            "00000000-0000-0000-0000-000000011c33"
+        ]
+    );
+    assert_eq!(users[0]["name"], "Maria Lindqvist");
+    assert_eq!(users[0]["email"], "maria.lindqvist@example.com");
+    let calls = space.requests("GET", &entities("Clients")).await;
+    assert_eq!(calls.len(), 2, "two pages, then has_next_page is false");
+    assert_eq!(query(&calls[0], "first").as_deref(), Some("100"));
+    assert_eq!(query(&calls[1], "after"), Some(cursor));
+}
+
+#[tokio::test]
+async fn stages_are_the_pipeline_steps_with_their_pipelines_name() {
+    let space = Space::start().await;
+
+    let page = space.lookup(Lookup::Stages).await;
+
+    let stages = page["result"].as_array().unwrap();
+    assert_eq!(stages.len(), 4, "the lead-process step is left out");
+    for stage in stages {
+        assert_eq!(
+            stage["pipeline"]["id"],
+            "3c0f8b52-6d7e-4e1a-9b2c-5d6e7f8a9b0c"
+        );
+        assert_eq!(stage["pipeline"]["name"], "Sales Pipeline");
+    }
+    assert_eq!(stages[0]["name"], "Qualify");
+    assert_eq!(stages[0]["remote_data"]["percent"], 10);
+}
+
+#[tokio::test]
+async fn custom_fields_are_the_cf_fields_named_by_api_name() {
+    let space = Space::start().await;
+
+    let page = space.lookup(Lookup::CustomFields).await;
+
+    let fields = page["result"].as_array().unwrap();
+    let names: Vec<&str> = fields
+        .iter()
+        .map(|field| field["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.iter().all(|name| name.starts_with("cf_")),
+        "{names:?}"
+    );
+    assert!(names.contains(&"cf_region"), "{names:?}");
+    assert!(fields.iter().all(|field| field["remote_data"].is_object()));
 }

@@ -26,13 +26,16 @@ use crate::error::UnifiedError;
 use crate::providers::freshsales::{
     AccountConnection, Amount, Currency, CustomFieldValues, Deal, DealCreate, DealCreateRequest,
     DealStage, DealStageList, DealUpdateRequest, DealWrite, Field, FieldList, GetDealParams,
-    ListDealsInViewParams, ListDealsInViewSortType, OpportunitiesListInput, UnifiedMapping,
+    ListDealsInViewParams, ListDealsInViewSortType, OpportunitiesListInput, OwnerList,
+    UnifiedMapping,
 };
 use crate::registry::{ClientSettings, Connect, ConnectError, Credentials, Provider};
 use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use crm_runtime::Patch;
-use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage};
+use crm_runtime::mapping::{
+    CustomFieldDefinition, ListQuery, MappingError, Pipeline, SortBy, Stage, User,
+};
 use crm_runtime::paging::Pagination;
 use crm_runtime::support::ResourceSupport;
 use crm_runtime::unified::{CallResult, OpportunityCalls};
@@ -396,20 +399,32 @@ impl OpportunityMapping for Freshsales {
     type Calls = Connection;
     type Context = Context;
 
-    // PENDING (issue 17): the helper for this provider writes these.
-    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
-        Vec::new()
+    /// The custom deal fields (`default: false`), named by their API name
+    /// (`cf_region`), the key `custom_fields` uses.
+    fn custom_fields(context: &Context) -> Vec<CustomFieldDefinition> {
+        context
+            .fields
+            .iter()
+            .filter(|field| is_custom(field))
+            .map(field_definition)
+            .collect()
     }
 
-    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
-        Vec::new()
+    /// Every stage of every pipeline, with its pipeline's id (the stage
+    /// list names no pipeline, so the pipeline's name is left out).
+    fn stages(context: &Context) -> Vec<Stage> {
+        context.stages.iter().map(stage_of).collect()
     }
 
+    /// `GET /api/selector/owners`: one answer holding every user (the
+    /// selectors are not paged).
     async fn users(
-        _calls: &Self::Calls,
+        calls: &Connection,
         _account: &IntegratedAccount,
-    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
-        Ok(Vec::new())
+    ) -> Result<Vec<User>, UnifiedError> {
+        let failed = |error| UnifiedError::from_client(Provider::Freshsales, error);
+        let owners = calls.own.client.list_owners().await.map_err(failed)?;
+        Ok(Freshsales.users_list(&owners.body)?)
     }
 
     /// The views (for "All Deals"), the stages, the currencies and the
@@ -439,9 +454,12 @@ impl OpportunityMapping for Freshsales {
 
     /// The "All Deals" view, oldest deals first: ordered by creation, a
     /// deal edited during the walk keeps its place (ordered by
-    /// `updated_at`, it would move to the end and be listed twice).
+    /// `updated_at`, it would move to the end and be listed twice). A
+    /// caller's `sort_by` picks the field (`sort` takes one, always
+    /// ascending here); the view API has no filter parameter, so the
+    /// filters are all declared unsupported and never reach this.
     fn list_input(
-        _query: &ListQuery,
+        query: &ListQuery,
         context: &Context,
     ) -> Result<OpportunitiesListInput, MappingError> {
         let view_id = context.all_deals_view.ok_or_else(|| {
@@ -452,10 +470,14 @@ impl OpportunityMapping for Freshsales {
                 "the account has no deal view of this name (renamed or deleted), and no other view holds every deal",
             )
         })?;
+        let sort = match query.filters.sort_by {
+            Some(SortBy::UpdatedAt) => "updated_at",
+            Some(SortBy::CreatedAt) | None => "created_at",
+        };
         Ok(OpportunitiesListInput {
             view_id,
             params: ListDealsInViewParams {
-                sort: Some("created_at".into()),
+                sort: Some(sort.into()),
                 sort_type: Some(ListDealsInViewSortType::Asc),
                 ..ListDealsInViewParams::default()
             },
@@ -676,6 +698,40 @@ impl OpportunityMapping for Freshsales {
     }
 }
 
+/// A deal field as the unified definition; `remote_data` is the field
+/// as read (the typed copy keeps every member, unknown ones included).
+fn field_definition(field: &Field) -> CustomFieldDefinition {
+    CustomFieldDefinition {
+        id: field.id.clone(),
+        name: field.name.clone(),
+        label: field.label.clone(),
+        data_type: field.type_.clone().unwrap_or_default(),
+        options: field
+            .choices
+            .iter()
+            .flatten()
+            .map(|choice| (choice.id.to_string(), choice.value.clone()))
+            .collect(),
+        required: field.required == Some(true),
+        // Freshsales' field list has no read-only flag.
+        read_only: false,
+        remote_data: serde_json::to_value(field).unwrap_or(Value::Null),
+    }
+}
+
+/// A deal stage with its pipeline (`deal_pipeline_id`).
+fn stage_of(stage: &DealStage) -> Stage {
+    Stage {
+        id: stage.id.to_string(),
+        name: stage.name.clone(),
+        pipeline: stage.deal_pipeline_id.map(|id| Pipeline {
+            id: id.to_string(),
+            name: None,
+        }),
+        remote_data: serde_json::to_value(stage).unwrap_or(Value::Null),
+    }
+}
+
 impl UnifiedMapping for Freshsales {
     /// The custom fields among the deal fields (`default: false`).
     fn custom_fields_list(
@@ -686,26 +742,25 @@ impl UnifiedMapping for Freshsales {
             .fields
             .iter()
             .filter(|field| is_custom(field))
-            .map(|field| CustomFieldDefinition {
-                id: field.id.clone(),
-                name: field.name.clone(),
-                data_type: field.type_.clone().unwrap_or_default(),
-                options: field
-                    .choices
-                    .iter()
-                    .flatten()
-                    .map(|choice| (choice.id.to_string(), choice.value.clone()))
-                    .collect(), ..Default::default() })
+            .map(field_definition)
             .collect())
     }
 
     fn stages_list(&self, response: &DealStageList) -> Result<Vec<Stage>, MappingError> {
+        Ok(response.deal_stages.iter().map(stage_of).collect())
+    }
+
+    /// The owners selector's users: `display_name` and `email`.
+    fn users_list(&self, response: &OwnerList) -> Result<Vec<User>, MappingError> {
         Ok(response
-            .deal_stages
+            .users
             .iter()
-            .map(|stage| Stage {
-                id: stage.id.to_string(),
-                name: stage.name.clone(), ..Default::default() })
+            .map(|owner| User {
+                id: owner.id.to_string(),
+                name: owner.display_name.clone(),
+                email: owner.email.clone(),
+                remote_data: serde_json::to_value(owner).unwrap_or(Value::Null),
+            })
             .collect())
     }
 }

@@ -23,19 +23,29 @@
 //! and [`Connection`] (this provider's `OpportunityCalls`) makes the real
 //! call itself: `PUT /Opportunities` with `OPPORTUNITY_ID` set from the id.
 //! The stage move and contact links follow in `after_update`.
+//!
+//! **The list is bound to the search.** `opportunities.list` is bound to
+//! `GET /Opportunities/Search` (the filters: `updated_after_utc` and one
+//! `field_name` = `field_value` condition), which pages like the plain
+//! list; [`Connection`] sends a list without any condition to the plain
+//! `GET /Opportunities` instead, so an unfiltered list is the call it
+//! always was.
 
 use crate::account::IntegratedAccount;
 use crate::connector::{AfterWrite, OpportunityMapping, empty_opportunity};
 use crate::error::UnifiedError;
 use crate::providers::insightly::{
     AccountConnection, CustomFieldDefinition as InsightlyField, CustomFieldValue, Link,
-    ListOpportunitiesParams, Opportunity, OpportunityCreate, OpportunityUpdate, PipelineChange,
-    PipelineStage, PipelineStageChange, UnifiedMapping,
+    ListOpportunitiesParams, ListUsersParams, Opportunity, OpportunityCreate, OpportunityUpdate,
+    PipelineChange, PipelineStage, PipelineStageChange, SearchOpportunitiesParams,
+    UnifiedMapping, User as InsightlyUser,
 };
 use crate::registry::{ClientSettings, Connect, ConnectError, Credentials, Provider};
 use crate::unified::crm as unified;
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
-use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Utc};
+use crm_runtime::mapping::{
+    CustomFieldDefinition, ListFilters, ListQuery, MappingError, Pipeline, Stage, User,
+};
 use crm_runtime::paging::Pagination;
 use crm_runtime::reexports::bytes::Bytes;
 use crm_runtime::support::ResourceSupport;
@@ -49,6 +59,11 @@ const PROVIDER: &str = "insightly";
 const DATE_TIME: &str = "%Y-%m-%d %H:%M:%S";
 const FIXED_BID: &str = "Fixed Bid";
 const CONTACT: &str = "Contact";
+/// Insightly's largest page (`top`), for the users lookup.
+const MAX_PAGE: i64 = 500;
+/// The most pages of users read (100,000 users): the cap only ends a walk
+/// whose pages never run short.
+const MAX_USER_PAGES: usize = 200;
 
 /// The account's connection: the generated one for list, get, create and
 /// delete; the update made here (see the module doc); and a second
@@ -77,8 +92,33 @@ impl Connect for Connection {
     }
 }
 
+/// A typed answer as the unified layer wants it, JSON: taken from the
+/// bytes received; an answer the typed body cannot hold (the call was
+/// made) is passed on as JSON too, to be decoded leniently.
+fn as_json<T, E>(answer: Result<ResponseValue<T>, crm_runtime::Error<E>>) -> CallResult {
+    match answer {
+        Ok(response) => Ok(ResponseValue {
+            status: response.status,
+            body: serde_json::from_slice(&response.raw).unwrap_or(Value::Null),
+            headers: response.headers,
+            raw: response.raw,
+        }),
+        Err(crm_runtime::Error::Decode(odd)) if (200..300).contains(&odd.status) => {
+            Ok(ResponseValue {
+                status: odd.status,
+                body: serde_json::from_str(&odd.body).unwrap_or(Value::Null),
+                headers: odd.headers,
+                raw: Bytes::from(odd.body),
+            })
+        }
+        Err(error) => Err(error.erase()),
+    }
+}
+
 impl OpportunityCalls for Connection {
-    type ListInput = ListOpportunitiesParams;
+    /// The search's parameters; without a condition the plain list is
+    /// called with their paging (see [`Connection::list`]).
+    type ListInput = SearchOpportunitiesParams;
     type Record = Opportunity;
     type Create = OpportunityCreate;
     /// `PUT /Opportunities`'s body; its `OPPORTUNITY_ID` is set by
@@ -98,8 +138,22 @@ impl OpportunityCalls for Connection {
         <AccountConnection as OpportunityCalls>::parse_id(id)
     }
 
-    async fn list(&self, input: &ListOpportunitiesParams) -> CallResult {
-        self.calls.list(input).await
+    /// The search when the input has a condition, else the plain list
+    /// with the same paging (`brief`, `skip`, `top`, `count_total`).
+    async fn list(&self, input: &SearchOpportunitiesParams) -> CallResult {
+        let searching = input.field_name.is_some()
+            || input.field_value.is_some()
+            || input.updated_after_utc.is_some();
+        if searching {
+            return self.calls.list(input).await;
+        }
+        let plain = ListOpportunitiesParams {
+            brief: input.brief,
+            skip: input.skip,
+            top: input.top,
+            count_total: input.count_total,
+        };
+        as_json(self.calls.client.list_opportunities(&plain).await)
     }
 
     async fn get(&self, id: &i64) -> CallResult {
@@ -118,23 +172,7 @@ impl OpportunityCalls for Connection {
     async fn update(&self, id: &i64, body: &OpportunityUpdate) -> CallResult {
         let mut body = body.clone();
         body.opportunity_id = *id;
-        match self.calls.client.update_opportunity(&body).await {
-            Ok(response) => Ok(ResponseValue {
-                status: response.status,
-                body: serde_json::from_slice(&response.raw).unwrap_or(Value::Null),
-                headers: response.headers,
-                raw: response.raw,
-            }),
-            Err(crm_runtime::Error::Decode(odd)) if (200..300).contains(&odd.status) => {
-                Ok(ResponseValue {
-                    status: odd.status,
-                    body: serde_json::from_str(&odd.body).unwrap_or(Value::Null),
-                    headers: odd.headers,
-                    raw: Bytes::from(odd.body),
-                })
-            }
-            Err(error) => Err(error.erase()),
-        }
+        as_json(self.calls.client.update_opportunity(&body).await)
     }
 
     async fn delete(&self, id: &i64) -> CallResult {
@@ -150,6 +188,8 @@ pub struct Context {
     /// Pipelines for projects only: their stages cannot take an
     /// opportunity.
     pub project_pipelines: BTreeSet<i64>,
+    /// Every pipeline's name, by id.
+    pub pipeline_names: BTreeMap<i64, String>,
     pub custom_fields: Vec<InsightlyField>,
 }
 
@@ -426,24 +466,154 @@ fn not_clearable(field: &str, reason: &str) -> MappingError {
     MappingError::new(PROVIDER, field, "null", reason)
 }
 
+/// The one field condition of a search: `OPPORTUNITY_STATE`,
+/// `OWNER_USER_ID` or `ORGANISATION_ID`, whichever filter is set. Two are
+/// refused: Insightly's search takes one `field_name`.
+fn field_condition(filters: &ListFilters) -> Result<Option<(&'static str, String)>, MappingError> {
+    let mut conditions = Vec::new();
+    if let Some(status) = filters.status.as_deref() {
+        let state = match status {
+            "open" => "OPEN",
+            "won" => "WON",
+            "lost" => "LOST",
+            "abandoned" => "ABANDONED",
+            other => {
+                return Err(MappingError::new(
+                    PROVIDER,
+                    "status",
+                    other,
+                    "is not open, won, lost or abandoned",
+                ));
+            }
+        };
+        conditions.push(("status", "OPPORTUNITY_STATE", state.to_owned()));
+    }
+    if let Some(owner) = filters.owner_id.as_deref() {
+        let id = insightly_id("owner_id", owner)?;
+        conditions.push(("owner_id", "OWNER_USER_ID", id.to_string()));
+    }
+    if let Some(account) = filters.account_id.as_deref() {
+        let id = insightly_id("account_id", account)?;
+        conditions.push(("account_id", "ORGANISATION_ID", id.to_string()));
+    }
+    let mut conditions = conditions.into_iter();
+    let first = conditions.next();
+    if let (Some((used, _, _)), Some((filter, _, value))) = (&first, conditions.next()) {
+        return Err(MappingError::new(
+            PROVIDER,
+            filter,
+            value,
+            format!(
+                "Insightly's opportunity search takes one field condition, which `{used}` already uses: status, owner_id and account_id cannot be combined (updated_at[gt] goes with any one of them)"
+            ),
+        ));
+    }
+    Ok(first.map(|(_, field, value)| (field, value)))
+}
+
+/// A custom field definition as the unified one: named by `FIELD_NAME`
+/// (the key in `CUSTOMFIELDS`), `FIELD_LABEL` the label people see.
+fn field_definition(field: &InsightlyField) -> CustomFieldDefinition {
+    CustomFieldDefinition {
+        id: field.field_name.clone(),
+        name: field.field_name.clone(),
+        label: field.field_label.clone(),
+        data_type: field.field_type.clone().unwrap_or_default(),
+        options: field
+            .custom_field_options
+            .iter()
+            .flatten()
+            .filter_map(|option| Some((option.option_id?.to_string(), option.option_value.clone()?)))
+            .collect(),
+        // The definitions carry no "required" flag.
+        required: false,
+        // `EDITABLE: false`: a value the API does not let a write set
+        // (auto-numbers, calculated fields).
+        read_only: field.editable == Some(false),
+        remote_data: serde_json::to_value(field).unwrap_or(Value::Null),
+    }
+}
+
+/// A pipeline stage as the unified one (its pipeline added by the caller
+/// that knows the pipelines' names).
+fn stage_definition(stage: &PipelineStage) -> Stage {
+    Stage {
+        id: stage.stage_id.to_string(),
+        name: stage.stage_name.clone().unwrap_or_default(),
+        pipeline: Some(Pipeline {
+            id: stage.pipeline_id.to_string(),
+            name: None,
+        }),
+        remote_data: serde_json::to_value(stage).unwrap_or(Value::Null),
+    }
+}
+
+/// A user: `FIRST_NAME LAST_NAME`, `EMAIL_ADDRESS`.
+fn user_of(user: &InsightlyUser) -> User {
+    let name = [&user.first_name, &user.last_name]
+        .into_iter()
+        .flatten()
+        .map(|part| part.trim())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    User {
+        id: user.user_id.to_string(),
+        name: (!name.is_empty()).then_some(name),
+        email: user.email_address.clone().filter(|email| !email.is_empty()),
+        remote_data: serde_json::to_value(user).unwrap_or(Value::Null),
+    }
+}
+
 impl OpportunityMapping for Insightly {
     type Calls = Connection;
     type Context = Context;
 
-    // PENDING (issue 17): the helper for this provider writes these.
-    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
-        Vec::new()
+    /// The opportunity custom fields, named by `FIELD_NAME`.
+    fn custom_fields(context: &Context) -> Vec<CustomFieldDefinition> {
+        context.custom_fields.iter().map(field_definition).collect()
     }
 
-    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
-        Vec::new()
+    /// The stages of opportunity pipelines (those of project pipelines
+    /// cannot take an opportunity), with their pipeline's id and name.
+    fn stages(context: &Context) -> Vec<Stage> {
+        context
+            .stages
+            .iter()
+            .filter(|stage| !context.project_pipelines.contains(&stage.pipeline_id))
+            .map(|stage| Stage {
+                pipeline: Some(Pipeline {
+                    id: stage.pipeline_id.to_string(),
+                    name: context.pipeline_names.get(&stage.pipeline_id).cloned(),
+                }),
+                ..stage_definition(stage)
+            })
+            .collect()
     }
 
+    /// Every page of `GET /Users` (`skip` / `top`, a short page is the
+    /// last): the ids `OWNER_USER_ID` holds.
     async fn users(
-        _calls: &Self::Calls,
+        calls: &Connection,
         _account: &IntegratedAccount,
-    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
-        Ok(Vec::new())
+    ) -> Result<Vec<User>, UnifiedError> {
+        let failed = |error| UnifiedError::from_client(Provider::Insightly, error);
+        let mut users = Vec::new();
+        for page in 0..MAX_USER_PAGES {
+            let skip = i64::try_from(page).unwrap_or(i64::MAX).saturating_mul(MAX_PAGE);
+            let params = ListUsersParams {
+                skip: Some(skip),
+                top: Some(MAX_PAGE),
+                count_total: None,
+            };
+            let answer = calls.own.client.list_users(&params).await.map_err(failed)?;
+            let count = answer.body.len();
+            users.extend(Insightly.users_list(&answer.body)?);
+            if i64::try_from(count).unwrap_or(i64::MAX) < MAX_PAGE {
+                break;
+            }
+        }
+        Ok(users)
     }
 
     /// The stages, the pipelines (to leave out project pipelines) and the
@@ -468,17 +638,39 @@ impl OpportunityMapping for Insightly {
                 .filter(|pipeline| pipeline.for_opportunities == Some(false))
                 .map(|pipeline| pipeline.pipeline_id)
                 .collect(),
+            pipeline_names: pipelines
+                .body
+                .iter()
+                .filter_map(|pipeline| {
+                    Some((pipeline.pipeline_id, pipeline.pipeline_name.clone()?))
+                })
+                .collect(),
             custom_fields: custom_fields.into_body(),
         })
     }
 
-    /// Nothing besides paging; never `brief=true`, which drops the custom
-    /// fields and links.
+    /// The filters as the search's conditions, all applied together:
+    /// `updated_after_utc`, and the one field condition (`status`,
+    /// `owner_id` or `account_id`; two of them cannot be sent, and are
+    /// refused naming the second). Never `brief=true`, which drops the
+    /// custom fields and links.
     fn list_input(
-        _query: &ListQuery,
+        query: &ListQuery,
         _context: &Context,
-    ) -> Result<ListOpportunitiesParams, MappingError> {
-        Ok(ListOpportunitiesParams::default())
+    ) -> Result<SearchOpportunitiesParams, MappingError> {
+        let filters = &query.filters;
+        let (field_name, field_value) = match field_condition(filters)? {
+            Some((name, value)) => (Some(name.to_owned()), Some(value)),
+            None => (None, None),
+        };
+        Ok(SearchOpportunitiesParams {
+            field_name,
+            field_value,
+            updated_after_utc: filters
+                .updated_after
+                .map(|at| at.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Secs, true)),
+            ..SearchOpportunitiesParams::default()
+        })
     }
 
     fn to_unified(
@@ -756,32 +948,17 @@ impl OpportunityMapping for Insightly {
 
 impl UnifiedMapping for Insightly {
     fn stages_list(&self, response: &Vec<PipelineStage>) -> Result<Vec<Stage>, MappingError> {
-        Ok(response
-            .iter()
-            .map(|stage| Stage {
-                id: stage.stage_id.to_string(),
-                name: stage.stage_name.clone().unwrap_or_default(), ..Default::default() })
-            .collect())
+        Ok(response.iter().map(stage_definition).collect())
     }
 
     fn custom_fields_list(
         &self,
         response: &Vec<InsightlyField>,
     ) -> Result<Vec<CustomFieldDefinition>, MappingError> {
-        Ok(response
-            .iter()
-            .map(|field| CustomFieldDefinition {
-                id: field.field_name.clone(),
-                name: field.field_name.clone(),
-                data_type: field.field_type.clone().unwrap_or_default(),
-                options: field
-                    .custom_field_options
-                    .iter()
-                    .flatten()
-                    .filter_map(|option| {
-                        Some((option.option_id?.to_string(), option.option_value.clone()?))
-                    })
-                    .collect(), ..Default::default() })
-            .collect())
+        Ok(response.iter().map(field_definition).collect())
+    }
+
+    fn users_list(&self, response: &Vec<InsightlyUser>) -> Result<Vec<User>, MappingError> {
+        Ok(response.iter().map(user_of).collect())
     }
 }

@@ -17,14 +17,17 @@ use crate::error::UnifiedError;
 use crate::providers::pipeliner::{
     AccountConnection, AccountRelationInput, AccountRelationItem, ContactRelationInput,
     ContactRelationItem, CurrencyList, FieldList, ListCurrenciesParams, ListFieldsParams,
-    ListOpportunitiesParams, ListStepsParams, Money, MoneyInput, Opportunity, OpportunityCreate,
-    OpportunityUpdate, PageInfo, Relation, StepList, UnifiedMapping,
+    ClientList, ClientUser, ListClientsParams, ListOpportunitiesParams, ListPipelinesParams, ListStepsParams,
+    Money, MoneyInput, Opportunity, OpportunityCreate, OpportunityUpdate, PageInfo, Relation,
+    StepList, UnifiedMapping,
 };
 use crate::registry::Provider;
 use crate::unified::crm as unified;
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use crm_runtime::Patch;
-use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage};
+use crm_runtime::mapping::{
+    CustomFieldDefinition, ListQuery, MappingError, Pipeline, SortBy, Stage, User,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -39,6 +42,11 @@ const EXPAND_RELATIONS: &str = "account_relations,contact_relations";
 const CUSTOM_PREFIX: &str = "cf_";
 /// The entity whose field definitions are the opportunity's.
 const OPPORTUNITY_ENTITY: &str = "Opportunity";
+/// The most pages of users read: 20,000 users at 100 a page. A space has
+/// far fewer; the cap only ends a walk whose cursor never ends.
+const MAX_USER_PAGES: usize = 200;
+/// Pipeliner's date form (`2019-02-01 07:41:49.529970+00:00`), in UTC.
+const DATE_TIME: &str = "%Y-%m-%d %H:%M:%S%.6f+00:00";
 
 /// A currency of the space.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,12 +60,57 @@ pub struct Currency {
 }
 
 /// What mapping needs: custom field definitions (named by `api_name`),
-/// opportunity pipeline steps and the space's currencies.
+/// opportunity pipeline steps (with their pipeline's id and name) and the
+/// space's currencies.
 #[derive(Debug, Default)]
 pub struct Context {
     pub custom_fields: Vec<CustomFieldDefinition>,
     pub stages: Vec<Stage>,
     pub currencies: Vec<Currency>,
+}
+
+/// A filter instant in Pipeliner's date form, in UTC.
+fn pipeliner_date_time(at: &DateTime<FixedOffset>) -> String {
+    at.with_timezone(&Utc).format(DATE_TIME).to_string()
+}
+
+/// The unified status as Pipeliner's `status` (1 open, 2 lost, 3 won).
+fn status_code(status: &str) -> Result<i64, MappingError> {
+    match status {
+        "open" => Ok(1),
+        "lost" => Ok(2),
+        "won" => Ok(3),
+        other => Err(MappingError::new(
+            PROVIDER,
+            "status",
+            other,
+            "Pipeliner opportunities are open, won or lost; none is abandoned",
+        )),
+    }
+}
+
+/// A user of the space: `name` is its display name (else the names it is
+/// made of), `email` its login.
+fn user_of(client: &ClientUser) -> User {
+    let joined = [&client.first_name, &client.middle_name, &client.last_name]
+        .into_iter()
+        .flatten()
+        .map(|part| part.trim())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let name = client
+        .name
+        .clone()
+        .or_else(|| client.formatted_name.clone())
+        .filter(|name| !name.trim().is_empty())
+        .or_else(|| (!joined.is_empty()).then_some(joined));
+    User {
+        id: client.id.to_string(),
+        name,
+        email: client.email.clone().filter(|email| !email.is_empty()),
+        remote_data: serde_json::to_value(client).unwrap_or(Value::Null),
+    }
 }
 
 impl Context {
@@ -313,20 +366,40 @@ impl OpportunityMapping for Pipeliner {
     type Calls = AccountConnection;
     type Context = Context;
 
-    // PENDING (issue 17): the helper for this provider writes these.
-    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
-        Vec::new()
+    /// The custom fields of the context, named by `api_name`.
+    fn custom_fields(context: &Context) -> Vec<CustomFieldDefinition> {
+        context.custom_fields.clone()
     }
 
-    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
-        Vec::new()
+    /// The opportunity pipeline steps, with their pipeline's id and name.
+    fn stages(context: &Context) -> Vec<Stage> {
+        context.stages.clone()
     }
 
+    /// Every page of `GET /entities/Clients` (Pipeliner's users): the ids
+    /// `owner_id` holds.
     async fn users(
-        _calls: &Self::Calls,
+        calls: &AccountConnection,
         _account: &IntegratedAccount,
-    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
-        Ok(Vec::new())
+    ) -> Result<Vec<User>, UnifiedError> {
+        let failed = |error| UnifiedError::from_client(Provider::Pipeliner, error);
+        let space = calls.credentials.space_id.as_str();
+        let mut users = Vec::new();
+        let mut after = None;
+        for _ in 0..MAX_USER_PAGES {
+            let params = ListClientsParams {
+                first: Some(MAX_PAGE),
+                after: after.clone(),
+                ..Default::default()
+            };
+            let page = calls.client.list_clients(space, &params).await.map_err(failed)?.body;
+            users.extend(Pipeliner.users_list(&page)?);
+            after = next_cursor(page.page_info.as_ref(), after.as_deref(), page.data.len());
+            if after.is_none() {
+                break;
+            }
+        }
+        Ok(users)
     }
 
     /// Every page of the opportunity field definitions, the steps and the
@@ -355,6 +428,26 @@ impl OpportunityMapping for Pipeliner {
             }
         }
 
+        let mut pipelines = BTreeMap::new();
+        let mut after = None;
+        loop {
+            let params = ListPipelinesParams {
+                first: Some(MAX_PAGE),
+                after: after.clone(),
+                ..Default::default()
+            };
+            let page = calls.client.list_pipelines(space, &params).await.map_err(failed)?.body;
+            pipelines.extend(
+                page.data
+                    .iter()
+                    .map(|pipeline| (pipeline.id.to_string(), pipeline.name.clone())),
+            );
+            after = next_cursor(page.page_info.as_ref(), after.as_deref(), page.data.len());
+            if after.is_none() {
+                break;
+            }
+        }
+
         let mut after = None;
         loop {
             let params = ListStepsParams {
@@ -363,7 +456,12 @@ impl OpportunityMapping for Pipeliner {
                 ..Default::default()
             };
             let page = calls.client.list_steps(space, &params).await.map_err(failed)?.body;
-            context.stages.extend(Pipeliner.stages_list(&page)?);
+            context.stages.extend(Pipeliner.stages_list(&page)?.into_iter().map(|mut stage| {
+                if let Some(pipeline) = stage.pipeline.as_mut() {
+                    pipeline.name = pipelines.get(&pipeline.id).cloned();
+                }
+                stage
+            }));
             after = next_cursor(page.page_info.as_ref(), after.as_deref(), page.data.len());
             if after.is_none() {
                 break;
@@ -399,13 +497,33 @@ impl OpportunityMapping for Pipeliner {
         Ok(context)
     }
 
-    /// Relations as objects with their ids, not URIs.
+    /// Relations as objects with their ids, not URIs; the filters as the
+    /// documented `filter[<api_name>]` / `filter-op[<api_name>]` pairs (all
+    /// apply together), and a sort as `order-by` with the id breaking
+    /// ties (Pipeliner's cursor holds the sort values, so paging follows
+    /// the sort). Without `sort_by`, no `order-by`: Pipeliner's own order.
     fn list_input(
-        _query: &ListQuery,
+        query: &ListQuery,
         _context: &Context,
     ) -> Result<ListOpportunitiesParams, MappingError> {
+        let filters = &query.filters;
+        let order_by = filters.sort_by.map(|sort| match sort {
+            SortBy::UpdatedAt => "modified,id",
+            SortBy::CreatedAt => "created,id",
+        });
         Ok(ListOpportunitiesParams {
             expand: Some(EXPAND_RELATIONS.into()),
+            order_by: order_by.map(str::to_owned),
+            filter_modified: filters.updated_after.as_ref().map(pipeliner_date_time),
+            filter_op_modified: filters.updated_after.map(|_| "gt".to_owned()),
+            filter_created: filters.created_after.as_ref().map(pipeliner_date_time),
+            filter_op_created: filters.created_after.map(|_| "gt".to_owned()),
+            filter_status: filters.status.as_deref().map(status_code).transpose()?,
+            filter_owner_id: filters
+                .owner_id
+                .as_deref()
+                .map(|id| uuid("owner_id", id))
+                .transpose()?,
             ..Default::default()
         })
     }
@@ -566,20 +684,29 @@ impl OpportunityMapping for Pipeliner {
 
 impl UnifiedMapping for Pipeliner {
     /// Opportunity pipeline steps only: the list also holds lead-process
-    /// and quote-process steps, which have no `pipeline_id`.
+    /// and quote-process steps, which have no `pipeline_id`. The
+    /// pipeline's name is not on the step: the context adds it.
     fn stages_list(&self, response: &StepList) -> Result<Vec<Stage>, MappingError> {
         Ok(response
             .data
             .iter()
-            .filter(|step| step.pipeline_id.is_some())
-            .map(|step| Stage {
-                id: step.id.to_string(),
-                name: step.name.clone(), ..Default::default() })
+            .filter_map(|step| {
+                let pipeline = step.pipeline_id?;
+                Some(Stage {
+                    id: step.id.to_string(),
+                    name: step.name.clone(),
+                    pipeline: Some(Pipeline {
+                        id: pipeline.to_string(),
+                        name: None,
+                    }),
+                    remote_data: serde_json::to_value(step).unwrap_or(Value::Null),
+                })
+            })
             .collect())
     }
 
     /// Custom fields only (`api_name` `cf_...`), named by `api_name`: the
-    /// key they have on records.
+    /// key they have on records; `name` is the label people see.
     fn custom_fields_list(
         &self,
         response: &FieldList,
@@ -597,8 +724,19 @@ impl UnifiedMapping for Pipeliner {
             .map(|field| CustomFieldDefinition {
                 id: field.id.to_string(),
                 name: field.api_name.clone(),
+                label: Some(field.name.clone()).filter(|label| !label.is_empty()),
                 data_type: field.type_id.clone().unwrap_or_default(),
-                options: Vec::new(), ..Default::default() })
+                // Dropdown options live in the field's data set (not fetched).
+                options: Vec::new(),
+                required: field.system_required == Some(true),
+                read_only: field.system_readonly == Some(true),
+                remote_data: serde_json::to_value(field).unwrap_or(Value::Null),
+            })
             .collect())
+    }
+
+    /// The clients (users) of one page.
+    fn users_list(&self, response: &ClientList) -> Result<Vec<User>, MappingError> {
+        Ok(response.data.iter().map(user_of).collect())
     }
 }

@@ -121,6 +121,13 @@ pub trait Conformance: Send + Sync + 'static {
     /// Values the id filters are tried with: an owner id and an account
     /// id in the provider's id format.
     fn filter_ids() -> (String, String);
+
+    /// The sort the provider's list already uses without `sort_by`
+    /// (`sort_by=created_at` where lists are oldest first): asking for it
+    /// may leave the request as it was.
+    fn default_order() -> Option<&'static str> {
+        None
+    }
 }
 
 /// Expands to every conformance test for the entry `$entry`.
@@ -894,6 +901,9 @@ pub async fn every_filter_reaches_the_provider_or_is_refused<E: Conformance>() {
         let before = harness.calls().await.len();
         let answer = list(filters).await;
         match support.filter_refusal(name) {
+            None if E::default_order() == Some(name) => {
+                answer.unwrap_or_else(|error| panic!("{provider} {name}: {error}"));
+            }
             None => {
                 answer.unwrap_or_else(|error| panic!("{provider} {name}: {error}"));
                 assert_ne!(

@@ -447,6 +447,44 @@ pub struct DealStage {
 pub struct DealStageList {
     pub deal_stages: ::std::vec::Vec<DealStage>,
 }
+/// A user of the account, as the owners selector lists it.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct Owner {
+    /// User id (what `owner_id` holds).
+    pub id: i64,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub display_name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub email: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_active: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub work_number: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub mobile_number: ::core::option::Option<::std::string::String>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct OwnerList {
+    pub users: ::std::vec::Vec<Owner>,
+}
 #[derive(
     ::core::fmt::Debug,
     ::core::clone::Clone,
@@ -629,7 +667,8 @@ pub struct ListDealsInViewParams {
     /// Page size (default 25, at most 100).
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub per_page: ::core::option::Option<i64>,
-    /// Field to sort by, e.g. `updated_at`, `created_at`, `amount`, `expected_close`.
+    /// Field to sort by, e.g. `updated_at`, `created_at`, `amount`,
+    /// `expected_close`. One field only.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub sort: ::core::option::Option<::std::string::String>,
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
@@ -686,6 +725,14 @@ pub trait UnifiedMapping {
         response: &DealStageList,
     ) -> ::core::result::Result<
         ::std::vec::Vec<::crm_runtime::mapping::Stage>,
+        ::crm_runtime::mapping::MappingError,
+    >;
+    /// The users in the response of `listOwners` (`GET /api/selector/owners`).
+    fn users_list(
+        &self,
+        response: &OwnerList,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::User>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -863,45 +910,32 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
             ],
             required: &[],
         },
-        filters: &[],
+        filters: &["sort_by=updated_at", "sort_by=created_at"],
         unsupported_filters: &[
             ::crm_runtime::support::Unsupported {
                 name: "updated_at[gt]",
-                reason: "PENDING (issue 17)",
+                reason: "Freshsales lists deals only through saved views, and its view API takes no filter parameters: deals cannot be filtered by last update time",
             },
             ::crm_runtime::support::Unsupported {
                 name: "created_at[gt]",
-                reason: "PENDING (issue 17)",
+                reason: "Freshsales lists deals only through saved views, and its view API takes no filter parameters: deals cannot be filtered by creation time",
             },
             ::crm_runtime::support::Unsupported {
                 name: "status",
-                reason: "PENDING (issue 17)",
+                reason: "Freshsales lists deals only through saved views, and its view API takes no filter parameters (the system views Won Deals and Lost Deals cover the default pipeline only): deals cannot be filtered by status",
             },
             ::crm_runtime::support::Unsupported {
                 name: "owner_id",
-                reason: "PENDING (issue 17)",
+                reason: "Freshsales lists deals only through saved views, and its view API takes no filter parameters: deals cannot be filtered by owner",
             },
             ::crm_runtime::support::Unsupported {
                 name: "account_id",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "sort_by=updated_at",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "sort_by=created_at",
-                reason: "PENDING (issue 17)",
+                reason: "Freshsales lists deals only through saved views, and its view API takes no filter parameters: deals cannot be filtered by account",
             },
         ],
     };
     const LOOKUPS: ::crm_runtime::support::LookupSupport = ::crm_runtime::support::LookupSupport {
-        unsupported: &[
-            ::crm_runtime::support::Unsupported {
-                name: "users.list",
-                reason: "PENDING (issue 17)",
-            },
-        ],
+        unsupported: &[],
     };
     const RECORD_ID: &'static str = "/id";
     const RECORD: &'static str = "/deal";
@@ -1095,9 +1129,11 @@ impl Client {
     /// One page of the deals in the view. Pages start at 1; `per_page` is at most
     /// 100. The last page is the one whose number is `meta.total_pages` (it may be
     /// short); a page past it comes back with `deals: []`. The glue sorts with
-    /// `sort=created_at&sort_type=asc`: a deal keeps its place while others are
-    /// edited during the walk (sorted by `updated_at`, an edited deal would move
-    /// to the end and be listed twice, and the one after it skipped).
+    /// `sort=created_at&sort_type=asc` unless the caller asks for another order:
+    /// a deal keeps its place while others are edited during the walk (sorted by
+    /// `updated_at`, an edited deal moves to the end: it is listed again there,
+    /// and the deal after it moves back into a page already read). `sort` takes
+    /// one field, so ties keep the view's own order.
     /// The list rows carry no contacts (`contact` is empty on list; a get has it).
     /// `include=` side-loads associations (e.g. `owner`, `sales_account`) as
     /// top-level arrays next to `deals`.
@@ -1448,6 +1484,46 @@ impl Client {
             .await?;
         match response.status.as_u16() {
             200 => response.json::<DealStageList, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// List the users who can own records
+    ///
+    /// Every user of the account who can own a record: the ids a deal's
+    /// `owner_id` holds. One answer, not paged (the selectors return the whole
+    /// list), wrapped as `{"users": [...]}`; each user has `id`,
+    /// `display_name`, `email` and `is_active` (deactivated users stay listed,
+    /// as deals may still name them).
+    ///
+    ///
+    /// `GET /api/selector/owners`
+    pub async fn list_owners(
+        &self,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<OwnerList>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = "/api/selector/owners";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["tokenAuth"],
+            );
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listOwners")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<OwnerList, _>(),
             _ => {
                 ::core::result::Result::Err(
                     response

@@ -807,6 +807,92 @@ pub struct CustomFieldDefinition {
         ::serde_json::Value,
     >,
 }
+/// A user of the instance (`GET /Users`).
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct User {
+    #[serde(rename = "USER_ID")]
+    pub user_id: i64,
+    #[serde(
+        rename = "CONTACT_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub contact_id: ::core::option::Option<i64>,
+    #[serde(
+        rename = "FIRST_NAME",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub first_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "LAST_NAME",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub last_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "TIMEZONE_ID",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub timezone_id: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "EMAIL_ADDRESS",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub email_address: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "ADMINISTRATOR",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub administrator: ::core::option::Option<bool>,
+    #[serde(
+        rename = "ACCOUNT_OWNER",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub account_owner: ::core::option::Option<bool>,
+    #[serde(
+        rename = "ACTIVE",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub active: ::core::option::Option<bool>,
+    /// UTC, `yyyy-MM-dd HH:mm:ss`.
+    #[serde(
+        rename = "DATE_CREATED_UTC",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub date_created_utc: ::core::option::Option<::std::string::String>,
+    /// UTC, `yyyy-MM-dd HH:mm:ss`.
+    #[serde(
+        rename = "DATE_UPDATED_UTC",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub date_updated_utc: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "USER_CURRENCY",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub user_currency: ::core::option::Option<::std::string::String>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
 /// ASP.NET Web API error body, `{"Message": "..."}`. The reference documents
 /// no error bodies; some errors come with an empty body.
 #[derive(
@@ -854,6 +940,60 @@ pub struct ListOpportunitiesParams {
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub count_total: ::core::option::Option<bool>,
 }
+/// Optional parameters of [`Client::search_opportunities`].
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct SearchOpportunitiesParams {
+    /// The field of the one field condition (`OPPORTUNITY_STATE`,
+    /// `OWNER_USER_ID`, `ORGANISATION_ID`...); with `field_value`.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub field_name: ::core::option::Option<::std::string::String>,
+    /// The value `field_name` must have.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub field_value: ::core::option::Option<::std::string::String>,
+    /// The earliest last-update time of the records returned, UTC
+    /// (`2024-01-15T10:30:00Z`).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub updated_after_utc: ::core::option::Option<::std::string::String>,
+    /// When true, only top-level fields (no `CUSTOMFIELDS`, `LINKS`, `TAGS`).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub brief: ::core::option::Option<bool>,
+    /// Number of records to skip.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub skip: ::core::option::Option<i64>,
+    /// Maximum number of records to return (at most 500).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub top: ::core::option::Option<i64>,
+    /// When true, the total number of records is in the `X-Total-Count` header.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub count_total: ::core::option::Option<bool>,
+}
+/// Optional parameters of [`Client::list_users`].
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct ListUsersParams {
+    /// Number of records to skip.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub skip: ::core::option::Option<i64>,
+    /// Maximum number of records to return (at most 500).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub top: ::core::option::Option<i64>,
+    /// When true, the total number of records is in the `X-Total-Count` header.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub count_total: ::core::option::Option<bool>,
+}
 /// The documented successful responses of [`Client::update_opportunity`].
 #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum UpdateOpportunityResponse {
@@ -886,6 +1026,14 @@ pub trait UnifiedMapping {
         response: &::std::vec::Vec<CustomFieldDefinition>,
     ) -> ::core::result::Result<
         ::std::vec::Vec<::crm_runtime::mapping::CustomFieldDefinition>,
+        ::crm_runtime::mapping::MappingError,
+    >;
+    /// The users in the response of `listUsers` (`GET /Users`).
+    fn users_list(
+        &self,
+        response: &::std::vec::Vec<User>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::User>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -970,7 +1118,7 @@ impl AccountConnection {
         }
     }
 }
-impl ::crm_runtime::paging::PageRequest for ListOpportunitiesParams {
+impl ::crm_runtime::paging::PageRequest for SearchOpportunitiesParams {
     fn set_page(&mut self, at: &::crm_runtime::paging::PageAt<'_>) {
         let _ = at;
         self.top = ::core::option::Option::Some(
@@ -983,7 +1131,7 @@ impl ::crm_runtime::paging::PageRequest for ListOpportunitiesParams {
     }
 }
 impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
-    type ListInput = ListOpportunitiesParams;
+    type ListInput = SearchOpportunitiesParams;
     type Record = Opportunity;
     type Create = OpportunityCreate;
     type Update = PipelineChange;
@@ -1049,45 +1197,24 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
             ],
             required: &[],
         },
-        filters: &[],
+        filters: &["updated_at[gt]", "status", "owner_id", "account_id"],
         unsupported_filters: &[
             ::crm_runtime::support::Unsupported {
-                name: "updated_at[gt]",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
                 name: "created_at[gt]",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "status",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "owner_id",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "account_id",
-                reason: "PENDING (issue 17)",
+                reason: "Insightly's opportunity search filters by last update time (updated_after_utc) and by one field's exact value; it cannot filter by creation time",
             },
             ::crm_runtime::support::Unsupported {
                 name: "sort_by=updated_at",
-                reason: "PENDING (issue 17)",
+                reason: "Insightly's opportunity list and search take no sort parameter: opportunities come in Insightly's own order",
             },
             ::crm_runtime::support::Unsupported {
                 name: "sort_by=created_at",
-                reason: "PENDING (issue 17)",
+                reason: "Insightly's opportunity list and search take no sort parameter: opportunities come in Insightly's own order",
             },
         ],
     };
     const LOOKUPS: ::crm_runtime::support::LookupSupport = ::crm_runtime::support::LookupSupport {
-        unsupported: &[
-            ::crm_runtime::support::Unsupported {
-                name: "users.list",
-                reason: "PENDING (issue 17)",
-            },
-        ],
+        unsupported: &[],
     };
     const RECORD_ID: &'static str = "/OPPORTUNITY_ID";
     const RECORD: &'static str = "";
@@ -1097,7 +1224,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
     }
     async fn list(&self, input: &Self::ListInput) -> ::crm_runtime::unified::CallResult {
         self.client
-            .list_opportunities_json(input)
+            .search_opportunities_json(input)
             .await
             .map_err(::crm_runtime::Error::erase)
     }
@@ -1246,6 +1373,10 @@ impl Client {
     ///
     /// One page of opportunities in id order, as a bare array. Page with `skip` /
     /// `top` (at most 500); a page shorter than `top` (or empty) is the last.
+    /// Not bound itself: `opportunities.list` is bound to the search below,
+    /// which takes the same paging, and the glue's connection
+    /// (`generated/src/glue/insightly.rs`) sends a list without any search
+    /// condition here instead, so an unfiltered list is this call as before.
     ///
     ///
     /// `GET /Opportunities`
@@ -1413,6 +1544,99 @@ impl Client {
                     .json::<Opportunity, _>()
                     .map(|value| value.map(AddOpportunityResponse::Created))
             }
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// Gets a filtered list of Opportunities
+    ///
+    /// The opportunities matching every condition given, as a bare array, paged
+    /// like the plain list (`skip` / `top` at most 500; a short page is the
+    /// last). The conditions: `updated_after_utc` (the earliest last-update
+    /// time, UTC) and at most one field condition, `field_name` = `field_value`
+    /// (an exact value of one field, e.g. `OPPORTUNITY_STATE` = `WON`). There
+    /// is no sort parameter: the order is Insightly's own.
+    ///
+    ///
+    /// `GET /Opportunities/Search`
+    pub async fn search_opportunities(
+        &self,
+        params: &SearchOpportunitiesParams,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<::std::vec::Vec<Opportunity>>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = "/Opportunities/Search";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["basicAuth"],
+            );
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "field_name",
+            &params.field_name,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "field_value",
+            &params.field_value,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "updated_after_utc",
+            &params.updated_after_utc,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "brief",
+            &params.brief,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "skip",
+            &params.skip,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "top",
+            &params.top,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "count_total",
+            &params.count_total,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "searchOpportunities")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<::std::vec::Vec<Opportunity>, _>(),
             _ => {
                 ::core::result::Result::Err(
                     response
@@ -1810,6 +2034,68 @@ impl Client {
             }
         }
     }
+    /// Gets a list of Users
+    ///
+    /// The users of the instance (read only): the `USER_ID`s an opportunity's
+    /// `OWNER_USER_ID` holds (not contact ids). Paged with `skip` / `top` like
+    /// the other lists, as a bare array; a page shorter than `top` is the last.
+    ///
+    ///
+    /// `GET /Users`
+    pub async fn list_users(
+        &self,
+        params: &ListUsersParams,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<::std::vec::Vec<User>>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = "/Users";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["basicAuth"],
+            );
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "skip",
+            &params.skip,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "top",
+            &params.top,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "count_total",
+            &params.count_total,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listUsers")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<::std::vec::Vec<User>, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
     /// [`Self::add_opportunity`], with the success body as untyped JSON (`null` when empty).
     ///
     /// `POST /Opportunities`
@@ -1917,17 +2203,17 @@ impl Client {
             }
         }
     }
-    /// [`Self::list_opportunities`], with the success body as untyped JSON (`null` when empty).
+    /// [`Self::search_opportunities`], with the success body as untyped JSON (`null` when empty).
     ///
-    /// `GET /Opportunities`
-    pub async fn list_opportunities_json(
+    /// `GET /Opportunities/Search`
+    pub async fn search_opportunities_json(
         &self,
-        params: &ListOpportunitiesParams,
+        params: &SearchOpportunitiesParams,
     ) -> ::core::result::Result<
         ::crm_runtime::ResponseValue<::serde_json::Value>,
         ::crm_runtime::Error<Error>,
     > {
-        let path = "/Opportunities";
+        let path = "/Opportunities/Search";
         let request = self
             .core
             .request(
@@ -1936,6 +2222,27 @@ impl Client {
                 &["basicAuth"],
             );
         let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "field_name",
+            &params.field_name,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "field_value",
+            &params.field_value,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "updated_after_utc",
+            &params.updated_after_utc,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
         ::crm_runtime::encode::query(
             &mut query,
             "brief",
@@ -1967,7 +2274,7 @@ impl Client {
         let request = request.query(&query);
         let response = self
             .core
-            .send(request, ::crm_runtime::Idempotency::Idempotent, "listOpportunities")
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "searchOpportunities")
             .await?;
         match response.status.as_u16() {
             200..=299 => response.json_value(),

@@ -489,6 +489,102 @@ pub struct StepList {
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub page_info: ::core::option::Option<PageInfo>,
 }
+/// An opportunity pipeline.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct Pipeline {
+    pub id: ::uuid::Uuid,
+    pub name: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_deleted: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub modified: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct PipelineList {
+    pub success: bool,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub total: ::core::option::Option<i64>,
+    pub data: ::std::vec::Vec<Pipeline>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page_info: ::core::option::Option<PageInfo>,
+}
+/// A user of the space (Pipeliner's `Client` entity).
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct ClientUser {
+    pub id: ::uuid::Uuid,
+    /// Display name, formatted by the user's name-format preference.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub formatted_name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub first_name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub middle_name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub last_name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub email: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub position: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub default_unit_id: ::core::option::Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub master_right_id: ::core::option::Option<::uuid::Uuid>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub is_deleted: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub created: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub modified: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct ClientList {
+    pub success: bool,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub total: ::core::option::Option<i64>,
+    pub data: ::std::vec::Vec<ClientUser>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page_info: ::core::option::Option<PageInfo>,
+}
 /// A currency of the space.
 #[derive(
     ::core::fmt::Debug,
@@ -671,8 +767,9 @@ pub struct ListOpportunitiesParams {
         skip_serializing_if = "::core::option::Option::is_none"
     )]
     pub include_deleted: ::core::option::Option<bool>,
-    /// Filter on `modified`; with `filter-op[modified]=gte` this is the
-    /// incremental-sync filter (UTC, e.g. `2019-02-01 00:00:00`).
+    /// Filter on `modified` (UTC, in Pipeliner's date form
+    /// `2019-02-01 07:41:49.529970+00:00`); with `filter-op[modified]=gt`,
+    /// the opportunities changed after it.
     #[serde(
         rename = "filter[modified]",
         default,
@@ -686,6 +783,36 @@ pub struct ListOpportunitiesParams {
         skip_serializing_if = "::core::option::Option::is_none"
     )]
     pub filter_op_modified: ::core::option::Option<::std::string::String>,
+    /// Filter on `created` (UTC, in Pipeliner's date form
+    /// `2019-02-01 07:41:49.529970+00:00`); with `filter-op[created]=gt`,
+    /// the opportunities created after it.
+    #[serde(
+        rename = "filter[created]",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub filter_created: ::core::option::Option<::std::string::String>,
+    /// Operator for `filter[created]` (`eq`, `gt`, `gte`, `lt`, `lte`, `between`...).
+    #[serde(
+        rename = "filter-op[created]",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub filter_op_created: ::core::option::Option<::std::string::String>,
+    /// Only opportunities of this status: `1` open, `2` lost, `3` won (operator `eq`, the default).
+    #[serde(
+        rename = "filter[status]",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub filter_status: ::core::option::Option<i64>,
+    /// Only the opportunities of this owner (a Client id; operator `eq`, the default).
+    #[serde(
+        rename = "filter[owner_id]",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub filter_owner_id: ::core::option::Option<::uuid::Uuid>,
 }
 /// Optional parameters of [`Client::create_opportunity`].
 #[derive(
@@ -808,6 +935,54 @@ pub struct ListStepsParams {
     )]
     pub filter_op_pipeline_id: ::core::option::Option<::std::string::String>,
 }
+/// Optional parameters of [`Client::list_pipelines`].
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct ListPipelinesParams {
+    /// Number of entities to return from the start of the result set. Default 30, at most 100.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub first: ::core::option::Option<i32>,
+    /// Cursor (`page_info.end_cursor` of the previous page) after which to start.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub after: ::core::option::Option<::std::string::String>,
+    /// Also return deleted entities.
+    #[serde(
+        rename = "include-deleted",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub include_deleted: ::core::option::Option<bool>,
+}
+/// Optional parameters of [`Client::list_clients`].
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct ListClientsParams {
+    /// Number of entities to return from the start of the result set. Default 30, at most 100.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub first: ::core::option::Option<i32>,
+    /// Cursor (`page_info.end_cursor` of the previous page) after which to start.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub after: ::core::option::Option<::std::string::String>,
+    /// Also return deleted entities.
+    #[serde(
+        rename = "include-deleted",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub include_deleted: ::core::option::Option<bool>,
+}
 /// Optional parameters of [`Client::list_currencies`].
 #[derive(
     ::core::fmt::Debug,
@@ -869,6 +1044,14 @@ pub trait UnifiedMapping {
         response: &StepList,
     ) -> ::core::result::Result<
         ::std::vec::Vec<::crm_runtime::mapping::Stage>,
+        ::crm_runtime::mapping::MappingError,
+    >;
+    /// The users in the response of `listClients` (`GET /spaces/{space_id}/entities/Clients`).
+    fn users_list(
+        &self,
+        response: &ClientList,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::User>,
         ::crm_runtime::mapping::MappingError,
     >;
     /// The custom field definitions in the response of `listFields` (`GET /spaces/{space_id}/entities/Fields`).
@@ -1060,45 +1243,23 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
             ],
             required: &[],
         },
-        filters: &[],
+        filters: &[
+            "updated_at[gt]",
+            "created_at[gt]",
+            "status",
+            "owner_id",
+            "sort_by=updated_at",
+            "sort_by=created_at",
+        ],
         unsupported_filters: &[
             ::crm_runtime::support::Unsupported {
-                name: "updated_at[gt]",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "created_at[gt]",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "status",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "owner_id",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
                 name: "account_id",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "sort_by=updated_at",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "sort_by=created_at",
-                reason: "PENDING (issue 17)",
+                reason: "Pipeliner links an opportunity to its accounts through account relations, not a field of the opportunity, and its list filters (filter[field]) apply to the opportunity's own fields only: opportunities cannot be filtered by account",
             },
         ],
     };
     const LOOKUPS: ::crm_runtime::support::LookupSupport = ::crm_runtime::support::LookupSupport {
-        unsupported: &[
-            ::crm_runtime::support::Unsupported {
-                name: "users.list",
-                reason: "PENDING (issue 17)",
-            },
-        ],
+        unsupported: &[],
     };
     const RECORD_ID: &'static str = "/id";
     const RECORD: &'static str = "/data";
@@ -1353,6 +1514,34 @@ impl Client {
             &mut query,
             "filter-op[modified]",
             &params.filter_op_modified,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "filter[created]",
+            &params.filter_created,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "filter-op[created]",
+            &params.filter_op_created,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "filter[status]",
+            &params.filter_status,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "filter[owner_id]",
+            &params.filter_owner_id,
             ::crm_runtime::encode::QueryStyle::Form,
             true,
         )?;
@@ -1681,6 +1870,140 @@ impl Client {
             .await?;
         match response.status.as_u16() {
             200 => response.json::<StepList, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// List opportunity pipelines
+    ///
+    /// The space's opportunity pipelines: the `pipeline_id` of a step names one.
+    /// Not bound to a unified operation: the glue reads the pipelines' names for
+    /// the stages lookup. Paged like opportunities.
+    ///
+    ///
+    /// `GET /spaces/{space_id}/entities/Pipelines`
+    pub async fn list_pipelines(
+        &self,
+        space_id: &str,
+        params: &ListPipelinesParams,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<PipelineList>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = ::std::format!(
+            "/spaces/{}/entities/Pipelines",
+            ::crm_runtime::encode::path_segment("space_id", space_id) ?
+        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                &path,
+                &["basicAuth"],
+            );
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "first",
+            &params.first,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "after",
+            &params.after,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "include-deleted",
+            &params.include_deleted,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listPipelines")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<PipelineList, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// List users (clients)
+    ///
+    /// The space's users, which Pipeliner calls clients: an opportunity's
+    /// `owner_id` is a client id. `name` is the display name, `email` the login
+    /// email. Paged like opportunities (`first` at most 100, `after` =
+    /// `page_info.end_cursor` while `page_info.has_next_page`). Deleted users
+    /// are left out unless `include-deleted=true`.
+    ///
+    ///
+    /// `GET /spaces/{space_id}/entities/Clients`
+    pub async fn list_clients(
+        &self,
+        space_id: &str,
+        params: &ListClientsParams,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<ClientList>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = ::std::format!(
+            "/spaces/{}/entities/Clients",
+            ::crm_runtime::encode::path_segment("space_id", space_id) ?
+        );
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                &path,
+                &["basicAuth"],
+            );
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "first",
+            &params.first,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "after",
+            &params.after,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "include-deleted",
+            &params.include_deleted,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listClients")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<ClientList, _>(),
             _ => {
                 ::core::result::Result::Err(
                     response
@@ -2066,6 +2389,34 @@ impl Client {
             &mut query,
             "filter-op[modified]",
             &params.filter_op_modified,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "filter[created]",
+            &params.filter_created,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "filter-op[created]",
+            &params.filter_op_created,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "filter[status]",
+            &params.filter_status,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "filter[owner_id]",
+            &params.filter_owner_id,
             ::crm_runtime::encode::QueryStyle::Form,
             true,
         )?;
