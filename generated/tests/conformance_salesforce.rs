@@ -134,7 +134,10 @@ fn run_soql(records: &[Value], soql: &str) -> ResponseTemplate {
     };
     for condition in &conditions {
         if condition_holds(&json!({}), condition).is_none() {
-            return soql_error("MALFORMED_QUERY", &format!("unexpected token in WHERE: {condition}"));
+            return soql_error(
+                "MALFORMED_QUERY",
+                &format!("unexpected token in WHERE: {condition}"),
+            );
         }
     }
     let mut rows: Vec<&Value> = records

@@ -815,7 +815,10 @@ async fn every_filter_is_refused_with_the_reason_and_nothing_is_sent() {
         assert!(text.contains("10,000 results"), "{text}");
     }
     let sent = portal.server.received_requests().await.unwrap_or_default();
-    assert!(sent.is_empty(), "nothing is sent, not even the context: {sent:?}");
+    assert!(
+        sent.is_empty(),
+        "nothing is sent, not even the context: {sent:?}"
+    );
 }
 
 #[tokio::test]
@@ -831,7 +834,12 @@ async fn owners_are_every_page_of_active_owners_then_the_archived_ones() {
                 (Some("true"), None) => "owners_archived.json",
                 (None, Some("MTAwMA%3D%3D")) => "owners_page2.json",
                 (None, None) => "owners_page1.json",
-                _ => return exchanges::answered(request, Reply::json(400, &fixture("error_400_validation.json"))),
+                _ => {
+                    return exchanges::answered(
+                        request,
+                        Reply::json(400, &fixture("error_400_validation.json")),
+                    );
+                }
             };
             exchanges::answered(request, Reply::json(200, &fixture(file)))
         }
@@ -873,7 +881,10 @@ async fn owners_are_every_page_of_active_owners_then_the_archived_ones() {
     let users = page["result"].as_array().expect("users");
     let ids: Vec<&Value> = users.iter().map(|user| &user["id"]).collect();
     // The owner ids (what `hubspot_owner_id` holds), never the user ids.
-    assert_eq!(ids, [&json!("84512963"), &json!("84512970"), &json!("84512001")]);
+    assert_eq!(
+        ids,
+        [&json!("84512963"), &json!("84512970"), &json!("84512001")]
+    );
     assert_eq!(users[0]["name"], json!("Maria Ortiz"));
     assert_eq!(users[0]["email"], json!("maria.ortiz@example.com"));
     assert_eq!(users[2]["remote_data"]["archived"], json!(true));
@@ -895,21 +906,34 @@ async fn stages_carry_their_pipeline_and_custom_fields_their_label() {
         .find(|stage| stage["id"] == json!("closedwon"))
         .expect("closedwon");
     assert_eq!(won["name"], json!("Closed won"));
-    assert_eq!(won["pipeline"], json!({"id": "default", "name": "Sales Pipeline"}));
+    assert_eq!(
+        won["pipeline"],
+        json!({"id": "default", "name": "Sales Pipeline"})
+    );
     assert_eq!(won["remote_data"]["metadata"]["isClosed"], json!("true"));
     let signed = stages
         .iter()
         .find(|stage| stage["id"] == json!("1033427"))
         .expect("1033427");
-    assert_eq!(signed["pipeline"], json!({"id": "1033421", "name": "Enterprise"}));
+    assert_eq!(
+        signed["pipeline"],
+        json!({"id": "1033421", "name": "Enterprise"})
+    );
 
     let fields = portal
         .client
-        .list_lookup(&portal.account, Lookup::CustomFields, &ListOptions::default())
+        .list_lookup(
+            &portal.account,
+            Lookup::CustomFields,
+            &ListOptions::default(),
+        )
         .await
         .expect("the custom fields");
     let fields = fields["result"].as_array().expect("fields");
-    let names: Vec<&str> = fields.iter().filter_map(|field| field["name"].as_str()).collect();
+    let names: Vec<&str> = fields
+        .iter()
+        .filter_map(|field| field["name"].as_str())
+        .collect();
     assert_eq!(names, CUSTOM);
     let region = fields
         .iter()

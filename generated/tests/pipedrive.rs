@@ -499,7 +499,8 @@ impl Company {
 #[tokio::test]
 async fn every_supported_filter_goes_into_one_deal_query() {
     let company = Company::start().await;
-    let instant = chrono::DateTime::parse_from_rfc3339("2024-01-15T12:30:00.250+02:00").expect("a date");
+    let instant =
+        chrono::DateTime::parse_from_rfc3339("2024-01-15T12:30:00.250+02:00").expect("a date");
 
     company
         .list_filtered(ListFilters {
@@ -538,11 +539,19 @@ async fn each_sort_is_ascending_and_no_sort_leaves_pipedrives_id_order() {
         (None, vec![("limit", "2")]),
         (
             Some(SortBy::CreatedAt),
-            vec![("limit", "2"), ("sort_by", "add_time"), ("sort_direction", "asc")],
+            vec![
+                ("limit", "2"),
+                ("sort_by", "add_time"),
+                ("sort_direction", "asc"),
+            ],
         ),
         (
             Some(SortBy::UpdatedAt),
-            vec![("limit", "2"), ("sort_by", "update_time"), ("sort_direction", "asc")],
+            vec![
+                ("limit", "2"),
+                ("sort_by", "update_time"),
+                ("sort_direction", "asc"),
+            ],
         ),
     ] {
         company
@@ -573,7 +582,10 @@ async fn the_creation_filter_and_the_abandoned_status_are_refused_before_any_cal
         matches!(&error, UnifiedError::InvalidInput { field, .. } if field == "created_at[gt]"),
         "{error:?}"
     );
-    assert!(error.to_string().contains("filters by update time only"), "{error}");
+    assert!(
+        error.to_string().contains("filters by update time only"),
+        "{error}"
+    );
     let error = company
         .list_filtered(ListFilters {
             status: Some("abandoned".into()),
@@ -601,7 +613,10 @@ async fn users_come_from_api_v1_in_one_answer() {
     let calls = company.requests("GET", USERS).await;
     assert_eq!(calls.len(), 1, "no paging: every user at once");
     assert_eq!(
-        calls[0].headers.get("x-api-token").and_then(|v| v.to_str().ok()),
+        calls[0]
+            .headers
+            .get("x-api-token")
+            .and_then(|v| v.to_str().ok()),
         Some(TOKEN)
     );
     let users = page["result"].as_array().expect("users");
@@ -655,10 +670,7 @@ async fn stages_carry_their_pipeline_with_its_name() {
 
     let stages = page["result"].as_array().expect("stages");
     assert_eq!(stages.len(), 6);
-    assert_eq!(
-        stages[0]["pipeline"],
-        json!({"id": "1", "name": "Sales"})
-    );
+    assert_eq!(stages[0]["pipeline"], json!({"id": "1", "name": "Sales"}));
     let signed = stages
         .iter()
         .find(|stage| stage["id"] == json!("9"))
@@ -675,7 +687,11 @@ async fn stages_carry_their_pipeline_with_its_name() {
 
     let fields = company
         .client
-        .list_lookup(&company.account, Lookup::CustomFields, &ListOptions::default())
+        .list_lookup(
+            &company.account,
+            Lookup::CustomFields,
+            &ListOptions::default(),
+        )
         .await
         .expect("the custom fields");
     let region = fields["result"]

@@ -765,8 +765,12 @@ impl Salesforce {
 #[tokio::test]
 async fn every_filter_is_a_soql_condition_beside_the_keyset_all_joined_with_and() {
     let sf = Salesforce::start().await;
-    sf.respond("GET", QUERY_PATH, json_response(200, &keyset_page("list_page1.json")))
-        .await;
+    sf.respond(
+        "GET",
+        QUERY_PATH,
+        json_response(200, &keyset_page("list_page1.json")),
+    )
+    .await;
     let filters = ListFilters {
         updated_after: Some(
             chrono::DateTime::parse_from_rfc3339("2024-01-15T12:30:00.250+02:00").expect("a date"),
@@ -806,8 +810,12 @@ async fn every_filter_is_a_soql_condition_beside_the_keyset_all_joined_with_and(
 #[tokio::test]
 async fn open_and_won_are_is_closed_and_is_won() {
     let sf = Salesforce::start().await;
-    sf.respond("GET", QUERY_PATH, json_response(200, &keyset_page("list_page2.json")))
-        .await;
+    sf.respond(
+        "GET",
+        QUERY_PATH,
+        json_response(200, &keyset_page("list_page2.json")),
+    )
+    .await;
     for status in ["open", "won"] {
         sf.list_filtered(
             ListFilters {
@@ -822,7 +830,9 @@ async fn open_and_won_are_is_closed_and_is_won() {
     assert_eq!(
         sf.queries().await,
         [
-            format!("SELECT {SELECTED} FROM Opportunity WHERE IsClosed = false ORDER BY Id LIMIT 3"),
+            format!(
+                "SELECT {SELECTED} FROM Opportunity WHERE IsClosed = false ORDER BY Id LIMIT 3"
+            ),
             format!("SELECT {SELECTED} FROM Opportunity WHERE IsWon = true ORDER BY Id LIMIT 3"),
         ]
     );
@@ -944,7 +954,10 @@ async fn stages_are_the_stagename_values_without_a_pipeline_and_fields_say_requi
         .await
         .expect("the stages");
     let stages = page["result"].as_array().expect("stages");
-    let names: Vec<&str> = stages.iter().filter_map(|stage| stage["name"].as_str()).collect();
+    let names: Vec<&str> = stages
+        .iter()
+        .filter_map(|stage| stage["name"].as_str())
+        .collect();
     assert_eq!(
         names,
         [
