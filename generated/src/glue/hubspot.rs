@@ -23,6 +23,10 @@
 //! (`POST .../batch/read`, names in the body) fetches the rest, merged in.
 //! It also passes HubSpot's rate-limit headers on under the names the
 //! unified error keeps.
+//!
+//! The deal list takes no filter or sort: the spec refuses every one.
+//! Users are the owners (`GET /crm/v3/owners`, every page, active then
+//! archived); stages carry their pipeline's id and label.
 
 use crate::account::IntegratedAccount;
 use crate::connector::{AfterWrite, OpportunityMapping, empty_opportunity};

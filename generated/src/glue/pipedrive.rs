@@ -9,6 +9,12 @@
 //! option ids, reach the caller). Validation is strict: bodies carry only
 //! documented keys, numbers as numbers. Lists page with `limit` (≤ 500) and
 //! `cursor` = `additional_data.next_cursor` (null on the last page).
+//!
+//! List filters: `updated_since` (at or after), `status`, `owner_id`,
+//! `org_id`, `sort_by=update_time|add_time` ascending (the cursor follows
+//! the sort); creation time is refused by the spec. Users from API v1
+//! (`/../v1/users` from the v2 root, one answer); stages with their
+//! pipeline's name (`GET /pipelines`, read with the context).
 
 use crate::account::IntegratedAccount;
 use crate::connector::{OpportunityMapping, empty_opportunity};

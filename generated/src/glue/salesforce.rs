@@ -14,6 +14,12 @@
 //! `{id, success, errors}` and update 204: both are read back. Errors are
 //! a JSON array; the org's request limit answers 403
 //! `REQUEST_LIMIT_EXCEEDED`, which [`Connection`] reports as the 429 it is.
+//!
+//! List filters are SOQL conditions joined with `AND` beside the keyset
+//! (`LastModifiedDate >`, `CreatedDate >`, `IsClosed`/`IsWon`, `OwnerId`,
+//! `AccountId`); sorts are refused by the spec (the keyset is on `Id`).
+//! Users by SOQL on `User` (`/query/`, keyset on `Id`); stages are the
+//! describe's `StageName` values.
 
 use crate::account::IntegratedAccount;
 use crate::connector::{OpportunityMapping, empty_opportunity};

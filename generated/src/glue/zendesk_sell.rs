@@ -8,6 +8,11 @@
 //! a date; tags as strings; custom fields keyed by name. Bodies are wrapped
 //! `{"data": ...}`, list items `items[].data`; every request carries a
 //! `User-Agent` (the spec's constant scheme). Delete answers 204.
+//!
+//! List filters: `owner_id`, `organization_id` and `sort_by=updated_at:asc`
+//! / `created_at:asc` (else `id:asc`); dates and status are refused by the
+//! spec. Users from `GET /users` (every page); stages with their
+//! pipeline's name (`GET /pipelines`, read with the context).
 
 use crate::account::IntegratedAccount;
 use crate::connector::{OpportunityMapping, empty_opportunity};
