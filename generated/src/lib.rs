@@ -35,6 +35,7 @@ pub mod render;
 
 pub use account::IntegratedAccount;
 pub use codegen::*;
+pub use crm_runtime::mapping::{ListFilters, SortBy};
 pub use cursor::CursorKey;
 pub use error::UnifiedError;
 pub use lookups::{Lookup, lookup_support, opportunity_support};
@@ -42,3 +43,9 @@ pub use opportunities::{ProviderPage, UnifiedClient, UnifiedPage};
 pub use options::{ListOptions, RequestOptions, ResponseFormat, UnifiedQuery};
 pub use registry::{Credentials, Provider};
 pub use render::UnifiedRecord;
+
+// The README's examples are doctests: they compile, and the sync loop runs
+// against a local double of Close (`generated/tests/readme/double.rs`).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -689,6 +689,58 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_filter_and_lookup_says_who_supports_it_and_why_not() {
+        let document = document().unwrap();
+        let parameters = &document["components"]["parameters"];
+        let every = Provider::ALL.len();
+        for name in [
+            "UpdatedAfter",
+            "CreatedAfter",
+            "StatusFilter",
+            "OwnerIdFilter",
+            "AccountIdFilter",
+        ] {
+            let parameter = &parameters[name];
+            let supported = parameter["x-supported-in"].as_array().unwrap().len();
+            let unsupported = parameter["x-unsupported-in"].as_object().unwrap();
+            assert_eq!(supported + unsupported.len(), every, "{name}");
+            assert!(
+                unsupported
+                    .values()
+                    .all(|reason| !reason.as_str().unwrap().is_empty()),
+                "{name}"
+            );
+            assert!(
+                parameter["description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Supported in: "),
+                "{name}"
+            );
+        }
+        for value in ["updated_at", "created_at"] {
+            let sort_by = &parameters["SortBy"];
+            let supported = sort_by["x-supported-in"][value].as_array().unwrap().len();
+            let unsupported = sort_by["x-unsupported-in"][value].as_object().unwrap();
+            assert_eq!(supported + unsupported.len(), every, "sort_by={value}");
+        }
+        for path in [
+            "/unified/crm/fields",
+            "/unified/crm/stages",
+            "/unified/crm/users",
+        ] {
+            let operation = &document["paths"][path]["get"];
+            let supported = operation["x-supported-in"].as_array().unwrap();
+            let unsupported = operation["x-unsupported-in"].as_object().unwrap();
+            assert_eq!(supported.len() + unsupported.len(), every, "{path}");
+            assert!(operation["responses"]["403"].is_object(), "{path}");
+        }
+        // Close binds its custom fields definitions: served as supported.
+        let fields = &document["paths"]["/unified/crm/fields"]["get"]["x-supported-in"];
+        assert!(fields.as_array().unwrap().contains(&json!("close")));
+    }
+
+    #[test]
     fn the_document_has_every_path_and_credentials_schema() {
         let document = document().unwrap();
         for path in [

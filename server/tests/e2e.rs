@@ -1387,6 +1387,146 @@ async fn copper_every_operation_and_format(engine: Engine) {
     }
 }
 
+// ---------------------------------------------------------------- lookups and filters
+
+fn lookup(which: &str, account: &str, extra: &str) -> String {
+    format!("/unified/crm/{which}?integrated_account_id={account}{extra}")
+}
+
+/// Close's custom field definitions and statuses through `/fields` and
+/// `/stages`: the names `custom_fields` uses, paged from one snapshot;
+/// filters parsed, refused where Close cannot apply them (with the reason
+/// from its spec), and never accepted by endpoints that do not take them.
+async fn lookups_and_filters_over_http(engine: Engine) {
+    let server = Server::start(&engine).await;
+    let token = server.token("acme").await;
+    let provider = close().await;
+    let account = server.account(&token, close_account(&provider)).await;
+    let call = |at: String| {
+        let server = &server;
+        let token = &token;
+        async move { server.call(Method::GET, &at, token, None).await }
+    };
+
+    let (status, fields) = call(lookup("fields", &account, "&resource=opportunities")).await;
+    assert_eq!(status, StatusCode::OK, "{fields}");
+    let names: Vec<&str> = fields["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|field| field["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Deal Source",
+            "Products",
+            "Contract Length (months)",
+            "Decision Date",
+            "Sales Engineer"
+        ]
+    );
+    assert_eq!(fields["result_count"], json!(5));
+    assert_eq!(fields["next_cursor"], Value::Null);
+    let custom_fields = fixture(CLOSE_CUSTOM_FIELDS);
+    assert_eq!(fields["result"][0]["remote_data"], custom_fields["data"][0]);
+
+    // One item a page: every field once, in order, from one snapshot.
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10 {
+        let extra = match &cursor {
+            None => "&limit=1".to_owned(),
+            Some(next) => format!("&limit=1&next_cursor={next}"),
+        };
+        let (status, page) = call(lookup("fields", &account, &extra)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        walked.extend(ids_of(&page, "name"));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(walked, names);
+
+    let (_, normalized) = call(lookup(
+        "stages",
+        &account,
+        "&truto_response_format=normalized",
+    ))
+    .await;
+    let first = &normalized["result"][0];
+    let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["id", "name", "pipeline"], "{first}");
+    let (_, raw) = call(lookup("stages", &account, "&truto_response_format=raw")).await;
+    assert_eq!(raw["result"][0], fixture(CLOSE_STATUSES)["data"][0]);
+
+    for (at, named) in [
+        (lookup("fields", &account, "&resource=contacts"), "resource"),
+        (
+            lookup("stages", &account, "&resource=opportunities"),
+            "resource",
+        ),
+        (lookup("fields", &account, "&status=won"), "status"),
+        (
+            lookup("users", &account, "&remote_query[a]=b"),
+            "remote_query",
+        ),
+        (
+            lookup("fields", &account, "&truto_response_format=stream"),
+            "truto_response_format",
+        ),
+        (opportunities(&account, "&status=closed"), "status"),
+        (
+            opportunities(&account, "&updated_at[gt]=yesterday"),
+            "updated_at[gt]",
+        ),
+        (opportunities(&account, "&sort_by=name"), "sort_by"),
+        (opportunities(&account, "&owner_id=a/b"), "owner_id"),
+        (opportunity(CLOSE_ID, &account, "&status=won"), "status"),
+        (opportunity(CLOSE_ID, &account, "&limit=2"), "limit"),
+    ] {
+        let (status, body) = call(at.clone()).await;
+        assert_error(status, &body, StatusCode::BAD_REQUEST);
+        assert_eq!(body["fields"], json!([named]), "{at}: {body}");
+    }
+
+    // Close's spec decides: a filter it declares unsupported is refused
+    // with the spec's reason before any call to Close.
+    let support = unified_crm::opportunity_support(unified_crm::Provider::Close);
+    let before = provider.received_requests().await.unwrap().len();
+    for unsupported in support.unsupported_filters {
+        let (field, value) = match unsupported.name.split_once('=') {
+            Some((field, value)) => (field, value.to_owned()),
+            None if unsupported.name.ends_with("[gt]") => {
+                (unsupported.name, "2024-05-01T00:00:00Z".to_owned())
+            }
+            None if unsupported.name == "status" => (unsupported.name, "won".to_owned()),
+            None => (unsupported.name, "x1".to_owned()),
+        };
+        let (status, body) = call(opportunities(&account, &format!("&{field}={value}"))).await;
+        assert_error(status, &body, StatusCode::BAD_REQUEST);
+        assert_eq!(body["fields"], json!([field]), "{body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains(unsupported.reason),
+            "{body}"
+        );
+    }
+    assert_eq!(provider.received_requests().await.unwrap().len(), before);
+}
+
+fn ids_of(page: &Value, key: &str) -> Vec<String> {
+    page["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[key].as_str().unwrap().to_owned())
+        .collect()
+}
+
 on_both_engines!(
     health_and_openapi_answer_without_a_token,
     a_missing_or_unknown_token_is_401,
@@ -1406,4 +1546,5 @@ on_both_engines!(
     provider_404_401_403_and_5xx_map_to_404_401_403_and_502,
     an_unreachable_provider_is_502,
     copper_every_operation_and_format,
+    lookups_and_filters_over_http,
 );

@@ -159,3 +159,100 @@ fn a_missing_operation_id_gets_a_stable_name_instead_of_an_error() {
         ]
     );
 }
+
+/// A provider spec must declare every unified list filter and every lookup
+/// it does not bind, each unsupported one with a reason: the served
+/// document and the 400 a caller gets depend on it.
+#[test]
+fn undeclared_filters_and_lookups_are_named_with_their_pointer() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = fs::read_to_string(root.join("specs/providers/close.yaml")).expect("close spec");
+    let mut spec: serde_json::Value = serde_yaml::from_str(&text).expect("close spec is YAML");
+    let list = spec
+        .pointer_mut("/paths/~1opportunity~1/get/x-unified-filters")
+        .and_then(serde_json::Value::as_object_mut)
+        .expect("Close's list declares its filters");
+    // Forget `sort_by=created_at`, wherever it was declared.
+    if let Some(supported) = list.get_mut("supported").and_then(|v| v.as_array_mut()) {
+        supported.retain(|name| name != "sort_by=created_at");
+    }
+    if let Some(unsupported) = list.get_mut("unsupported").and_then(|v| v.as_object_mut()) {
+        unsupported.remove("sort_by=created_at");
+        unsupported.insert("amount[gt]".into(), "no".into());
+    }
+    spec["x-unified-unsupported"] = serde_json::json!({
+        "custom_fields.list": "bound all the same",
+        "deals.list": "not a lookup",
+        "users.list": "",
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let specs = dir.path().join("specs");
+    fs::create_dir_all(specs.join("providers")).expect("specs dir");
+    fs::create_dir_all(specs.join("unified")).expect("specs dir");
+    fs::copy(
+        root.join("specs/unified/crm.yaml"),
+        specs.join("unified/crm.yaml"),
+    )
+    .expect("copy");
+    fs::write(
+        specs.join("providers/close.yaml"),
+        serde_yaml::to_string(&spec).expect("YAML"),
+    )
+    .expect("write");
+    let error = project::codegen(dir.path(), "specs", OUT, Mode::Write).expect_err("refused");
+    let CodegenError::Spec(diagnostics) = error else {
+        panic!("expected diagnostics");
+    };
+    let text: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+    let has = |needle: &str| {
+        assert!(
+            text.iter().any(|line| line.contains(needle)),
+            "no diagnostic has {needle:?}: {text:#?}"
+        )
+    };
+    has("/paths/~1opportunity~1/get/x-unified-filters");
+    has("declare `sort_by=created_at` once");
+    has("`amount[gt]` is not a unified filter");
+    has("/x-unified-unsupported/custom_fields.list");
+    has("an operation binds this lookup");
+    has("/x-unified-unsupported/deals.list");
+    has("/x-unified-unsupported/users.list");
+    has("give the reason");
+}
+
+/// The filters codegen makes every provider declare are the runtime's,
+/// and each is a parameter of the unified list (`sort_by` by its values).
+#[test]
+fn the_generator_the_runtime_and_the_unified_spec_agree_on_the_filters() {
+    assert_eq!(
+        crm_generator::connector::FILTERS,
+        crm_runtime::mapping::FILTERS
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = fs::read_to_string(root.join("specs/unified/crm.yaml")).expect("unified spec");
+    let spec: serde_json::Value = serde_yaml::from_str(&text).expect("YAML");
+    let parameters = spec["components"]["parameters"]
+        .as_object()
+        .expect("parameters");
+    let mut declared = Vec::new();
+    for parameter in parameters.values() {
+        let name = parameter["name"].as_str().unwrap_or_default();
+        if name == "sort_by" {
+            for value in parameter["schema"]["enum"]
+                .as_array()
+                .expect("sort_by enum")
+            {
+                declared.push(format!("sort_by={}", value.as_str().unwrap_or_default()));
+            }
+        } else if crm_runtime::mapping::FILTERS.contains(&name) {
+            declared.push(name.to_owned());
+        }
+    }
+    declared.sort();
+    let mut expected: Vec<String> = crm_runtime::mapping::FILTERS
+        .iter()
+        .map(|name| (*name).to_owned())
+        .collect();
+    expected.sort();
+    assert_eq!(declared, expected);
+}

@@ -1,0 +1,58 @@
+//! A local double of Close for the README's sync example (a doctest):
+//! two pages of opportunities changed after the example's `since`, in
+//! Close's documented shape (https://developer.close.com/api/resources/opportunities),
+//! and the account's (empty) custom fields and statuses.
+
+use serde_json::json;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn opportunity(id: &str, updated: &str) -> serde_json::Value {
+    json!({
+        "id": id,
+        "lead_id": "lead_1",
+        "status_type": "active",
+        "value": 50000,
+        "value_currency": "USD",
+        "date_created": "2024-04-01T09:00:00.000000+00:00",
+        "date_updated": updated,
+    })
+}
+
+pub async fn close() -> MockServer {
+    let server = MockServer::start().await;
+    let answer = |body| ResponseTemplate::new(200).set_body_json(body);
+    for at in ["/custom_field/opportunity/", "/status/opportunity/"] {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .respond_with(answer(json!({"data": [], "has_more": false})))
+            .mount(&server)
+            .await;
+    }
+    let pages = [
+        ("0", json!({"data": [opportunity("oppo_1", "2024-05-02T10:00:00+00:00")], "has_more": true})),
+        ("1", json!({"data": [opportunity("oppo_2", "2024-05-03T08:30:00+00:00")], "has_more": false})),
+    ];
+    for (skip, body) in pages {
+        Mock::given(method("GET"))
+            .and(path("/opportunity/"))
+            .and(query_param("_skip", skip))
+            .respond_with(answer(body))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+/// The walk saw both pages, and Close was asked for the changes only.
+pub async fn check(server: &MockServer, next_run: chrono::DateTime<chrono::FixedOffset>) {
+    assert_eq!(next_run.to_rfc3339(), "2024-05-03T08:30:00+00:00");
+    let lists: Vec<_> = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|request| request.url.path() == "/opportunity/")
+        .collect();
+    assert_eq!(lists.len(), 2);
+}
