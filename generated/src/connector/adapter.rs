@@ -323,7 +323,14 @@ impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
             }
             let paging = Calls::<G>::PAGINATION;
             let context = Self::context(&env, false).await?;
-            let mut input = G::list_input(&query, &context)?;
+            // A filter value the provider cannot express (Close has no
+            // abandoned status) is the caller's to change: a 400 naming it.
+            let mut input = G::list_input(&query, &context).map_err(|error| {
+                UnifiedError::InvalidInput {
+                    field: error.field.clone(),
+                    message: error.to_string(),
+                }
+            })?;
             let limit = paging.limit(query.limit);
             let at = paging.page_at(query.position.as_ref(), limit);
             crm_runtime::paging::PageRequest::set_page(&mut input, &at);
