@@ -1602,6 +1602,7 @@ async fn status_filters_are_close_status_types_and_abandoned_is_refused_before_s
         }))
         .await
         .unwrap_err();
+    assert_eq!(invalid_field(&error), "status");
     assert!(error.to_string().contains("abandoned"), "{error}");
     assert_eq!(close.opportunity_requests().await, Vec::<String>::new());
 }

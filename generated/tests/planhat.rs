@@ -491,7 +491,11 @@ async fn an_account_id_that_is_not_an_object_id_is_refused_before_sending() {
         .await
         .expect_err("refused");
 
-    assert!(error.to_string().contains("account_id"), "{error}");
+    assert!(
+        matches!(&error, UnifiedError::InvalidInput { field, .. } if field == "account_id"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("ObjectId"), "{error}");
     assert!(planhat.requests("GET", LIST_PATH).await.is_empty());
 }
 
