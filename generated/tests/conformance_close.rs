@@ -203,6 +203,11 @@ impl Conformance for Close {
             "lead_1fmllAOT7Ix8VPLAfqQCF8amqJizBtyUseKgwKqWBdk".into(),
         )
     }
+
+    /// Lists are already oldest created first.
+    fn default_order() -> Option<&'static str> {
+        Some("sort_by=created_at")
+    }
 }
 
 conformance_tests!(Close);

@@ -214,6 +214,11 @@ impl Conformance for Copper {
     fn filter_ids() -> (String, String) {
         ("137658".into(), "9607580".into())
     }
+
+    /// Lists are already oldest created first.
+    fn default_order() -> Option<&'static str> {
+        Some("sort_by=created_at")
+    }
 }
 
 conformance_tests!(Copper);
