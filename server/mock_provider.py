@@ -2,7 +2,8 @@
 """A small stand-in for Close's API, for schemathesis runs of the server.
 
 Answers with the bodies of tests/fixtures/responses/close/ in Close's real
-shapes: custom field definitions, a list paged by `_skip`/`_limit` over the
+shapes: custom field definitions, statuses, users paged by `_skip`/`_limit`,
+a list paged by `_skip`/`_limit` over the
 records of the three list fixtures, and one record per id (the fixture
 record with that id). It remembers creates and deletes, so a deleted id
 answers 404 like Close does. Listens on 127.0.0.1 only.
@@ -29,6 +30,7 @@ def fixture(name):
 
 CUSTOM_FIELDS = fixture("custom_fields.json")
 STATUSES = fixture("statuses.json")
+USERS = [user for n in (1, 2) for user in fixture(f"users_page{n}.json")["data"]]
 OPPORTUNITY = fixture("opportunity.json")
 ERROR_404 = fixture("error_404.json")
 PAGES = [fixture(f"list_page{n}.json") for n in (1, 2, 3)]
@@ -74,6 +76,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, dict(CUSTOM_FIELDS, has_more=False))
         if verb == "GET" and url.path == "/status/opportunity/":
             return self.answer(200, STATUSES)
+        if verb == "GET" and url.path == "/user/":
+            skip = int((query.get("_skip") or ["0"])[0] or 0)
+            limit = int((query.get("_limit") or ["100"])[0] or 100)
+            data = USERS[skip : skip + limit]
+            return self.answer(200, {"data": data, "has_more": skip + limit < len(USERS)})
         if url.path == "/opportunity/":
             if verb == "GET":
                 skip = int((query.get("_skip") or ["0"])[0] or 0)

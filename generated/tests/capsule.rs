@@ -552,3 +552,239 @@ async fn ids_are_integers_and_anything_else_is_refused_before_any_call() {
             .all(|request| request.url.path() != "/opportunities/opp_11876")
     );
 }
+
+// Issue 17: the one list filter (`since`), users, stages, custom fields.
+
+fn sorted_query(request: &Request) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = request
+        .url
+        .query_pairs()
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn updated_after_is_capsule_since_on_the_list() {
+    use crm_runtime::mapping::ListFilters;
+    let capsule = Capsule::start().await;
+    capsule
+        .respond(
+            "GET",
+            LIST_PATH,
+            json_response(200, &fixture("list_page2.json")),
+        )
+        .await;
+
+    capsule
+        .client
+        .list(
+            &capsule.account,
+            &ListOptions {
+                limit: Some(3),
+                filters: ListFilters {
+                    updated_after: Some(
+                        chrono::DateTime::parse_from_rfc3339("2024-01-15T10:30:00Z")
+                            .expect("an instant"),
+                    ),
+                    ..Default::default()
+                },
+                ..ListOptions::default()
+            },
+        )
+        .await
+        .expect("the list answers");
+
+    // `since`: "includes only entities that have been changed after this
+    // date" (https://developer.capsulecrm.com/v2/operations/Opportunity).
+    let requests = capsule.requests("GET", LIST_PATH).await;
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        sorted_query(&requests[0]),
+        owned(&[
+            ("embed", "tags,fields"),
+            ("page", "1"),
+            ("perPage", "3"),
+            ("since", "2024-01-15T10:30:00Z"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn a_filter_capsule_lists_cannot_apply_is_refused_with_the_reason_even_beside_since() {
+    use crm_runtime::mapping::{ListFilters, SortBy};
+    let capsule = Capsule::start().await;
+    capsule
+        .respond(
+            "GET",
+            LIST_PATH,
+            json_response(200, &fixture("list_page2.json")),
+        )
+        .await;
+    let since = chrono::DateTime::parse_from_rfc3339("2024-01-15T10:30:00Z").expect("an instant");
+    for (filters, field, says) in [
+        (
+            ListFilters {
+                account_id: Some("581".into()),
+                ..Default::default()
+            },
+            "account_id",
+            "/parties/{partyId}/opportunities",
+        ),
+        (
+            ListFilters {
+                owner_id: Some("6".into()),
+                ..Default::default()
+            },
+            "owner_id",
+            "cannot filter by owner",
+        ),
+        (
+            ListFilters {
+                sort_by: Some(SortBy::UpdatedAt),
+                ..Default::default()
+            },
+            "sort_by",
+            "no sort parameter",
+        ),
+    ] {
+        let error = capsule
+            .client
+            .list(
+                &capsule.account,
+                &ListOptions {
+                    filters: ListFilters {
+                        updated_after: Some(since),
+                        ..filters
+                    },
+                    ..ListOptions::default()
+                },
+            )
+            .await
+            .expect_err("refused");
+        match &error {
+            UnifiedError::InvalidInput { field: got, .. } => assert_eq!(got, field),
+            other => panic!("{field}: {other:?}"),
+        }
+        assert!(error.to_string().contains(says), "{field}: {error}");
+    }
+    assert!(capsule.requests("GET", LIST_PATH).await.is_empty());
+}
+
+#[tokio::test]
+async fn users_are_one_list_with_each_email_from_the_user_party() {
+    let capsule = Capsule::start().await;
+    capsule
+        .respond("GET", "/users", json_response(200, &fixture("users.json")))
+        .await;
+
+    let page = capsule
+        .client
+        .list_lookup(
+            &capsule.account,
+            unified_crm::Lookup::Users,
+            &ListOptions::default(),
+        )
+        .await
+        .expect("the users answer");
+
+    let requests = capsule.requests("GET", "/users").await;
+    assert_eq!(requests.len(), 1, "one unpaged list");
+    assert_eq!(sorted_query(&requests[0]), owned(&[("embed", "party")]));
+    let users = page["result"].as_array().expect("a result array");
+    let summary: Vec<(Value, Value, Value)> = users
+        .iter()
+        .map(|user| {
+            (
+                user["id"].clone(),
+                user["name"].clone(),
+                user["email"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                json!("6"),
+                json!("Scott Spacey"),
+                json!("scott@example.com")
+            ),
+            // The first of the party's addresses.
+            (
+                json!("7"),
+                json!("Maria Jensen"),
+                json!("maria.jensen@example.com")
+            ),
+            // A party without an address: no email.
+            (json!("12345682"), json!("John Spacey"), Value::Null),
+        ]
+    );
+    assert_eq!(users[2]["remote_data"], fixture("users.json")["users"][2]);
+}
+
+#[tokio::test]
+async fn stages_are_the_milestones_with_their_pipeline() {
+    let capsule = Capsule::start().await;
+
+    let page = capsule
+        .client
+        .list_lookup(
+            &capsule.account,
+            unified_crm::Lookup::Stages,
+            &ListOptions::default(),
+        )
+        .await
+        .expect("the stages answer");
+
+    let milestones = fixture("stages.json")["milestones"].clone();
+    let expected: Vec<Value> = milestones
+        .as_array()
+        .expect("milestones")
+        .iter()
+        .map(|milestone| {
+            json!({
+                "id": milestone["id"].to_string(),
+                "name": milestone["name"],
+                "pipeline": {"id": "10", "name": "Sales"},
+                "remote_data": milestone,
+            })
+        })
+        .collect();
+    assert_eq!(page["result"], json!(expected));
+}
+
+#[tokio::test]
+async fn custom_field_definitions_keep_capsule_definition() {
+    let capsule = Capsule::start().await;
+
+    let page = capsule
+        .client
+        .list_lookup(
+            &capsule.account,
+            unified_crm::Lookup::CustomFields,
+            &ListOptions::default(),
+        )
+        .await
+        .expect("the definitions answer");
+
+    let fields = page["result"].as_array().expect("a result array");
+    let definitions = fixture("custom_fields.json")["definitions"].clone();
+    assert_eq!(fields.len(), definitions.as_array().map_or(0, Vec::len));
+    for (field, definition) in fields
+        .iter()
+        .zip(definitions.as_array().into_iter().flatten())
+    {
+        assert_eq!(field["name"], definition["name"]);
+        assert_eq!(field["type"], definition["type"]);
+        assert_eq!(field["remote_data"], *definition);
+    }
+}

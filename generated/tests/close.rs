@@ -1485,3 +1485,282 @@ async fn cached_definitions_expire() {
     }
     assert_eq!(close.context_fetches().await, 3, "the default keeps them");
 }
+
+// Issue 17: list filters, users, stages and custom field definitions.
+
+const USERS_PATH: &str = "/user/";
+const USERS_PAGE1: &str = include_str!("../../tests/fixtures/responses/close/users_page1.json");
+const USERS_PAGE2: &str = include_str!("../../tests/fixtures/responses/close/users_page2.json");
+const OWNER: &str = "user_53DlXD7Glz23VN4eAzuhD5h6YqZ1gD8ZaoWujfx98DW";
+const LEAD: &str = "lead_1fmllAOT7Ix8VPLAfqQCF8amqJizBtyUseKgwKqWBdk";
+
+fn instant(text: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(text).expect("an RFC 3339 instant")
+}
+
+fn filtered(filters: crm_runtime::mapping::ListFilters) -> ListOptions {
+    ListOptions {
+        limit: Some(2),
+        filters,
+        ..Default::default()
+    }
+}
+
+/// The sorted query of the one list request Close received.
+async fn list_query(close: &Close) -> Vec<(String, String)> {
+    let mut got = query(&close.only_request("GET", LIST_PATH).await);
+    got.sort();
+    got
+}
+
+#[tokio::test]
+async fn every_filter_set_together_reaches_close_as_its_own_query_parameters() {
+    use crm_runtime::mapping::{ListFilters, SortBy};
+    let close = Close::start().await;
+    close.respond_page("0", LIST_PAGE3).await;
+
+    close
+        .list(&filtered(ListFilters {
+            updated_after: Some(instant("2024-01-15T10:30:00Z")),
+            created_after: Some(instant("2023-06-01T08:00:00+02:00")),
+            status: Some("won".into()),
+            owner_id: Some(OWNER.into()),
+            account_id: Some(LEAD.into()),
+            sort_by: Some(SortBy::UpdatedAt),
+        }))
+        .await
+        .unwrap();
+
+    // Close ANDs its filters (https://developer.close.com/api/resources/opportunities/list).
+    assert_eq!(
+        list_query(&close).await,
+        pairs(&[
+            ("_limit", "2"),
+            ("_order_by", "date_updated"),
+            ("_skip", "0"),
+            ("date_created__gt", "2023-06-01T08:00:00+02:00"),
+            ("date_updated__gt", "2024-01-15T10:30:00Z"),
+            ("lead_id", LEAD),
+            ("status_type", "won"),
+            ("user_id", OWNER),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn each_sort_is_close_order_by_ascending_and_the_default_stays_creation() {
+    use crm_runtime::mapping::{ListFilters, SortBy};
+    for (sort_by, order_by) in [
+        (None, "date_created"),
+        (Some(SortBy::CreatedAt), "date_created"),
+        (Some(SortBy::UpdatedAt), "date_updated"),
+    ] {
+        let close = Close::start().await;
+        close.respond_page("0", LIST_PAGE3).await;
+        close
+            .list(&filtered(ListFilters {
+                sort_by,
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        assert_eq!(
+            list_query(&close).await,
+            pairs(&[("_limit", "2"), ("_order_by", order_by), ("_skip", "0")]),
+            "{sort_by:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn status_filters_are_close_status_types_and_abandoned_is_refused_before_sending() {
+    use crm_runtime::mapping::ListFilters;
+    for (status, status_type) in [("open", "active"), ("won", "won"), ("lost", "lost")] {
+        let close = Close::start().await;
+        close.respond_page("0", LIST_PAGE3).await;
+        close
+            .list(&filtered(ListFilters {
+                status: Some(status.into()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        let request = close.only_request("GET", LIST_PATH).await;
+        assert!(
+            query(&request).contains(&("status_type".into(), status_type.into())),
+            "{status}: {:?}",
+            query(&request)
+        );
+    }
+
+    let close = Close::start().await;
+    close.respond_page("0", LIST_PAGE3).await;
+    let error = close
+        .list(&filtered(ListFilters {
+            status: Some("abandoned".into()),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(invalid_field(&error), "status");
+    assert!(error.to_string().contains("abandoned"), "{error}");
+    assert_eq!(close.opportunity_requests().await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn users_are_every_page_of_close_user_list() {
+    let close = Close::start().await;
+    for (skip, page) in [("0", USERS_PAGE1), ("2", USERS_PAGE2)] {
+        Mock::given(method("GET"))
+            .and(path(USERS_PATH))
+            .and(query_param("_skip", skip))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(page, "application/json"))
+            .mount(&close.server)
+            .await;
+    }
+
+    let page = close
+        .client
+        .list_lookup(
+            &close.account,
+            unified_crm::Lookup::Users,
+            &ListOptions::default(),
+        )
+        .await
+        .unwrap();
+
+    let requests = close.requests("GET", USERS_PATH).await;
+    let mut sent: Vec<Vec<(String, String)>> = requests.iter().map(query).collect();
+    for one in &mut sent {
+        one.sort();
+    }
+    assert_eq!(
+        sent,
+        vec![
+            pairs(&[("_limit", "100"), ("_skip", "0")]),
+            pairs(&[("_limit", "100"), ("_skip", "2")]),
+        ]
+    );
+    let users = page["result"].as_array().expect("a result array");
+    let summary: Vec<(Value, Value, Value)> = users
+        .iter()
+        .map(|user| {
+            (
+                user["id"].clone(),
+                user["name"].clone(),
+                user["email"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                json!(OWNER),
+                json!("Joe Kemp"),
+                json!("joe.kemp@example.com")
+            ),
+            (
+                json!("user_ngv1K3nVezVAi5vEAUOVgzQjmLAibsdmKoP4pVJ9PPa"),
+                json!("Ana Ortiz"),
+                json!("ana.ortiz@example.com")
+            ),
+            // An empty last name is no part of the name.
+            (
+                json!("user_afla6or2ORGHcO7cwF4QGo7MRB2Xeb3WpOfDZrFrKoU"),
+                json!("Sam"),
+                json!("sam.lee@example.com")
+            ),
+        ]
+    );
+    assert_eq!(
+        users[0]["remote_data"],
+        parse(USERS_PAGE1)["data"][0],
+        "the user as Close sent it"
+    );
+}
+
+#[tokio::test]
+async fn users_stop_at_an_empty_page_whatever_has_more_says() {
+    let close = Close::start().await;
+    close
+        .respond("GET", USERS_PATH, 200, r#"{"data": [], "has_more": true}"#)
+        .await;
+
+    let page = close
+        .client
+        .list_lookup(
+            &close.account,
+            unified_crm::Lookup::Users,
+            &ListOptions::default(),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(page["result"], json!([]));
+    assert_eq!(close.requests("GET", USERS_PATH).await.len(), 1);
+}
+
+#[tokio::test]
+async fn stages_are_close_statuses_with_their_pipeline() {
+    let close = Close::start().await;
+
+    let page = close
+        .client
+        .list_lookup(
+            &close.account,
+            unified_crm::Lookup::Stages,
+            &ListOptions::default(),
+        )
+        .await
+        .unwrap();
+
+    let stages = page["result"].as_array().expect("a result array");
+    assert_eq!(stages.len(), 8, "every status of every pipeline");
+    let renewed = stages
+        .iter()
+        .find(|stage| stage["id"] == json!("stat_OtBYyFcVubYGf0ohlFvYq7YKvSl9fS0ogDjWzyym7aK"))
+        .expect("the Renewed status");
+    assert_eq!(renewed["name"], json!("Renewed"));
+    // `GET /status/opportunity/` names the pipeline by id only.
+    assert_eq!(
+        renewed["pipeline"]["id"],
+        json!("pipe_q8kqDohSeRlxwkNK2L26Xy")
+    );
+    assert_eq!(renewed["pipeline"]["name"], Value::Null);
+    assert_eq!(renewed["remote_data"], parse(STATUSES)["data"][6]);
+}
+
+#[tokio::test]
+async fn custom_field_definitions_are_named_as_custom_fields_keys_them() {
+    let close = Close::start().await;
+
+    let page = close
+        .client
+        .list_lookup(
+            &close.account,
+            unified_crm::Lookup::CustomFields,
+            &ListOptions::default(),
+        )
+        .await
+        .unwrap();
+
+    let fields = page["result"].as_array().expect("a result array");
+    let source = fields
+        .iter()
+        .find(|field| field["name"] == json!("Deal Source"))
+        .expect("Deal Source");
+    assert_eq!(source["type"], json!("choices"));
+    assert_eq!(
+        source["options"],
+        json!([
+            {"id": "Inbound", "label": "Inbound"},
+            {"id": "Outbound", "label": "Outbound"},
+            {"id": "Referral", "label": "Referral"},
+            {"id": "Partner", "label": "Partner"},
+        ])
+    );
+    assert_eq!(source["required"], json!(false));
+    assert_eq!(source["read_only"], json!(false));
+    assert_eq!(source["remote_data"], parse(CUSTOM_FIELDS)["data"][0]);
+}

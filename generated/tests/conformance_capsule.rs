@@ -13,13 +13,14 @@ use serde_json::{Value, json};
 use suite::{Conformance, fixture, header, json_response, numbered, query};
 use unified_crm::providers::capsule::AccountCredentials;
 use unified_crm::{Credentials, Provider};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 struct Capsule;
 
 const DEFINITIONS_PATH: &str = "/opportunities/fields/definitions";
 const MILESTONES_PATH: &str = "/milestones";
+const USERS_PATH: &str = "/users";
 /// The fixture milestone that is complete at 25%: neither won nor lost.
 const ON_HOLD: i64 = 105;
 /// Capsule's default and largest `perPage`.
@@ -201,7 +202,33 @@ impl Conformance for Capsule {
     }
 
     fn is_lookup(request: &Request) -> bool {
-        [DEFINITIONS_PATH, MILESTONES_PATH].contains(&request.url.path())
+        [DEFINITIONS_PATH, MILESTONES_PATH, USERS_PATH].contains(&request.url.path())
+    }
+
+    /// `GET /users?embed=party`: every user in one answer (no paging).
+    async fn mount_users(server: &MockServer) {
+        Mock::given(method("GET"))
+            .and(path(USERS_PATH))
+            .and(query_param("embed", "party"))
+            .respond_with(json_response(200, &fixture("capsule", "users.json")))
+            .mount(server)
+            .await;
+    }
+
+    fn user() -> Option<(String, Option<String>, Option<String>)> {
+        Some((
+            "7".into(),
+            Some("Maria Jensen".into()),
+            Some("maria.jensen@example.com".into()),
+        ))
+    }
+
+    fn stage() -> Option<(String, String, Option<String>)> {
+        Some(("103".into(), "Won".into(), Some("10".into())))
+    }
+
+    fn filter_ids() -> (String, String) {
+        ("6".into(), "581".into())
     }
 }
 

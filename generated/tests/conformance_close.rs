@@ -10,13 +10,14 @@ use serde_json::{Value, json};
 use suite::{Conformance, fixture, header, json_response, query};
 use unified_crm::providers::close::AccountCredentials;
 use unified_crm::{Credentials, Provider};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 struct Close;
 
 const CUSTOM_FIELDS_PATH: &str = "/custom_field/opportunity/";
 const STATUSES_PATH: &str = "/status/opportunity/";
+const USERS_PATH: &str = "/user/";
 
 fn list_page(records: &[Value], has_more: bool) -> Value {
     // The envelope of a real page (aggregates and all), with these records.
@@ -164,7 +165,48 @@ impl Conformance for Close {
     }
 
     fn is_lookup(request: &Request) -> bool {
-        request.url.path() == CUSTOM_FIELDS_PATH || request.url.path() == STATUSES_PATH
+        [CUSTOM_FIELDS_PATH, STATUSES_PATH, USERS_PATH].contains(&request.url.path())
+    }
+
+    /// Two pages of `GET /user/` (`users_page1.json` says `has_more`).
+    async fn mount_users(server: &MockServer) {
+        for (skip, file) in [("0", "users_page1.json"), ("2", "users_page2.json")] {
+            Mock::given(method("GET"))
+                .and(path(USERS_PATH))
+                .and(query_param("_skip", skip))
+                .respond_with(json_response(200, &fixture("close", file)))
+                .mount(server)
+                .await;
+        }
+    }
+
+    fn user() -> Option<(String, Option<String>, Option<String>)> {
+        // On the second page.
+        Some((
+            "user_afla6or2ORGHcO7cwF4QGo7MRB2Xeb3WpOfDZrFrKoU".into(),
+            Some("Sam".into()),
+            Some("sam.lee@example.com".into()),
+        ))
+    }
+
+    fn stage() -> Option<(String, String, Option<String>)> {
+        Some((
+            "stat_OtBYyFcVubYGf0ohlFvYq7YKvSl9fS0ogDjWzyym7aK".into(),
+            "Renewed".into(),
+            Some("pipe_q8kqDohSeRlxwkNK2L26Xy".into()),
+        ))
+    }
+
+    fn filter_ids() -> (String, String) {
+        (
+            "user_53DlXD7Glz23VN4eAzuhD5h6YqZ1gD8ZaoWujfx98DW".into(),
+            "lead_1fmllAOT7Ix8VPLAfqQCF8amqJizBtyUseKgwKqWBdk".into(),
+        )
+    }
+
+    /// Lists are already oldest created first.
+    fn default_order() -> Option<&'static str> {
+        Some("sort_by=created_at")
     }
 }
 

@@ -16,7 +16,31 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 struct Copper;
 
-const LOOKUPS: [&str; 2] = ["/custom_field_definitions", "/pipelines"];
+const LOOKUPS: [&str; 3] = ["/custom_field_definitions", "/pipelines", USERS_PATH];
+const USERS_PATH: &str = "/users/search";
+/// Copper's largest search page, which the glue asks for.
+const USERS_PAGE_SIZE: usize = 200;
+
+/// `POST /users/search` pages: page 1 is `users_page1.json` filled up to a
+/// full page with numbered copies, page 2 (`users_page2.json`) is short.
+fn users_page(request: &Request) -> ResponseTemplate {
+    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+    match body["page_number"].as_u64() {
+        Some(1) => {
+            let base = fixture("copper", "users_page1.json")
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut page = base.clone();
+            page.extend(numbered(&base, USERS_PAGE_SIZE - base.len(), |user, n| {
+                user["id"] = json!(5_000_000 + n)
+            }));
+            json_response(200, &json!(page))
+        }
+        Some(2) => json_response(200, &fixture("copper", "users_page2.json")),
+        _ => json_response(200, &json!([])),
+    }
+}
 
 impl Conformance for Copper {
     const PROVIDER: Provider = Provider::Copper;
@@ -160,6 +184,40 @@ impl Conformance for Copper {
 
     fn is_lookup(request: &Request) -> bool {
         LOOKUPS.contains(&request.url.path())
+    }
+
+    async fn mount_users(server: &MockServer) {
+        Mock::given(method("POST"))
+            .and(path(USERS_PATH))
+            .respond_with(users_page)
+            .mount(server)
+            .await;
+    }
+
+    fn user() -> Option<(String, Option<String>, Option<String>)> {
+        // The lookup's first page holds 100 of page 1's 200 users.
+        Some((
+            "137658".into(),
+            Some("John Doe".into()),
+            Some("johndoe@copper.com".into()),
+        ))
+    }
+
+    fn stage() -> Option<(String, String, Option<String>)> {
+        Some((
+            "987793".into(),
+            "Contract Sent".into(),
+            Some("213214".into()),
+        ))
+    }
+
+    fn filter_ids() -> (String, String) {
+        ("137658".into(), "9607580".into())
+    }
+
+    /// Lists are already oldest created first.
+    fn default_order() -> Option<&'static str> {
+        Some("sort_by=created_at")
     }
 }
 

@@ -20,6 +20,29 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 struct Planhat;
 
 const CUSTOM_FIELDS_PATH: &str = "/customfields";
+const USERS_PATH: &str = "/users";
+/// The users page the glue asks for.
+const USERS_PAGE: usize = 500;
+
+/// `GET /users` pages: offset 0 is `users_page1.json` filled up to a full
+/// page with numbered copies, offset 500 is `users_page2.json` (short).
+fn users_page(request: &Request) -> ResponseTemplate {
+    match query(request, "offset").as_deref() {
+        Some("0") | None => {
+            let base = fixture("planhat", "users_page1.json")
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut page = base.clone();
+            page.extend(numbered(&base, USERS_PAGE - base.len(), |user, n| {
+                user["_id"] = json!(format!("6000000000000000000{n:05x}"))
+            }));
+            json_response(200, &json!(page))
+        }
+        Some("500") => json_response(200, &fixture("planhat", "users_page2.json")),
+        Some(_) => json_response(200, &json!([])),
+    }
+}
 
 impl Conformance for Planhat {
     const PROVIDER: Provider = Provider::Planhat;
@@ -179,7 +202,31 @@ impl Conformance for Planhat {
     }
 
     fn is_lookup(request: &Request) -> bool {
-        request.url.path() == CUSTOM_FIELDS_PATH
+        [CUSTOM_FIELDS_PATH, USERS_PATH].contains(&request.url.path())
+    }
+
+    async fn mount_users(server: &MockServer) {
+        Mock::given(method("GET"))
+            .and(path(USERS_PATH))
+            .respond_with(users_page)
+            .mount(server)
+            .await;
+    }
+
+    fn user() -> Option<(String, Option<String>, Option<String>)> {
+        // The lookup's first page holds 100 of page 1's 500 users.
+        Some((
+            "5f7e1a07dcd4235b544f3ce4".into(),
+            Some("Alex Berg".into()),
+            Some("alex.berg@example.com".into()),
+        ))
+    }
+
+    fn filter_ids() -> (String, String) {
+        (
+            "5f7e1a07dcd4235b544f3ce4".into(),
+            "61006bc89a3e0b702ed8ea49".into(),
+        )
     }
 }
 

@@ -1884,3 +1884,278 @@ async fn two_custom_fields_with_one_name_are_never_merged() {
         .expect_err("ambiguous");
     assert!(error.to_string().contains("100764, 999001"), "{error}");
 }
+
+// ------------------------------------- issue 17: filters, users, stages
+
+const USERS_PAGE1: &str = include_str!("../../tests/fixtures/responses/copper/users_page1.json");
+const USERS_PAGE2: &str = include_str!("../../tests/fixtures/responses/copper/users_page2.json");
+
+fn instant(text: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(text).expect("an RFC 3339 instant")
+}
+
+fn filtered(filters: crm_runtime::mapping::ListFilters) -> ListOptions {
+    ListOptions {
+        limit: Some(2),
+        filters,
+        ..ListOptions::default()
+    }
+}
+
+/// The search body of a list with these filters.
+async fn searched_with(filters: crm_runtime::mapping::ListFilters) -> Value {
+    let copper = Copper::start().await;
+    copper
+        .on("POST", "/opportunities/search", 200, LIST_PAGE1, 1)
+        .await;
+    copper
+        .client
+        .list(&copper.account, &filtered(filters))
+        .await
+        .unwrap();
+    let (_, _, body) = copper.only_opportunity_request().await;
+    copper.finish().await;
+    body
+}
+
+#[tokio::test]
+async fn every_filter_set_together_goes_in_the_search_body() {
+    use crm_runtime::mapping::{ListFilters, SortBy};
+    let body = searched_with(ListFilters {
+        updated_after: Some(instant("2024-01-15T10:30:00Z")),
+        created_after: Some(instant("2023-06-01T08:00:00.250+02:00")),
+        status: Some("won".into()),
+        owner_id: Some("137658".into()),
+        account_id: Some("9607580".into()),
+        sort_by: Some(SortBy::UpdatedAt),
+    })
+    .await;
+    // Copper ANDs the criteria; `minimum_*_date` is the earliest second
+    // kept, so the second after the instant keeps exactly what is later
+    // (https://developer.copper.com/opportunities/list-opportunities-search.html).
+    assert_eq!(
+        body,
+        json!({
+            "page_number": 1,
+            "page_size": 2,
+            "sort_by": "date_modified",
+            "sort_direction": "asc",
+            "minimum_modified_date": 1_705_314_601,
+            "minimum_created_date": 1_685_599_201,
+            "status_ids": [1],
+            "assignee_ids": [137_658],
+            "company_ids": [9_607_580],
+        })
+    );
+}
+
+#[tokio::test]
+async fn each_sort_is_ascending_and_the_default_stays_oldest_created_first() {
+    use crm_runtime::mapping::{ListFilters, SortBy};
+    for (sort_by, field) in [
+        (None, "date_created"),
+        (Some(SortBy::CreatedAt), "date_created"),
+        (Some(SortBy::UpdatedAt), "date_modified"),
+    ] {
+        let body = searched_with(ListFilters {
+            sort_by,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(
+            body,
+            json!({"page_number": 1, "page_size": 2, "sort_by": field, "sort_direction": "asc"}),
+            "{sort_by:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_status_filter_is_its_copper_status_id() {
+    use crm_runtime::mapping::ListFilters;
+    for (status, id) in [("open", 0), ("won", 1), ("lost", 2), ("abandoned", 3)] {
+        let body = searched_with(ListFilters {
+            status: Some(status.into()),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(body["status_ids"], json!([id]), "{status}");
+    }
+}
+
+#[tokio::test]
+async fn an_owner_filter_that_is_not_a_copper_id_is_refused_before_sending() {
+    use crm_runtime::mapping::ListFilters;
+    let copper = Copper::start().await;
+    let error = copper
+        .client
+        .list(
+            &copper.account,
+            &filtered(ListFilters {
+                owner_id: Some("me".into()),
+                ..Default::default()
+            }),
+        )
+        .await
+        .unwrap_err();
+    // A 400 naming the filter (the adapter turns the glue's refusal into
+    // invalid input).
+    let (field, message) = invalid_field(error);
+    assert_eq!(field, "owner_id");
+    assert!(message.contains("integers"), "{message}");
+    assert!(copper.opportunity_requests().await.is_empty());
+}
+
+/// Page 1 of `POST /users/search` is full (200 users: the fixture's, then
+/// numbered copies), page 2 (`users_page2.json`) is short.
+fn users_search(request: &Request) -> ResponseTemplate {
+    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+    let page: Vec<Value> = match body["page_number"].as_i64() {
+        Some(1) => {
+            let base = fixture(USERS_PAGE1).as_array().cloned().unwrap_or_default();
+            let mut page = base.clone();
+            for n in 0..200 - base.len() {
+                let mut user = base[n % base.len()].clone();
+                user["id"] = json!(5_000_000 + n);
+                page.push(user);
+            }
+            page
+        }
+        Some(2) => fixture(USERS_PAGE2).as_array().cloned().unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    ResponseTemplate::new(200).set_body_json(page)
+}
+
+/// Every record of a lookup, following its cursors.
+async fn every_lookup_item(copper: &Copper, lookup: unified_crm::Lookup) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = copper
+            .client
+            .list_lookup(&copper.account, lookup, &page(100, cursor))
+            .await
+            .unwrap();
+        items.extend(page["result"].as_array().cloned().unwrap_or_default());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return items,
+        }
+    }
+}
+
+#[tokio::test]
+async fn users_are_every_page_of_the_users_search() {
+    let copper = Copper::start().await;
+    mock("POST", "/users/search")
+        .respond_with(users_search)
+        .expect(2)
+        .mount(&copper.server)
+        .await;
+
+    let users = every_lookup_item(&copper, unified_crm::Lookup::Users).await;
+
+    let bodies: Vec<Value> = copper
+        .requests()
+        .await
+        .iter()
+        .filter(|request| request.url.path() == "/users/search")
+        .map(|request| request.body_json().expect("a JSON body"))
+        .collect();
+    assert_eq!(
+        bodies,
+        vec![
+            json!({"page_number": 1, "page_size": 200}),
+            json!({"page_number": 2, "page_size": 200}),
+        ]
+    );
+    assert_eq!(users.len(), 201);
+    assert_eq!(
+        (&users[0]["id"], &users[0]["name"], &users[0]["email"]),
+        (
+            &json!("137658"),
+            &json!("John Doe"),
+            &json!("johndoe@copper.com")
+        )
+    );
+    let last = &users[200];
+    assert_eq!(
+        (&last["id"], &last["name"], &last["email"]),
+        (
+            &json!("159258"),
+            &json!("Demo User"),
+            &json!("demouser@example.com")
+        )
+    );
+    assert_eq!(last["remote_data"], fixture(USERS_PAGE2)[0]);
+    copper.finish().await;
+}
+
+#[tokio::test]
+async fn users_stop_at_an_empty_page() {
+    let copper = Copper::start().await;
+    copper.on("POST", "/users/search", 200, "[]", 1).await;
+
+    let users = every_lookup_item(&copper, unified_crm::Lookup::Users).await;
+
+    assert!(users.is_empty());
+    copper.finish().await;
+}
+
+#[tokio::test]
+async fn stages_are_every_pipeline_stage_with_its_pipeline() {
+    let copper = Copper::start().await;
+
+    let stages = every_lookup_item(&copper, unified_crm::Lookup::Stages).await;
+
+    let pipelines = fixture(PIPELINES);
+    let expected: Vec<Value> = pipelines
+        .as_array()
+        .expect("pipelines")
+        .iter()
+        .flat_map(|pipeline| {
+            pipeline["stages"]
+                .as_array()
+                .expect("stages")
+                .iter()
+                .map(|stage| {
+                    json!({
+                        "id": stage["id"].to_string(),
+                        "name": stage["name"],
+                        "pipeline": {"id": pipeline["id"].to_string(), "name": pipeline["name"]},
+                        "remote_data": stage,
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(stages, expected);
+    copper.finish().await;
+}
+
+#[tokio::test]
+async fn custom_field_definitions_are_the_opportunity_ones_with_their_options() {
+    let copper = Copper::start().await;
+
+    let fields = every_lookup_item(&copper, unified_crm::Lookup::CustomFields).await;
+
+    let color = fields
+        .iter()
+        .find(|field| field["name"] == json!("Color option"))
+        .expect("Color option");
+    assert_eq!(color["type"], json!("Dropdown"));
+    assert_eq!(
+        color["options"][0],
+        json!({"id": "167776", "label": "Yellow"})
+    );
+    let definitions = fixture(CUSTOM_FIELD_DEFINITIONS);
+    let source = definitions
+        .as_array()
+        .expect("definitions")
+        .iter()
+        .find(|definition| definition["name"] == json!("Color option"))
+        .expect("the definition");
+    assert_eq!(color["remote_data"], *source);
+    copper.finish().await;
+}

@@ -588,6 +588,7 @@ async fn credentials_never_appear_in_debug_or_display() {
             UnifiedError::Provider { .. } => "provider",
             UnifiedError::Transport { .. } => "transport",
             UnifiedError::Mapping(_) => "mapping",
+            UnifiedError::Unsupported { .. } => "unsupported",
             UnifiedError::Internal { .. } => "internal",
         })
         .collect();

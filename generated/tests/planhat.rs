@@ -416,3 +416,236 @@ async fn custom_fields_are_keyed_by_name_and_an_update_keeps_the_others() {
     assert_eq!(mapping_field(&error), "custom_fields.Budget");
     assert_eq!(planhat.requests("PUT", OPP_PATH).await.len(), puts.len());
 }
+
+// Issue 17: the company filter, users, stages refused, custom fields.
+
+const USERS_PATH: &str = "/users";
+const COMPANY: &str = "61006bc89a3e0b702ed8ea49";
+
+fn sorted_query(request: &Request) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = request
+        .url
+        .query_pairs()
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+fn owned(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+        .collect()
+}
+
+fn by_account(account_id: &str) -> ListOptions {
+    ListOptions {
+        limit: Some(2),
+        filters: crm_runtime::mapping::ListFilters {
+            account_id: Some(account_id.into()),
+            ..Default::default()
+        },
+        ..ListOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn account_id_is_planhat_company_id_in_id_order() {
+    let planhat = Account::start().await;
+    planhat
+        .respond("GET", LIST_PATH, fixture("list_page1.json"))
+        .await;
+
+    planhat
+        .client
+        .list(&planhat.account, &by_account(COMPANY))
+        .await
+        .expect("the list answers");
+
+    // `companyId` is the filter Planhat documents for this list
+    // (https://www.planhat.com/developers/api/opportunity).
+    let requests = planhat.requests("GET", LIST_PATH).await;
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        sorted_query(&requests[0]),
+        owned(&[
+            ("companyId", COMPANY),
+            ("limit", "2"),
+            ("offset", "0"),
+            ("sort", "_id"),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn an_account_id_that_is_not_an_object_id_is_refused_before_sending() {
+    let planhat = Account::start().await;
+
+    let error = planhat
+        .client
+        .list(
+            &planhat.account,
+            &by_account("acme,61006bc89a3e0b702ed8ea49"),
+        )
+        .await
+        .expect_err("refused");
+
+    assert!(
+        matches!(&error, UnifiedError::InvalidInput { field, .. } if field == "account_id"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("ObjectId"), "{error}");
+    assert!(planhat.requests("GET", LIST_PATH).await.is_empty());
+}
+
+/// Offset 0: `users_page1.json` filled up to the 500 users the glue asks
+/// for; offset 500: `users_page2.json`, short.
+fn users_page(request: &Request) -> ResponseTemplate {
+    let page = match query(request, "offset").as_deref() {
+        Some("0") => {
+            let base = fixture("users_page1.json")
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let mut page = base.clone();
+            for n in 0..500 - base.len() {
+                let mut user = base[n % base.len()].clone();
+                user["_id"] = json!(format!("6000000000000000000{n:05x}"));
+                page.push(user);
+            }
+            json!(page)
+        }
+        Some("500") => fixture("users_page2.json"),
+        _ => json!([]),
+    };
+    ResponseTemplate::new(200).set_body_json(page)
+}
+
+#[tokio::test]
+async fn users_are_every_page_of_planhat_users() {
+    let planhat = Account::start().await;
+    Mock::given(method("GET"))
+        .and(path(USERS_PATH))
+        .respond_with(users_page)
+        .mount(&planhat.server)
+        .await;
+
+    let mut users = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = planhat
+            .client
+            .list_lookup(
+                &planhat.account,
+                unified_crm::Lookup::Users,
+                &ListOptions {
+                    limit: Some(100),
+                    next_cursor: cursor,
+                    ..ListOptions::default()
+                },
+            )
+            .await
+            .expect("the users answer");
+        users.extend(page["result"].as_array().cloned().unwrap_or_default());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+
+    let sent: Vec<Vec<(String, String)>> = planhat
+        .requests("GET", USERS_PATH)
+        .await
+        .iter()
+        .map(sorted_query)
+        .collect();
+    assert_eq!(
+        sent,
+        vec![
+            owned(&[("limit", "500"), ("offset", "0")]),
+            owned(&[("limit", "500"), ("offset", "500")]),
+        ],
+        "the later lookup pages read the first walk's snapshot"
+    );
+    assert_eq!(users.len(), 501);
+    assert_eq!(
+        (&users[1]["id"], &users[1]["name"], &users[1]["email"]),
+        (
+            &json!("5f7e1a07dcd4235b544f3ce5"),
+            &json!("Priya Nair"),
+            &json!("priya.nair@example.com")
+        )
+    );
+    // Empty first and last names: the nickname Planhat shows.
+    let last = &users[500];
+    assert_eq!(
+        (&last["id"], &last["name"], &last["email"]),
+        (
+            &json!("5f7e1a07dcd4235b544f3ce6"),
+            &json!("Ops bot"),
+            &json!("ops@example.com")
+        )
+    );
+    assert_eq!(last["remote_data"], fixture("users_page2.json")[0]);
+}
+
+#[tokio::test]
+async fn stages_are_refused_with_the_reason_and_nothing_is_sent() {
+    let planhat = Account::start().await;
+    let before = planhat.all_requests().await.len();
+
+    let error = planhat
+        .client
+        .list_lookup(
+            &planhat.account,
+            unified_crm::Lookup::Stages,
+            &ListOptions::default(),
+        )
+        .await
+        .expect_err("refused");
+
+    assert!(
+        matches!(error, UnifiedError::Unsupported { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("free-text name"), "{error}");
+    assert_eq!(planhat.all_requests().await.len(), before);
+}
+
+#[tokio::test]
+async fn custom_field_definitions_say_which_are_mandatory_and_which_are_formulas() {
+    let planhat = Account::start().await;
+
+    let page = planhat
+        .client
+        .list_lookup(
+            &planhat.account,
+            unified_crm::Lookup::CustomFields,
+            &ListOptions::default(),
+        )
+        .await
+        .expect("the definitions answer");
+
+    let fields = page["result"].as_array().expect("a result array");
+    let flags: Vec<(Value, Value, Value)> = fields
+        .iter()
+        .map(|field| {
+            (
+                field["name"].clone(),
+                field["required"].clone(),
+                field["read_only"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        vec![
+            (json!("Lead source"), json!(false), json!(false)),
+            (json!("Renewal date"), json!(false), json!(false)),
+            (json!("Seats"), json!(true), json!(false)),
+            (json!("Weighted ARR"), json!(false), json!(true)),
+        ]
+    );
+    assert_eq!(fields[3]["remote_data"], fixture("custom_fields.json")[3]);
+}

@@ -28,6 +28,10 @@ const CLOSE_PAGES: [&str; 3] = [
 const CLOSE_401: &str = include_str!("../../tests/fixtures/responses/close/error_401.json");
 const CLOSE_404: &str = include_str!("../../tests/fixtures/responses/close/error_404.json");
 const CLOSE_429: &str = include_str!("../../tests/fixtures/responses/close/error_429.json");
+const CLOSE_USERS: [&str; 2] = [
+    include_str!("../../tests/fixtures/responses/close/users_page1.json"),
+    include_str!("../../tests/fixtures/responses/close/users_page2.json"),
+];
 const CLOSE_ID: &str = "oppo_400xZHjapsTRTVMoOeZAutuqfjwG9ouEKtfyS5BzaYU";
 const CLOSE_PATH: &str = "/opportunity/oppo_400xZHjapsTRTVMoOeZAutuqfjwG9ouEKtfyS5BzaYU/";
 
@@ -1489,6 +1493,53 @@ async fn lookups_and_filters_over_http(engine: Engine) {
         let (status, body) = call(at.clone()).await;
         assert_error(status, &body, StatusCode::BAD_REQUEST);
         assert_eq!(body["fields"], json!([named]), "{at}: {body}");
+    }
+
+    // Users: every page of Close's `/user/`, then paged here.
+    for (skip, page) in [("0", CLOSE_USERS[0]), ("2", CLOSE_USERS[1])] {
+        Mock::given(method("GET"))
+            .and(path("/user/"))
+            .and(wiremock::matchers::query_param("_skip", skip))
+            .respond_with(json_answer(200, page))
+            .mount(&provider)
+            .await;
+    }
+    let (status, users) = call(lookup("users", &account, "&limit=2")).await;
+    assert_eq!(status, StatusCode::OK, "{users}");
+    assert_eq!(users["result_count"], json!(2));
+    assert_eq!(users["result"][0]["email"], json!("joe.kemp@example.com"));
+    let next = users["next_cursor"].as_str().unwrap().to_owned();
+    let (_, rest) = call(lookup("users", &account, &format!("&next_cursor={next}"))).await;
+    assert_eq!(
+        ids_of(&rest, "id"),
+        ["user_afla6or2ORGHcO7cwF4QGo7MRB2Xeb3WpOfDZrFrKoU"]
+    );
+    assert_eq!(rest["next_cursor"], Value::Null);
+
+    // A filter Close applies reaches it as Close's own parameter.
+    mount_close_pages(&provider).await;
+    let (status, page) = call(opportunities(
+        &account,
+        "&updated_at%5Bgt%5D=2024-05-01T00:00:00Z&sort_by=updated_at&owner_id=user_1",
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let requests = provider.received_requests().await.unwrap();
+    let list = requests
+        .iter()
+        .rev()
+        .find(|request| request.url.path() == "/opportunity/")
+        .unwrap();
+    let query: Vec<(String, String)> = list.url.query_pairs().into_owned().collect();
+    for (key, value) in [
+        ("date_updated__gt", "2024-05-01T00:00:00Z"),
+        ("_order_by", "date_updated"),
+        ("user_id", "user_1"),
+    ] {
+        assert!(
+            query.contains(&(key.to_owned(), value.to_owned())),
+            "{key}={value} in {query:?}"
+        );
     }
 
     // Close's spec decides: a filter it declares unsupported is refused

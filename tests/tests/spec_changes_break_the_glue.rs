@@ -150,22 +150,28 @@ fn spec_changes_stop_the_glue_that_must_follow() {
         "{errors}"
     );
 
-    // A new binding: the glue lacks the conversion it requires, and the
-    // error names the method.
+    // A new binding: Planhat's users endpoint bound as its stage list
+    // (and users declared unsupported instead). The glue lacks the
+    // conversion the new binding requires, and the error names it.
     let errors = check_after(
         dir.path(),
-        "close.yaml",
+        "planhat.yaml",
         |spec| {
             spec.replacen(
-                "x-unified-operation: stages.list",
                 "x-unified-operation: users.list",
+                "x-unified-operation: stages.list",
+                1,
+            )
+            .replacen(
+                "x-unified-unsupported:\n  stages.list:",
+                "x-unified-unsupported:\n  users.list:",
                 1,
             )
         },
-        "close",
+        "planhat",
     );
     assert!(
-        errors.contains("glue/close.rs") && errors.contains("users_list"),
+        errors.contains("glue/planhat.rs") && errors.contains("stages_list"),
         "{errors}"
     );
 }

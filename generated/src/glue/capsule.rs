@@ -15,6 +15,11 @@
 //! Capsule's additional parties, linked after a create through their own
 //! endpoint. Lists page by `page`/`perPage`; only a `Link: rel="next"`
 //! header says another page follows.
+//!
+//! The opportunity list filters by last change only (`since`: the unified
+//! `updated_at[gt]`); the spec declares the other filters unsupported.
+//! Users are `GET /users?embed=party` (one unpaged list; a user's email is
+//! on its party); stages are the milestones, each with its pipeline.
 
 use crate::account::IntegratedAccount;
 use crate::connector::{AfterWrite, OpportunityMapping, empty_opportunity};
@@ -22,15 +27,17 @@ use crate::error::UnifiedError;
 use crate::providers::capsule::{
     AccountConnection, FieldDefinitionList, FieldValue, FieldValueWrite, IdRef,
     ListMilestonesParams, ListOpportunitiesParams, ListOpportunityFieldDefinitionsParams,
-    Milestone, MilestoneList, NestedMilestone, Opportunity, OpportunityCreate,
+    ListUsersParams, Milestone, MilestoneList, NestedMilestone, Opportunity, OpportunityCreate,
     OpportunityCreateRequest, OpportunityUpdate, OpportunityUpdateRequest, OpportunityValue,
-    TagWrite, UnifiedMapping,
+    TagWrite, UnifiedMapping, UserList,
 };
 use crate::registry::Provider;
 use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveTime};
 use crm_runtime::Patch;
-use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage};
+use crm_runtime::mapping::{
+    CustomFieldDefinition, ListQuery, MappingError, Pipeline, Stage, User,
+};
 use crm_runtime::paging::has_next_link;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -40,6 +47,8 @@ const PROVIDER: &str = "capsule";
 const MAX_PAGE: i64 = 100;
 /// What lists ask Capsule to add to each record.
 const LIST_EMBED: [&str; 2] = ["tags", "fields"];
+/// The user's party whole: its email addresses are the user's.
+const USERS_EMBED: &str = "party";
 /// Decimals of an amount Capsule is assumed to keep: its docs do not say,
 /// and its web app takes cents. More would be rounded out of sight.
 const AMOUNT_DECIMALS: i32 = 2;
@@ -62,6 +71,19 @@ fn capsule_id(field: &str, id: &str) -> Result<i64, MappingError> {
 
 fn midnight_utc(date: chrono::NaiveDate) -> DateTime<FixedOffset> {
     date.and_time(NaiveTime::MIN).and_utc().fixed_offset()
+}
+
+/// A milestone as a unified stage, with the pipeline it belongs to.
+fn stage_of(milestone: &Milestone) -> Stage {
+    Stage {
+        id: milestone.id.to_string(),
+        name: milestone.name.clone(),
+        pipeline: milestone.pipeline.as_ref().map(|pipeline| Pipeline {
+            id: pipeline.id.to_string(),
+            name: pipeline.name.clone(),
+        }),
+        remote_data: remote(milestone),
+    }
 }
 
 /// The status of an opportunity at a milestone.
@@ -272,24 +294,41 @@ fn additional_parties(body: &unified::OpportunityCreate) -> Result<Vec<i64>, Map
     Ok(parties)
 }
 
+/// A typed provider item back as JSON (its unknown members kept by
+/// `additionalProperties`).
+fn remote<T: serde::Serialize>(item: &T) -> Value {
+    serde_json::to_value(item).unwrap_or(Value::Null)
+}
+
 impl OpportunityMapping for Capsule {
     type Calls = AccountConnection;
     type Context = Context;
 
-    // PENDING (issue 17): the helper for this provider writes these.
-    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
-        Vec::new()
+    fn custom_fields(context: &Context) -> Vec<CustomFieldDefinition> {
+        context.custom_fields.clone()
     }
 
-    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
-        Vec::new()
+    /// The milestones the context holds (those of the account's oldest
+    /// active pipeline: `GET /milestones`), each with its pipeline.
+    fn stages(context: &Context) -> Vec<Stage> {
+        context.milestones.iter().map(stage_of).collect()
     }
 
+    /// `GET /users?embed=party`: Capsule answers every user at once (the
+    /// list documents no paging).
     async fn users(
-        _calls: &Self::Calls,
+        calls: &AccountConnection,
         _account: &IntegratedAccount,
-    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
-        Ok(Vec::new())
+    ) -> Result<Vec<User>, UnifiedError> {
+        let params = ListUsersParams {
+            embed: Some(vec![USERS_EMBED.to_owned()]),
+        };
+        let response = calls
+            .client
+            .list_users(&params)
+            .await
+            .map_err(|error| UnifiedError::from_client(Provider::Capsule, error))?;
+        Ok(Capsule.users_list(&response.body)?)
     }
 
     /// Every page of the opportunity custom field definitions and of the
@@ -339,12 +378,15 @@ impl OpportunityMapping for Capsule {
         })
     }
 
+    /// `updated_at[gt]` is `since` ("changed after this date"); the other
+    /// filters never reach here (the spec declares them unsupported).
     fn list_input(
-        _query: &ListQuery,
+        query: &ListQuery,
         _context: &Context,
     ) -> Result<ListOpportunitiesParams, MappingError> {
         Ok(ListOpportunitiesParams {
             embed: Some(LIST_EMBED.iter().map(|embed| (*embed).to_owned()).collect()),
+            since: query.filters.updated_after,
             ..ListOpportunitiesParams::default()
         })
     }
@@ -641,7 +683,9 @@ impl UnifiedMapping for Capsule {
             .iter()
             .map(|definition| CustomFieldDefinition {
                 id: definition.id.to_string(),
+                // Capsule's one name for a field, the one people see.
                 name: definition.name.clone(),
+                label: None,
                 data_type: definition.type_.clone(),
                 // A list option is its own label and value.
                 options: definition
@@ -649,17 +693,38 @@ impl UnifiedMapping for Capsule {
                     .iter()
                     .flatten()
                     .map(|option| (option.clone(), option.clone()))
-                    .collect(), ..Default::default() })
+                    .collect(),
+                // `important` only highlights a missing value; Capsule
+                // requires none and computes none.
+                required: false,
+                read_only: false,
+                remote_data: remote(definition),
+            })
             .collect())
     }
 
     fn stages_list(&self, response: &MilestoneList) -> Result<Vec<Stage>, MappingError> {
+        Ok(response.milestones.iter().map(stage_of).collect())
+    }
+
+    /// A user's name is Capsule's `name`; its email the first address of
+    /// its party (present with `embed=party`).
+    fn users_list(&self, response: &UserList) -> Result<Vec<User>, MappingError> {
         Ok(response
-            .milestones
+            .users
             .iter()
-            .map(|milestone| Stage {
-                id: milestone.id.to_string(),
-                name: milestone.name.clone(), ..Default::default() })
+            .map(|user| User {
+                id: user.id.to_string(),
+                name: user.name.clone().or_else(|| user.username.clone()),
+                email: user.party.as_ref().and_then(|party| {
+                    party
+                        .email_addresses
+                        .iter()
+                        .flatten()
+                        .find_map(|email| email.address.clone())
+                }),
+                remote_data: remote(user),
+            })
             .collect())
     }
 }

@@ -6,6 +6,11 @@
 //! `date_won` the close date, and custom fields as top-level
 //! `custom.cf_...` keys (`null` unsets one). Lists are oldest first
 //! (`_order_by=date_created`), the most stable order Close offers.
+//!
+//! List filters are Close's own query parameters, ANDed: `date_updated__gt`,
+//! `date_created__gt`, `status_type`, `user_id`, `lead_id`, and
+//! `_order_by=date_updated|date_created` (ascending). Users are `GET
+//! /user/`, paged like every Close list.
 
 use crate::account::IntegratedAccount;
 use crate::connector::lookup::{CustomFields, stage_id};
@@ -13,21 +18,26 @@ use crate::connector::{OpportunityMapping, empty_opportunity};
 use crate::error::UnifiedError;
 use crate::providers::close::{
     AccountConnection, CustomFieldList, ListOpportunitiesOrderBy, ListOpportunitiesParams,
-    ListOpportunityCustomFieldsParams, Opportunity, OpportunityCreate, OpportunityStatusList,
-    OpportunityUpdate, StatusType, UnifiedMapping,
+    ListOpportunityCustomFieldsParams, ListUsersParams, Opportunity, OpportunityCreate,
+    OpportunityStatusList, OpportunityUpdate, StatusType, UnifiedMapping, UserList,
 };
 use crate::registry::Provider;
 use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use crm_runtime::Patch;
-use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage};
+use crm_runtime::mapping::{
+    CustomFieldDefinition, ListQuery, MappingError, Pipeline, SortBy, Stage, User,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 const PROVIDER: &str = "close";
 const CUSTOM_PREFIX: &str = "custom.";
-/// Close's largest page of custom field definitions.
+/// Close's largest page of custom field definitions and users.
 const MAX_PAGE: i64 = 100;
+/// The most pages of users read: 100,000 users, far past any
+/// organization; a provider that kept saying `has_more` stops here.
+const MAX_USER_PAGES: usize = 1000;
 
 /// What mapping needs: the account's custom field definitions and its
 /// opportunity statuses (Close's stages).
@@ -105,24 +115,68 @@ fn custom_keys(
     Ok(keys)
 }
 
+/// The Close status type a unified status filter names. Close's types are
+/// `active`, `won` and `lost`: no Close opportunity is abandoned.
+fn status_type(status: &str) -> Result<StatusType, MappingError> {
+    match status {
+        "open" => Ok(StatusType::Active),
+        "won" => Ok(StatusType::Won),
+        "lost" => Ok(StatusType::Lost),
+        other => Err(MappingError::new(
+            PROVIDER,
+            "status",
+            other,
+            "Close statuses are active (open), won or lost; no Close opportunity is abandoned",
+        )),
+    }
+}
+
+/// A typed provider item back as JSON (the item as read, its unknown
+/// members kept by `additionalProperties`).
+fn remote<T: serde::Serialize>(item: &T) -> Value {
+    serde_json::to_value(item).unwrap_or(Value::Null)
+}
+
 impl OpportunityMapping for Close {
     type Calls = AccountConnection;
     type Context = Context;
 
-    // PENDING (issue 17): the helper for this provider writes these.
-    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
-        Vec::new()
+    fn custom_fields(context: &Context) -> Vec<CustomFieldDefinition> {
+        context.custom_fields.definitions().to_vec()
     }
 
-    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
-        Vec::new()
+    /// Close's opportunity statuses, each with its pipeline's id (the
+    /// statuses endpoint does not give the pipeline's name).
+    fn stages(context: &Context) -> Vec<Stage> {
+        context.stages.clone()
     }
 
+    /// Every page of `GET /user/`: until `has_more` is false, a page comes
+    /// back empty, or [`MAX_USER_PAGES`] were read.
     async fn users(
-        _calls: &Self::Calls,
+        calls: &AccountConnection,
         _account: &IntegratedAccount,
-    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
-        Ok(Vec::new())
+    ) -> Result<Vec<User>, UnifiedError> {
+        let mut users = Vec::new();
+        for _ in 0..MAX_USER_PAGES {
+            let params = ListUsersParams {
+                skip: Some(i64::try_from(users.len()).unwrap_or(i64::MAX)),
+                limit: Some(MAX_PAGE),
+                ..Default::default()
+            };
+            let response = calls
+                .client
+                .list_users(&params)
+                .await
+                .map_err(|error| UnifiedError::from_client(Provider::Close, error))?;
+            let page = Close.users_list(&response.body)?;
+            let done = !response.body.has_more || page.is_empty();
+            users.extend(page);
+            if done {
+                break;
+            }
+        }
+        Ok(users)
     }
 
     /// Every page of the account's opportunity custom field definitions.
@@ -160,13 +214,25 @@ impl OpportunityMapping for Close {
     }
 
     /// Oldest first: records created during a walk land at its end
-    /// instead of shifting the pages already read.
+    /// instead of shifting the pages already read. `sort_by=updated_at`
+    /// orders by last change instead (ascending too, so a record changed
+    /// during the walk moves to its end). The filters are Close's own
+    /// parameters, which Close ANDs.
     fn list_input(
-        _query: &ListQuery,
+        query: &ListQuery,
         _context: &Context,
     ) -> Result<ListOpportunitiesParams, MappingError> {
+        let filters = &query.filters;
         Ok(ListOpportunitiesParams {
-            order_by: Some(ListOpportunitiesOrderBy::DateCreated),
+            order_by: Some(match filters.sort_by {
+                Some(SortBy::UpdatedAt) => ListOpportunitiesOrderBy::DateUpdated,
+                Some(SortBy::CreatedAt) | None => ListOpportunitiesOrderBy::DateCreated,
+            }),
+            date_updated_gt: filters.updated_after,
+            date_created_gt: filters.created_after,
+            status_type: filters.status.as_deref().map(status_type).transpose()?,
+            user_id: filters.owner_id.clone(),
+            lead_id: filters.account_id.clone(),
             ..ListOpportunitiesParams::default()
         })
     }
@@ -338,14 +404,23 @@ impl UnifiedMapping for Close {
             .iter()
             .map(|field| CustomFieldDefinition {
                 id: field.id.clone(),
+                // Close has one name per field, the one people see.
                 name: field.name.clone(),
+                label: None,
                 data_type: field.type_.clone(),
                 options: field
                     .choices
                     .iter()
                     .flatten()
                     .map(|choice| (choice.clone(), choice.clone()))
-                    .collect(), ..Default::default() })
+                    .collect(),
+                // Close documents no required or computed opportunity
+                // custom fields (`editable_with_roles` limits who edits
+                // one in the app, not what the API key may write).
+                required: false,
+                read_only: false,
+                remote_data: remote(field),
+            })
             .collect())
     }
 
@@ -355,7 +430,32 @@ impl UnifiedMapping for Close {
             .iter()
             .map(|status| Stage {
                 id: status.id.clone(),
-                name: status.label.clone(), ..Default::default() })
+                name: status.label.clone(),
+                pipeline: status.pipeline_id.clone().map(|id| Pipeline { id, name: None }),
+                remote_data: remote(status),
+            })
+            .collect())
+    }
+
+    fn users_list(&self, response: &UserList) -> Result<Vec<User>, MappingError> {
+        Ok(response
+            .data
+            .iter()
+            .map(|user| {
+                let name = [user.first_name.as_deref(), user.last_name.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .map(str::trim)
+                    .filter(|part| !part.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                User {
+                    id: user.id.clone(),
+                    name: Some(name).filter(|name| !name.is_empty()),
+                    email: user.email.clone(),
+                    remote_data: remote(user),
+                }
+            })
             .collect())
     }
 }

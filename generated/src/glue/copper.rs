@@ -5,6 +5,12 @@
 //! stage, tags as strings, custom fields as
 //! `[{custom_field_definition_id, value}]`. Lists are `POST
 //! /opportunities/search` with `page_number`/`page_size`.
+//!
+//! List filters go in that search body, which Copper ANDs:
+//! `minimum_modified_date` / `minimum_created_date` (Unix seconds,
+//! inclusive: the second after the instant), `status_ids`, `assignee_ids`,
+//! `company_ids`, and `sort_by` `date_modified|date_created` ascending.
+//! Users are `POST /users/search`, paged the same way.
 
 use crate::account::IntegratedAccount;
 use crate::connector::lookup::{CustomFields, option_id, option_label, stage_id};
@@ -12,18 +18,26 @@ use crate::connector::{OpportunityMapping, empty_opportunity};
 use crate::error::UnifiedError;
 use crate::providers::copper::{
     AccountConnection, CustomFieldDefinition as CopperField, CustomFieldValue, Opportunity,
-    OpportunityCreate, OpportunitySearch, OpportunitySearchSortDirection, OpportunityStatus, OpportunityUpdate, Pipeline,
-    UnifiedMapping,
+    OpportunityCreate, OpportunitySearch, OpportunitySearchSortDirection, OpportunityStatus,
+    OpportunityUpdate, Pipeline, UnifiedMapping, User as CopperUser, UserSearch,
 };
 use crate::registry::Provider;
 use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use crm_runtime::Patch;
-use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage};
+use crm_runtime::mapping::{
+    CustomFieldDefinition, ListQuery, MappingError, Pipeline as StagePipeline, SortBy, Stage,
+    User,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 const PROVIDER: &str = "copper";
+/// Copper's largest search page.
+const MAX_PAGE: i64 = 200;
+/// The most pages of users read (200,000 users): a provider that kept
+/// answering full pages stops here.
+const MAX_USER_PAGES: i64 = 1000;
 
 /// The order of day and month in an account's `close_date` strings (the
 /// account setting `date_order`).
@@ -67,6 +81,36 @@ fn stage_to_copper(stage: &unified::OpportunityStage, context: &Context) -> Resu
 fn copper_id(field: &str, id: &str) -> Result<i64, MappingError> {
     id.parse()
         .map_err(|_| MappingError::new(PROVIDER, field, id, "Copper ids are integers"))
+}
+
+/// The earliest whole Unix second strictly after `at`: Copper's
+/// `minimum_*_date` filters are inclusive and its times are whole seconds,
+/// so `>= floor(at) + 1` is exactly `> at`.
+fn first_second_after(at: &DateTime<FixedOffset>) -> i64 {
+    at.timestamp().saturating_add(1)
+}
+
+/// Copper's status id for a unified status filter (its search takes ids:
+/// 0 Open, 1 Won, 2 Lost, 3 Abandoned).
+fn status_id(status: &str) -> Result<i64, MappingError> {
+    match status {
+        "open" => Ok(0),
+        "won" => Ok(1),
+        "lost" => Ok(2),
+        "abandoned" => Ok(3),
+        other => Err(MappingError::new(
+            PROVIDER,
+            "status",
+            other,
+            "is not open, won, lost or abandoned",
+        )),
+    }
+}
+
+/// A typed provider item back as JSON (its unknown members kept by
+/// `additionalProperties`).
+fn remote<T: serde::Serialize>(item: &T) -> Value {
+    serde_json::to_value(item).unwrap_or(Value::Null)
 }
 
 fn unix(field: &str, seconds: i64) -> Result<DateTime<FixedOffset>, MappingError> {
@@ -245,20 +289,40 @@ impl OpportunityMapping for Copper {
     type Calls = AccountConnection;
     type Context = Context;
 
-    // PENDING (issue 17): the helper for this provider writes these.
-    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
-        Vec::new()
+    fn custom_fields(context: &Context) -> Vec<CustomFieldDefinition> {
+        context.custom_fields.definitions().to_vec()
     }
 
-    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
-        Vec::new()
+    /// Every stage of every pipeline, with its pipeline.
+    fn stages(context: &Context) -> Vec<Stage> {
+        context.stages.clone()
     }
 
+    /// Every page of `POST /users/search`: until a page comes back shorter
+    /// than asked (or empty), or [`MAX_USER_PAGES`] were read.
     async fn users(
-        _calls: &Self::Calls,
+        calls: &AccountConnection,
         _account: &IntegratedAccount,
-    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
-        Ok(Vec::new())
+    ) -> Result<Vec<User>, UnifiedError> {
+        let mut users = Vec::new();
+        for page_number in 1..=MAX_USER_PAGES {
+            let search = UserSearch {
+                page_number: Some(page_number),
+                page_size: Some(MAX_PAGE),
+            };
+            let response = calls
+                .client
+                .list_users(Some(&search))
+                .await
+                .map_err(|error| UnifiedError::from_client(Provider::Copper, error))?;
+            let page = Copper.users_list(&response.body)?;
+            let short = (page.len() as i64) < MAX_PAGE;
+            users.extend(page);
+            if short {
+                break;
+            }
+        }
+        Ok(users)
     }
 
     async fn context(
@@ -284,14 +348,37 @@ impl OpportunityMapping for Copper {
 
     /// Oldest first by creation: Copper's most stable documented order, so
     /// records added while a walk goes on land at its end instead of
-    /// shifting the pages already read.
+    /// shifting the pages already read; `sort_by=updated_at` orders by last
+    /// change, ascending too. The filters are search criteria, which
+    /// Copper ANDs.
     fn list_input(
-        _query: &ListQuery,
+        query: &ListQuery,
         _context: &Context,
     ) -> Result<OpportunitySearch, MappingError> {
+        let filters = &query.filters;
+        let one_id = |field: &str, id: &Option<String>| {
+            id.as_deref()
+                .map(|id| copper_id(field, id).map(|id| vec![id]))
+                .transpose()
+        };
         Ok(OpportunitySearch {
-            sort_by: Some("date_created".into()),
+            sort_by: Some(
+                match filters.sort_by {
+                    Some(SortBy::UpdatedAt) => "date_modified",
+                    Some(SortBy::CreatedAt) | None => "date_created",
+                }
+                .into(),
+            ),
             sort_direction: Some(OpportunitySearchSortDirection::Asc),
+            minimum_modified_date: filters.updated_after.as_ref().map(first_second_after),
+            minimum_created_date: filters.created_after.as_ref().map(first_second_after),
+            status_ids: filters
+                .status
+                .as_deref()
+                .map(|status| status_id(status).map(|id| vec![id]))
+                .transpose()?,
+            assignee_ids: one_id("owner_id", &filters.owner_id)?,
+            company_ids: one_id("account_id", &filters.account_id)?,
             ..OpportunitySearch::default()
         })
     }
@@ -487,14 +574,22 @@ impl UnifiedMapping for Copper {
             })
             .map(|field| CustomFieldDefinition {
                 id: field.id.to_string(),
+                // Copper's one name for a field, the one people see.
                 name: field.name.clone(),
+                label: None,
                 data_type: field.data_type.clone(),
                 options: field
                     .options
                     .iter()
                     .flatten()
                     .map(|option| (option.id.to_string(), option.name.clone()))
-                    .collect(), ..Default::default() })
+                    .collect(),
+                // Copper's definitions say neither (its app marks required
+                // fields per layout, which the API does not enforce).
+                required: false,
+                read_only: false,
+                remote_data: remote(field),
+            })
             .collect())
     }
 
@@ -504,7 +599,25 @@ impl UnifiedMapping for Copper {
             .flat_map(|pipeline| {
                 pipeline.stages.iter().map(|stage| Stage {
                     id: stage.id.to_string(),
-                    name: stage.name.clone(), ..Default::default() })
+                    name: stage.name.clone(),
+                    pipeline: Some(StagePipeline {
+                        id: pipeline.id.to_string(),
+                        name: Some(pipeline.name.clone()),
+                    }),
+                    remote_data: remote(stage),
+                })
+            })
+            .collect())
+    }
+
+    fn users_list(&self, response: &Vec<CopperUser>) -> Result<Vec<User>, MappingError> {
+        Ok(response
+            .iter()
+            .map(|user| User {
+                id: user.id.to_string(),
+                name: user.name.clone(),
+                email: user.email.clone(),
+                remote_data: remote(user),
             })
             .collect())
     }

@@ -7,19 +7,24 @@
 //! `custom{name: value}`. Bodies are bare; lists a bare array paged with
 //! `limit`/`offset` (a short page is the last). Opportunities carry no
 //! created/updated timestamps and no description or contacts.
+//!
+//! The one list filter is the company (`companyId`: the unified
+//! `account_id`); the spec declares the others unsupported, and stages too
+//! (there is no stage list). Users are `GET /users`, paged like the rest.
 
 use crate::account::IntegratedAccount;
 use crate::connector::{AfterWrite, OpportunityMapping, empty_opportunity};
 use crate::error::UnifiedError;
 use crate::providers::planhat::{
-    AccountConnection, CustomField, ListCustomFieldsParams, ListOpportunitiesParams, Opportunity,
-    OpportunityCreate, OpportunityUpdate, UnifiedMapping,
+    AccountConnection, CustomField, ListCustomFieldsParams, ListOpportunitiesParams,
+    ListUsersParams, Opportunity, OpportunityCreate, OpportunityUpdate, UnifiedMapping,
+    User as PlanhatUser,
 };
 use crate::registry::Provider;
 use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Utc};
 use crm_runtime::Patch;
-use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError};
+use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage, User};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -32,6 +37,11 @@ const OPPORTUNITY_MODEL: &str = "Opportunity";
 const STABLE_ORDER: &str = "_id";
 /// The custom field type holding a calendar day.
 const DAY_TYPE: &str = "day";
+/// Users asked for per page.
+const USERS_PAGE: i64 = 500;
+/// The most pages of users read (500,000 users): a provider that kept
+/// answering full pages stops here.
+const MAX_USER_PAGES: i64 = 1000;
 
 /// What mapping needs: the account's opportunity custom field definitions.
 #[derive(Debug, Default)]
@@ -162,6 +172,12 @@ fn custom_values(
         .collect()
 }
 
+/// A typed provider item back as JSON (its unknown members kept by
+/// `additionalProperties`).
+fn remote<T: serde::Serialize>(item: &T) -> Value {
+    serde_json::to_value(item).unwrap_or(Value::Null)
+}
+
 fn patch<T, U>(
     value: &Patch<T>,
     convert: impl FnOnce(&T) -> Result<U, MappingError>,
@@ -177,20 +193,41 @@ impl OpportunityMapping for Planhat {
     type Calls = AccountConnection;
     type Context = Context;
 
-    // PENDING (issue 17): the helper for this provider writes these.
-    fn custom_fields(_context: &Self::Context) -> Vec<crm_runtime::mapping::CustomFieldDefinition> {
+    fn custom_fields(context: &Context) -> Vec<CustomFieldDefinition> {
+        context.custom_fields.clone()
+    }
+
+    /// Never called: the spec declares `stages.list` unsupported (Planhat
+    /// stages are free-text names on each opportunity).
+    fn stages(_context: &Context) -> Vec<Stage> {
         Vec::new()
     }
 
-    fn stages(_context: &Self::Context) -> Vec<crm_runtime::mapping::Stage> {
-        Vec::new()
-    }
-
+    /// Every page of `GET /users`: until a page comes back shorter than
+    /// asked (or empty), or [`MAX_USER_PAGES`] were read.
     async fn users(
-        _calls: &Self::Calls,
+        calls: &AccountConnection,
         _account: &IntegratedAccount,
-    ) -> Result<Vec<crm_runtime::mapping::User>, UnifiedError> {
-        Ok(Vec::new())
+    ) -> Result<Vec<User>, UnifiedError> {
+        let mut users = Vec::new();
+        for page in 0..MAX_USER_PAGES {
+            let params = ListUsersParams {
+                limit: Some(USERS_PAGE),
+                offset: Some(page.saturating_mul(USERS_PAGE)),
+            };
+            let body = calls
+                .client
+                .list_users(&params)
+                .await
+                .map_err(|error| UnifiedError::from_client(Provider::Planhat, error))?
+                .body;
+            let short = (body.len() as i64) < USERS_PAGE;
+            users.extend(Planhat.users_list(&body)?);
+            if short {
+                break;
+            }
+        }
+        Ok(users)
     }
 
     /// Every page of the opportunity custom field definitions (a bare
@@ -221,12 +258,20 @@ impl OpportunityMapping for Planhat {
         }
     }
 
+    /// In `_id` order; `account_id` is `companyId` (the other filters never
+    /// reach here: the spec declares them unsupported).
     fn list_input(
-        _query: &ListQuery,
+        query: &ListQuery,
         _context: &Context,
     ) -> Result<ListOpportunitiesParams, MappingError> {
         Ok(ListOpportunitiesParams {
             sort: Some(STABLE_ORDER.into()),
+            company_id: query
+                .filters
+                .account_id
+                .as_deref()
+                .map(|id| object_id("account_id", id))
+                .transpose()?,
             ..Default::default()
         })
     }
@@ -419,7 +464,9 @@ impl UnifiedMapping for Planhat {
             })
             .map(|field| CustomFieldDefinition {
                 id: field.id.clone(),
+                // Planhat's one name for a field (the key in `custom`).
                 name: field.name.clone(),
+                label: None,
                 data_type: field.type_.clone(),
                 // `listValues` are plain labels: the value is the label.
                 options: field
@@ -427,7 +474,38 @@ impl UnifiedMapping for Planhat {
                     .iter()
                     .flatten()
                     .map(|label| (label.clone(), label.clone()))
-                    .collect(), ..Default::default() })
+                    .collect(),
+                required: field.is_mandatory.unwrap_or(false),
+                // A formula field is computed by Planhat.
+                read_only: field.is_formula.unwrap_or(false),
+                remote_data: remote(field),
+            })
+            .collect())
+    }
+
+    /// A user's name is first and last name, else the nickname Planhat
+    /// shows.
+    fn users_list(&self, response: &Vec<PlanhatUser>) -> Result<Vec<User>, MappingError> {
+        Ok(response
+            .iter()
+            .map(|user| {
+                let full = [user.first_name.as_deref(), user.last_name.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .map(str::trim)
+                    .filter(|part| !part.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let name = Some(full)
+                    .filter(|full| !full.is_empty())
+                    .or_else(|| user.nick_name.clone().filter(|nick| !nick.is_empty()));
+                User {
+                    id: user.id.clone(),
+                    name,
+                    email: user.email.clone(),
+                    remote_data: remote(user),
+                }
+            })
             .collect())
     }
 }

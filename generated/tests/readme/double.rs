@@ -1,22 +1,22 @@
-//! A local double of Close for the README's sync example (a doctest):
-//! two pages of opportunities changed after the example's `since`, in
-//! Close's documented shape (https://developer.close.com/api/resources/opportunities),
-//! and the account's (empty) custom fields and statuses.
+// A local double of Close for the README's sync example (a doctest):
+// two pages of opportunities changed after the example's `since`, in
+// Close's documented shape (https://developer.close.com/api/resources/opportunities),
+// and the account's (empty) custom fields and statuses.
 
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+/// Close's documented opportunity (the project's fixture), with this id
+/// and change time.
 fn opportunity(id: &str, updated: &str) -> serde_json::Value {
-    json!({
-        "id": id,
-        "lead_id": "lead_1",
-        "status_type": "active",
-        "value": 50000,
-        "value_currency": "USD",
-        "date_created": "2024-04-01T09:00:00.000000+00:00",
-        "date_updated": updated,
-    })
+    let mut record: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../tests/fixtures/responses/close/opportunity.json"
+    ))
+    .unwrap_or_default();
+    record["id"] = json!(id);
+    record["date_updated"] = json!(updated);
+    record
 }
 
 pub async fn close() -> MockServer {
@@ -55,4 +55,12 @@ pub async fn check(server: &MockServer, next_run: chrono::DateTime<chrono::Fixed
         .filter(|request| request.url.path() == "/opportunity/")
         .collect();
     assert_eq!(lists.len(), 2);
+    for request in lists {
+        let query: Vec<(String, String)> = request.url.query_pairs().into_owned().collect();
+        let has = |key: &str, value: &str| query.iter().any(|(k, v)| k == key && v == value);
+        assert!(
+            has("date_updated__gt", "2024-05-01T00:00:00Z") && has("_order_by", "date_updated"),
+            "Close was asked for the changes, oldest first: {query:?}"
+        );
+    }
 }

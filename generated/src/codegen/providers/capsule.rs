@@ -694,6 +694,139 @@ pub struct Party {
 pub struct PartyList {
     pub parties: ::std::vec::Vec<Party>,
 }
+/// A Capsule user (https://developer.capsulecrm.com/v2/models/user). Its
+/// `party` is the person record of the user; with `embed=party` it is the
+/// whole party, with `emailAddresses`.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct User {
+    pub id: i64,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub username: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+    /// `ACTIVE` or another state (kept as Capsule writes it).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub status: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub locale: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub currency: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub timezone: ::core::option::Option<::std::string::String>,
+    /// ISO 8601 text, kept as Capsule wrote it.
+    #[serde(
+        rename = "lastLoginAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub last_login_at: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "taskReminder",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub task_reminder: ::core::option::Option<bool>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub party: ::core::option::Option<UserParty>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
+/// The person party of a user (whole with `embed=party`).
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct UserParty {
+    pub id: i64,
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub type_: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "firstName",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub first_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "lastName",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub last_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "pictureURL",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub picture_url: ::core::option::Option<::std::string::String>,
+    /// The party's email addresses (whole parties only).
+    #[serde(
+        rename = "emailAddresses",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub email_addresses: ::core::option::Option<::std::vec::Vec<EmailAddress>>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
+/// An email address of a party.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct EmailAddress {
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub id: ::core::option::Option<i64>,
+    /// `Home`, `Work` or null.
+    #[serde(
+        rename = "type",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub type_: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub address: ::core::option::Option<::std::string::String>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct UserList {
+    pub users: ::std::vec::Vec<User>,
+}
 /// An opportunity custom field definition.
 #[derive(
     ::core::fmt::Debug,
@@ -1010,6 +1143,20 @@ pub struct ListPipelineMilestonesParams {
     )]
     pub per_page: ::core::option::Option<i64>,
 }
+/// Optional parameters of [`Client::list_users`].
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct ListUsersParams {
+    /// `party`: the user's party (a person) whole instead of a reference.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub embed: ::core::option::Option<::std::vec::Vec<::std::string::String>>,
+}
 /// The documented error bodies of [`Client::list_opportunities`].
 #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ListOpportunitiesError {
@@ -1172,6 +1319,16 @@ pub enum ListPipelineMilestonesError {
     /// Status 429.
     TooManyRequests(RateLimitError),
 }
+/// The documented error bodies of [`Client::list_users`].
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+pub enum ListUsersError {
+    /// Status 401.
+    Unauthorized(Error),
+    /// Status 403.
+    Forbidden(Error),
+    /// Status 429.
+    TooManyRequests(RateLimitError),
+}
 /// The conversions between the unified API and Capsule CRM - Opportunity API (provider spec for the unified CRM generator): one method per operation bound with `x-unified-operation`. Hand-written glue implements it; a missing conversion is a compile error that names it.
 pub trait UnifiedMapping {
     /// The custom field definitions in the response of `listOpportunityFieldDefinitions` (`GET /opportunities/fields/definitions`).
@@ -1188,6 +1345,14 @@ pub trait UnifiedMapping {
         response: &MilestoneList,
     ) -> ::core::result::Result<
         ::std::vec::Vec<::crm_runtime::mapping::Stage>,
+        ::crm_runtime::mapping::MappingError,
+    >;
+    /// The users in the response of `listUsers` (`GET /users`).
+    fn users_list(
+        &self,
+        response: &UserList,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::User>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -1353,45 +1518,36 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
             ],
             required: &[],
         },
-        filters: &[],
+        filters: &["updated_at[gt]"],
         unsupported_filters: &[
             ::crm_runtime::support::Unsupported {
-                name: "updated_at[gt]",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
                 name: "created_at[gt]",
-                reason: "PENDING (issue 17)",
+                reason: "Capsule's opportunity list filters only by last change (`since`); it cannot filter by creation time.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "status",
-                reason: "PENDING (issue 17)",
+                reason: "Capsule's opportunity list filters only by last change (`since`); it cannot filter by status (an opportunity's status is its milestone's).",
             },
             ::crm_runtime::support::Unsupported {
                 name: "owner_id",
-                reason: "PENDING (issue 17)",
+                reason: "Capsule's opportunity list filters only by last change (`since`); it cannot filter by owner.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "account_id",
-                reason: "PENDING (issue 17)",
+                reason: "Capsule's opportunity list filters only by last change (`since`); it cannot filter by party (a party's opportunities are another endpoint, `/parties/{partyId}/opportunities`).",
             },
             ::crm_runtime::support::Unsupported {
                 name: "sort_by=updated_at",
-                reason: "PENDING (issue 17)",
+                reason: "Capsule's opportunity list has no sort parameter; its pages come in Capsule's own stable order.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "sort_by=created_at",
-                reason: "PENDING (issue 17)",
+                reason: "Capsule's opportunity list has no sort parameter; its pages come in Capsule's own stable order.",
             },
         ],
     };
     const LOOKUPS: ::crm_runtime::support::LookupSupport = ::crm_runtime::support::LookupSupport {
-        unsupported: &[
-            ::crm_runtime::support::Unsupported {
-                name: "users.list",
-                reason: "PENDING (issue 17)",
-            },
-        ],
+        unsupported: &[],
     };
     const RECORD_ID: &'static str = "/id";
     const RECORD: &'static str = "/opportunity";
@@ -2511,6 +2667,70 @@ impl Client {
                                 ::serde_json::from_slice(body)
                                     .ok()
                                     .map(ListPipelineMilestonesError::TooManyRequests)
+                            }
+                            _ => ::core::option::Option::None,
+                        }),
+                )
+            }
+        }
+    }
+    /// List the users of the account
+    ///
+    /// Every user of the Capsule account, as `{"users": [...]}`: the ids an
+    /// opportunity's `owner` names. Capsule documents no paging for this list
+    /// (it answers every user at once). A user's email address is on its party:
+    /// ask for `embed=party` to get the party whole, with `emailAddresses`.
+    ///
+    ///
+    /// `GET /users`
+    pub async fn list_users(
+        &self,
+        params: &ListUsersParams,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<UserList>,
+        ::crm_runtime::Error<ListUsersError>,
+    > {
+        let path = "/users";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["bearerAuth"],
+            );
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "embed",
+            &params.embed,
+            ::crm_runtime::encode::QueryStyle::Form,
+            false,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listUsers")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<UserList, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|status: u16, body: &[u8]| match status {
+                            401 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListUsersError::Unauthorized)
+                            }
+                            403 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListUsersError::Forbidden)
+                            }
+                            429 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListUsersError::TooManyRequests)
                             }
                             _ => ::core::option::Option::None,
                         }),

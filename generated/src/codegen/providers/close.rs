@@ -482,9 +482,15 @@ pub struct CustomField {
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub updated_by: ::core::option::Option<::std::string::String>,
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
-    pub date_created: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub date_created: ::core::option::Option<::std::string::String>,
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
-    pub date_updated: ::core::option::Option<::chrono::DateTime<::chrono::FixedOffset>>,
+    pub date_updated: ::core::option::Option<::std::string::String>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 #[derive(
     ::core::fmt::Debug,
@@ -516,6 +522,12 @@ pub struct OpportunityStatus {
     pub pipeline_id: ::core::option::Option<::std::string::String>,
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub organization_id: ::core::option::Option<::std::string::String>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 #[derive(
     ::core::fmt::Debug,
@@ -528,6 +540,60 @@ pub struct OpportunityStatusList {
     pub data: ::std::vec::Vec<OpportunityStatus>,
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub has_more: ::core::option::Option<bool>,
+}
+/// A Close user (a member of the organization). `id` (`user_...`) is what an
+/// opportunity's `user_id` holds.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct User {
+    /// User id (`user_...`).
+    pub id: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub email: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub first_name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub last_name: ::core::option::Option<::std::string::String>,
+    /// URL of the user's avatar.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub image: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub date_created: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub date_updated: ::core::option::Option<::std::string::String>,
+    /// Ids of the organizations the user belongs to.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub organizations: ::core::option::Option<::std::vec::Vec<::serde_json::Value>>,
+    /// The user's connected email accounts.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub email_accounts: ::core::option::Option<
+        ::std::vec::Vec<
+            ::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>,
+        >,
+    >,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct UserList {
+    pub data: ::std::vec::Vec<User>,
+    /// True when more pages follow. Continue with `_skip += len(data)`.
+    pub has_more: bool,
 }
 /// An empty JSON object `{}`.
 #[derive(
@@ -1059,6 +1125,40 @@ pub struct ListOpportunityStatusesParams {
     )]
     pub fields: ::core::option::Option<::std::string::String>,
 }
+/// Optional parameters of [`Client::list_users`].
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct ListUsersParams {
+    /// Number of records to skip (offset). Close enforces a per-resource maximum
+    /// `_skip`; past it the request fails with 400.
+    #[serde(
+        rename = "_skip",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub skip: ::core::option::Option<i64>,
+    /// Page size. Close enforces a per-resource maximum; asking for more gives a 400.
+    #[serde(
+        rename = "_limit",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub limit: ::core::option::Option<i64>,
+    /// Comma-separated list of fields to return, e.g. `id,status_id,value`. Fields
+    /// left out are absent from the response.
+    #[serde(
+        rename = "_fields",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub fields: ::core::option::Option<::std::string::String>,
+}
 /// The documented error bodies of [`Client::list_opportunities`].
 #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
 pub enum ListOpportunitiesError {
@@ -1143,6 +1243,18 @@ pub enum ListOpportunityStatusesError {
     /// Status 429.
     TooManyRequests(RateLimitError),
 }
+/// The documented error bodies of [`Client::list_users`].
+#[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::cmp::PartialEq)]
+pub enum ListUsersError {
+    /// Status 400.
+    BadRequest(Error),
+    /// Status 401.
+    Unauthorized(Error),
+    /// Status 404.
+    NotFound(Error),
+    /// Status 429.
+    TooManyRequests(RateLimitError),
+}
 /// The conversions between the unified API and Close CRM - Opportunity API (provider spec for the unified CRM generator): one method per operation bound with `x-unified-operation`. Hand-written glue implements it; a missing conversion is a compile error that names it.
 pub trait UnifiedMapping {
     /// The custom field definitions in the response of `listOpportunityCustomFields` (`GET /custom_field/opportunity/`).
@@ -1159,6 +1271,14 @@ pub trait UnifiedMapping {
         response: &OpportunityStatusList,
     ) -> ::core::result::Result<
         ::std::vec::Vec<::crm_runtime::mapping::Stage>,
+        ::crm_runtime::mapping::MappingError,
+    >;
+    /// The users in the response of `listUsers` (`GET /user/`).
+    fn users_list(
+        &self,
+        response: &UserList,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::User>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -1318,45 +1438,19 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
             ],
             required: &[],
         },
-        filters: &[],
-        unsupported_filters: &[
-            ::crm_runtime::support::Unsupported {
-                name: "updated_at[gt]",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "created_at[gt]",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "status",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "owner_id",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "account_id",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "sort_by=updated_at",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "sort_by=created_at",
-                reason: "PENDING (issue 17)",
-            },
+        filters: &[
+            "updated_at[gt]",
+            "created_at[gt]",
+            "status",
+            "owner_id",
+            "account_id",
+            "sort_by=updated_at",
+            "sort_by=created_at",
         ],
+        unsupported_filters: &[],
     };
     const LOOKUPS: ::crm_runtime::support::LookupSupport = ::crm_runtime::support::LookupSupport {
-        unsupported: &[
-            ::crm_runtime::support::Unsupported {
-                name: "users.list",
-                reason: "PENDING (issue 17)",
-            },
-        ],
+        unsupported: &[],
     };
     const RECORD_ID: &'static str = "/id";
     const RECORD: &'static str = "";
@@ -2211,6 +2305,88 @@ impl Client {
                                 ::serde_json::from_slice(body)
                                     .ok()
                                     .map(ListOpportunityStatusesError::TooManyRequests)
+                            }
+                            _ => ::core::option::Option::None,
+                        }),
+                )
+            }
+        }
+    }
+    /// List the users of your organizations
+    ///
+    /// Every user who is a member of the same organizations as the API key's
+    /// user: the ids an opportunity's `user_id` names. Offset-paginated like
+    /// every Close list (`_skip`/`_limit`, `{data, has_more}`).
+    ///
+    ///
+    /// `GET /user/`
+    pub async fn list_users(
+        &self,
+        params: &ListUsersParams,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<UserList>,
+        ::crm_runtime::Error<ListUsersError>,
+    > {
+        let path = "/user/";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["basicAuth"],
+            );
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "_skip",
+            &params.skip,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "_limit",
+            &params.limit,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "_fields",
+            &params.fields,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listUsers")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<UserList, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|status: u16, body: &[u8]| match status {
+                            400 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListUsersError::BadRequest)
+                            }
+                            401 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListUsersError::Unauthorized)
+                            }
+                            404 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListUsersError::NotFound)
+                            }
+                            429 => {
+                                ::serde_json::from_slice(body)
+                                    .ok()
+                                    .map(ListUsersError::TooManyRequests)
                             }
                             _ => ::core::option::Option::None,
                         }),

@@ -577,6 +577,68 @@ impl<'de> ::serde::Deserialize<'de> for OpportunitySearchSortDirection {
             .map(<Self as ::core::convert::From<::std::string::String>>::from)
     }
 }
+/// Body of `POST /users/search`.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct UserSearch {
+    /// 1-based page number.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page_number: ::core::option::Option<i64>,
+    /// Users per page (maximum 200).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub page_size: ::core::option::Option<i64>,
+}
+/// A Copper user (a member of the account).
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct User {
+    pub id: i64,
+    /// The user's full name.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub email: ::core::option::Option<::std::string::String>,
+    /// The teams (formerly "groups") the user belongs to.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub groups: ::core::option::Option<::std::vec::Vec<UserGroupsItem>>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct UserGroupsItem {
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub id: ::core::option::Option<i64>,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub name: ::core::option::Option<::std::string::String>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
 /// Body returned by a successful delete.
 #[derive(
     ::core::fmt::Debug,
@@ -636,6 +698,12 @@ pub struct CustomFieldDefinition {
     /// ISO 4217 currency code (Currency fields only; absent otherwise).
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub currency: ::core::option::Option<::std::string::String>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// A stage inside a pipeline.
 #[derive(
@@ -651,6 +719,12 @@ pub struct PipelineStage {
     /// Default win probability (percent) for opportunities in this stage.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub win_probability: ::core::option::Option<i64>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
 }
 /// A sales pipeline and its ordered stages.
 #[derive(
@@ -682,6 +756,14 @@ pub trait UnifiedMapping {
         response: &::std::vec::Vec<Pipeline>,
     ) -> ::core::result::Result<
         ::std::vec::Vec<::crm_runtime::mapping::Stage>,
+        ::crm_runtime::mapping::MappingError,
+    >;
+    /// The users in the response of `listUsers` (`POST /users/search`).
+    fn users_list(
+        &self,
+        response: &::std::vec::Vec<User>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::User>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -871,45 +953,19 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
             ],
             required: &[],
         },
-        filters: &[],
-        unsupported_filters: &[
-            ::crm_runtime::support::Unsupported {
-                name: "updated_at[gt]",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "created_at[gt]",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "status",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "owner_id",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "account_id",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "sort_by=updated_at",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "sort_by=created_at",
-                reason: "PENDING (issue 17)",
-            },
+        filters: &[
+            "updated_at[gt]",
+            "created_at[gt]",
+            "status",
+            "owner_id",
+            "account_id",
+            "sort_by=updated_at",
+            "sort_by=created_at",
         ],
+        unsupported_filters: &[],
     };
     const LOOKUPS: ::crm_runtime::support::LookupSupport = ::crm_runtime::support::LookupSupport {
-        unsupported: &[
-            ::crm_runtime::support::Unsupported {
-                name: "users.list",
-                reason: "PENDING (issue 17)",
-            },
-        ],
+        unsupported: &[],
     };
     const RECORD_ID: &'static str = "/id";
     const RECORD: &'static str = "";
@@ -1352,6 +1408,50 @@ impl Client {
             .await?;
         match response.status.as_u16() {
             200 => response.json::<::std::vec::Vec<Pipeline>, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// List users
+    ///
+    /// The users of the account (the ids an opportunity's `assignee_id`
+    /// holds), paged like every Copper search: `page_number` and `page_size`
+    /// (at most 200) in the JSON body, a bare JSON array back; a page shorter
+    /// than `page_size` is the last.
+    ///
+    ///
+    /// `POST /users/search`
+    pub async fn list_users(
+        &self,
+        body: ::core::option::Option<&UserSearch>,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<::std::vec::Vec<User>>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = "/users/search";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::POST,
+                path,
+                &["accessToken", "userEmail", "application"],
+            );
+        let request = match body {
+            ::core::option::Option::Some(body) => self.core.json_body(request, body)?,
+            ::core::option::Option::None => request,
+        };
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listUsers")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<::std::vec::Vec<User>, _>(),
             _ => {
                 ::core::result::Result::Err(
                     response

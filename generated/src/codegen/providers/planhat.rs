@@ -433,6 +433,76 @@ pub struct CustomField {
         ::serde_json::Value,
     >,
 }
+/// A Planhat user (a team member), https://www.planhat.com/developers/api/user.
+/// Dates are ISO 8601 text, kept as Planhat wrote them.
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct User {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub email: ::core::option::Option<::std::string::String>,
+    /// The name shown in Planhat.
+    #[serde(
+        rename = "nickName",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub nick_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "firstName",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub first_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "lastName",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub last_name: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "externalId",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub external_id: ::core::option::Option<::std::string::String>,
+    /// An inactive user cannot log in but can still own records.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub inactive: ::core::option::Option<bool>,
+    #[serde(
+        rename = "isHidden",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub is_hidden: ::core::option::Option<bool>,
+    /// Ids of the user's roles.
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub roles: ::core::option::Option<::std::vec::Vec<::serde_json::Value>>,
+    #[serde(
+        rename = "createdAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub created_at: ::core::option::Option<::std::string::String>,
+    #[serde(
+        rename = "updatedAt",
+        default,
+        skip_serializing_if = "::core::option::Option::is_none"
+    )]
+    pub updated_at: ::core::option::Option<::std::string::String>,
+    /// Properties not listed above, by their wire name.
+    #[serde(flatten)]
+    pub additional_properties: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::serde_json::Value,
+    >,
+}
 /// Planhat's error body: "an object or a string" with information about the
 /// problem. Its members are not specified.
 #[derive(
@@ -495,6 +565,23 @@ pub struct ListCustomFieldsParams {
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub offset: ::core::option::Option<i64>,
 }
+/// Optional parameters of [`Client::list_users`].
+#[derive(
+    ::core::fmt::Debug,
+    ::core::clone::Clone,
+    ::core::cmp::PartialEq,
+    ::core::default::Default,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub struct ListUsersParams {
+    /// Maximum number of users (default 100).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub limit: ::core::option::Option<i64>,
+    /// Index of the first user to return (default 0).
+    #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
+    pub offset: ::core::option::Option<i64>,
+}
 /// The conversions between the unified API and Planhat API - Opportunities (provider spec for the unified CRM generator): one method per operation bound with `x-unified-operation`. Hand-written glue implements it; a missing conversion is a compile error that names it.
 pub trait UnifiedMapping {
     /// The custom field definitions in the response of `listCustomFields` (`GET /customfields`).
@@ -503,6 +590,14 @@ pub trait UnifiedMapping {
         response: &::std::vec::Vec<CustomField>,
     ) -> ::core::result::Result<
         ::std::vec::Vec<::crm_runtime::mapping::CustomFieldDefinition>,
+        ::crm_runtime::mapping::MappingError,
+    >;
+    /// The users in the response of `listUsers` (`GET /users`).
+    fn users_list(
+        &self,
+        response: &::std::vec::Vec<User>,
+    ) -> ::core::result::Result<
+        ::std::vec::Vec<::crm_runtime::mapping::User>,
         ::crm_runtime::mapping::MappingError,
     >;
 }
@@ -659,35 +754,31 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
             ],
             required: &[],
         },
-        filters: &[],
+        filters: &["account_id"],
         unsupported_filters: &[
             ::crm_runtime::support::Unsupported {
                 name: "updated_at[gt]",
-                reason: "PENDING (issue 17)",
+                reason: "Planhat opportunities carry no update time, and Planhat's opportunity list has no date filter.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "created_at[gt]",
-                reason: "PENDING (issue 17)",
+                reason: "Planhat opportunities carry no creation time, and Planhat's opportunity list has no date filter.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "status",
-                reason: "PENDING (issue 17)",
+                reason: "Planhat's opportunity list filters only by company (`companyId`); it cannot filter by status.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "owner_id",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "account_id",
-                reason: "PENDING (issue 17)",
+                reason: "Planhat's opportunity list filters only by company (`companyId`); it cannot filter by owner.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "sort_by=updated_at",
-                reason: "PENDING (issue 17)",
+                reason: "Planhat opportunities carry no update time to sort by; lists come in `_id` order.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "sort_by=created_at",
-                reason: "PENDING (issue 17)",
+                reason: "Planhat opportunities carry no creation time to sort by; lists come in `_id` order.",
             },
         ],
     };
@@ -695,11 +786,7 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
         unsupported: &[
             ::crm_runtime::support::Unsupported {
                 name: "stages.list",
-                reason: "PENDING (issue 17)",
-            },
-            ::crm_runtime::support::Unsupported {
-                name: "users.list",
-                reason: "PENDING (issue 17)",
+                reason: "Planhat has no list of sales stages: an opportunity's `salesStage` is a free-text name, and Planhat's API has no stage endpoint.",
             },
         ],
     };
@@ -1131,6 +1218,61 @@ impl Client {
             .await?;
         match response.status.as_u16() {
             200 => response.json::<::std::vec::Vec<CustomField>, _>(),
+            _ => {
+                ::core::result::Result::Err(
+                    response
+                        .into_error(|_status: u16, body: &[u8]| {
+                            ::serde_json::from_slice(body).ok()
+                        }),
+                )
+            }
+        }
+    }
+    /// List users (team members)
+    ///
+    /// The account's users (team members): the ids an opportunity's `ownerId`
+    /// holds. A bare JSON array paged with `limit`/`offset` like the other
+    /// lists: a page shorter than `limit` (or empty) is the last.
+    ///
+    ///
+    /// `GET /users`
+    pub async fn list_users(
+        &self,
+        params: &ListUsersParams,
+    ) -> ::core::result::Result<
+        ::crm_runtime::ResponseValue<::std::vec::Vec<User>>,
+        ::crm_runtime::Error<Error>,
+    > {
+        let path = "/users";
+        let request = self
+            .core
+            .request(
+                ::crm_runtime::reexports::reqwest::Method::GET,
+                path,
+                &["bearerAuth"],
+            );
+        let mut query: ::std::vec::Vec<(::std::string::String, ::std::string::String)> = ::std::vec::Vec::new();
+        ::crm_runtime::encode::query(
+            &mut query,
+            "limit",
+            &params.limit,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        ::crm_runtime::encode::query(
+            &mut query,
+            "offset",
+            &params.offset,
+            ::crm_runtime::encode::QueryStyle::Form,
+            true,
+        )?;
+        let request = request.query(&query);
+        let response = self
+            .core
+            .send(request, ::crm_runtime::Idempotency::Idempotent, "listUsers")
+            .await?;
+        match response.status.as_u16() {
+            200 => response.json::<::std::vec::Vec<User>, _>(),
             _ => {
                 ::core::result::Result::Err(
                     response
