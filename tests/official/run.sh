@@ -13,7 +13,7 @@
 # Exits non-zero when a test fails, nothing was recorded, or any fixture,
 # request or response disagrees with the official documents. A document
 # missing from shared/reference/providers is a SKIP (HubSpot's properties,
-# pipelines and associations documents), never a pass.
+# pipelines, associations and owners documents), never a pass.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -80,10 +80,15 @@ check exchanges \
     --document hubspot/properties.v3.json@/crm/v3/properties/ \
     --document hubspot/pipelines.v3.json@/crm/v3/pipelines/ \
     --document hubspot/associations.v4.json@/crm/v4/ \
+    --document hubspot/owners.v3.json@/crm/v3/owners \
     "$exchanges/hubspot.jsonl"
 
 echo "== recorded Pipedrive exchanges"
-check exchanges --document pipedrive/v2.yaml "$exchanges/pipedrive.jsonl"
+# Users exist on API v1 only: the glue reaches `<v2 root>/../v1/users`,
+# which under a mock's base_url records as `/v1/users`; the alias maps it
+# onto the v1 document's server (`https://api.pipedrive.com/v1`).
+check --path-alias /v1/v1/=/v1/ exchanges --document pipedrive/v2.yaml \
+    --document pipedrive/v1.yaml "$exchanges/pipedrive.jsonl"
 
 echo "== official documents: $requests requests and $responses responses recorded and validated (plus the fixtures)"
 echo "official: $passed passed, $failed failed, $skipped skipped"

@@ -684,6 +684,9 @@ def mode_exchanges(args, docs: Documents) -> int:
             url = ex["url"]
             if ex.get("base_url") and servers:
                 url = servers[0].rstrip("/") + url[len(ex["base_url"].rstrip("/")):]
+            # The aliases check_exchange applies decide the document too.
+            for old, new in aliases:
+                url = url.replace(old, new, 1)
             below = None
             for s in sorted(servers, key=len, reverse=True):
                 base = url.split("?", 1)[0]
