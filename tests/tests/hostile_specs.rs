@@ -354,6 +354,7 @@ impl names::UnifiedMapping for Glue {
             .map(|id| Stage {
                 id: id.clone(),
                 name: id.clone(),
+                ..Stage::default()
             })
             .collect())
     }
@@ -368,7 +369,7 @@ impl names::UnifiedMapping for Glue {
                 id: option.id.clone(),
                 name: option.id.clone(),
                 data_type: "text".into(),
-                options: Vec::new(),
+                ..CustomFieldDefinition::default()
             })
             .collect())
     }
