@@ -173,12 +173,15 @@ fn undeclared_filters_and_lookups_are_named_with_their_pointer() {
         .and_then(serde_json::Value::as_object_mut)
         .expect("Close's list declares its filters");
     // Forget `sort_by=created_at`, wherever it was declared.
-    if let Some(supported) = list.get_mut("supported").and_then(|v| v.as_array_mut()) {
-        supported.retain(|name| name != "sort_by=created_at");
-    }
     if let Some(unsupported) = list.get_mut("unsupported").and_then(|v| v.as_object_mut()) {
         unsupported.remove("sort_by=created_at");
-        unsupported.insert("amount[gt]".into(), "no".into());
+    }
+    let supported = list
+        .entry("supported")
+        .or_insert_with(|| serde_json::json!([]));
+    if let Some(supported) = supported.as_array_mut() {
+        supported.retain(|name| name != "sort_by=created_at");
+        supported.push("amount[gt]".into());
     }
     spec["x-unified-unsupported"] = serde_json::json!({
         "custom_fields.list": "bound all the same",
