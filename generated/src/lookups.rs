@@ -239,12 +239,20 @@ impl UnifiedClient {
         }
         let page = self.lookup_page(account, lookup, options).await?;
         let fields = fields_of(page.lookup);
+        // The key the schema requires (a field's `name`, an `id`) stays,
+        // whatever `truto_exclude_fields` says.
+        let mut request = options.request.clone();
+        let required = match lookup {
+            Lookup::CustomFields => "name",
+            Lookup::Stages | Lookup::Users => "id",
+        };
+        request.exclude_fields.retain(|field| field != required);
         let result: Vec<Value> = page
             .items
             .into_iter()
             .map(|item| {
                 let remote_data = item.remote_data;
-                render_object(item.record, fields, move || remote_data, &options.request)
+                render_object(item.record, fields, move || remote_data, &request)
             })
             .collect();
         Ok(json!({

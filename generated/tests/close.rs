@@ -1526,7 +1526,7 @@ async fn every_filter_set_together_reaches_close_as_its_own_query_parameters() {
             status: Some("won".into()),
             owner_id: Some(OWNER.into()),
             account_id: Some(LEAD.into()),
-            sort_by: Some(SortBy::UpdatedAt),
+            sort_by: Some(SortBy::CreatedAt),
         }))
         .await
         .unwrap();
@@ -1536,7 +1536,7 @@ async fn every_filter_set_together_reaches_close_as_its_own_query_parameters() {
         list_query(&close).await,
         pairs(&[
             ("_limit", "2"),
-            ("_order_by", "date_updated"),
+            ("_order_by", "date_created"),
             ("_skip", "0"),
             ("date_created__gt", "2023-06-01T08:00:00+02:00"),
             ("date_updated__gt", "2024-01-15T10:30:00Z"),
@@ -1547,14 +1547,13 @@ async fn every_filter_set_together_reaches_close_as_its_own_query_parameters() {
     );
 }
 
+/// Close pages by offset, so only the creation order (the default) keeps
+/// pages stable; a sort by update time is refused before any call, with
+/// the spec's reason.
 #[tokio::test]
-async fn each_sort_is_close_order_by_ascending_and_the_default_stays_creation() {
+async fn sorting_by_creation_is_the_default_order_and_by_update_is_refused() {
     use crm_runtime::mapping::{ListFilters, SortBy};
-    for (sort_by, order_by) in [
-        (None, "date_created"),
-        (Some(SortBy::CreatedAt), "date_created"),
-        (Some(SortBy::UpdatedAt), "date_updated"),
-    ] {
+    for sort_by in [None, Some(SortBy::CreatedAt)] {
         let close = Close::start().await;
         close.respond_page("0", LIST_PAGE3).await;
         close
@@ -1566,10 +1565,29 @@ async fn each_sort_is_close_order_by_ascending_and_the_default_stays_creation() 
             .unwrap();
         assert_eq!(
             list_query(&close).await,
-            pairs(&[("_limit", "2"), ("_order_by", order_by), ("_skip", "0")]),
+            pairs(&[
+                ("_limit", "2"),
+                ("_order_by", "date_created"),
+                ("_skip", "0")
+            ]),
             "{sort_by:?}"
         );
     }
+    let close = Close::start().await;
+    let error = close
+        .list(&filtered(ListFilters {
+            sort_by: Some(SortBy::UpdatedAt),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        matches!(&error, UnifiedError::InvalidInput { field, .. } if field == "sort_by"),
+        "{error:?}"
+    );
+    assert!(text.contains("pages opportunities by offset"), "{text}");
+    assert!(close.requests("GET", LIST_PATH).await.is_empty());
 }
 
 #[tokio::test]

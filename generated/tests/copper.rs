@@ -1927,7 +1927,7 @@ async fn every_filter_set_together_goes_in_the_search_body() {
         status: Some("won".into()),
         owner_id: Some("137658".into()),
         account_id: Some("9607580".into()),
-        sort_by: Some(SortBy::UpdatedAt),
+        sort_by: Some(SortBy::CreatedAt),
     })
     .await;
     // Copper ANDs the criteria; `minimum_*_date` is the earliest second
@@ -1938,7 +1938,7 @@ async fn every_filter_set_together_goes_in_the_search_body() {
         json!({
             "page_number": 1,
             "page_size": 2,
-            "sort_by": "date_modified",
+            "sort_by": "date_created",
             "sort_direction": "asc",
             "minimum_modified_date": 1_705_314_601,
             "minimum_created_date": 1_685_599_201,
@@ -1949,14 +1949,13 @@ async fn every_filter_set_together_goes_in_the_search_body() {
     );
 }
 
+/// Copper pages its search by page number, so only the creation order
+/// (the default) keeps pages stable; a sort by modification is refused
+/// before any call, with the spec's reason.
 #[tokio::test]
-async fn each_sort_is_ascending_and_the_default_stays_oldest_created_first() {
+async fn sorting_by_creation_is_the_default_order_and_by_update_is_refused() {
     use crm_runtime::mapping::{ListFilters, SortBy};
-    for (sort_by, field) in [
-        (None, "date_created"),
-        (Some(SortBy::CreatedAt), "date_created"),
-        (Some(SortBy::UpdatedAt), "date_modified"),
-    ] {
+    for sort_by in [None, Some(SortBy::CreatedAt)] {
         let body = searched_with(ListFilters {
             sort_by,
             ..Default::default()
@@ -1964,10 +1963,26 @@ async fn each_sort_is_ascending_and_the_default_stays_oldest_created_first() {
         .await;
         assert_eq!(
             body,
-            json!({"page_number": 1, "page_size": 2, "sort_by": field, "sort_direction": "asc"}),
+            json!({"page_number": 1, "page_size": 2, "sort_by": "date_created", "sort_direction": "asc"}),
             "{sort_by:?}"
         );
     }
+    let copper = Copper::start().await;
+    let error = copper
+        .client
+        .list(
+            &copper.account,
+            &filtered(ListFilters {
+                sort_by: Some(SortBy::UpdatedAt),
+                ..Default::default()
+            }),
+        )
+        .await
+        .unwrap_err();
+    let (field, message) = invalid_field(error);
+    assert_eq!(field, "sort_by");
+    assert!(message.contains("by page number"), "{message}");
+    assert!(copper.opportunity_requests().await.is_empty());
 }
 
 #[tokio::test]

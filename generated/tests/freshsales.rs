@@ -699,32 +699,30 @@ impl Freshsales {
     }
 }
 
+/// A view is paged by page number: sorted by update time, a deal changed
+/// during a walk would shift the pages, so the sort is refused before any
+/// call, with the spec's reason.
 #[tokio::test]
-async fn sort_by_updated_at_sorts_the_view_by_updated_at_ascending() {
-    // The view API's `sort` / `sort_type` (reference, "List all Deals").
+async fn sort_by_updated_at_is_refused_because_it_would_reorder_the_pages() {
     let freshsales = Freshsales::start().await;
-    freshsales
-        .respond("GET", ALL_DEALS_PATH, 200, LIST_PAGE1)
-        .await;
-
-    freshsales
+    let error = freshsales
         .list_filtered(ListFilters {
             sort_by: Some(SortBy::UpdatedAt),
             ..ListFilters::default()
         })
         .await
-        .unwrap();
-
-    let lists = freshsales.requests_to("GET", ALL_DEALS_PATH).await;
-    assert_eq!(lists.len(), 1);
-    assert_eq!(
-        query_pairs(&lists[0]),
-        pairs(&[
-            ("page", "1"),
-            ("per_page", "2"),
-            ("sort", "updated_at"),
-            ("sort_type", "asc"),
-        ])
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        matches!(&error, UnifiedError::InvalidInput { field, .. } if field == "sort_by"),
+        "{error:?}"
+    );
+    assert!(text.contains("by page number"), "{text}");
+    assert!(
+        freshsales
+            .requests_to("GET", ALL_DEALS_PATH)
+            .await
+            .is_empty()
     );
 }
 

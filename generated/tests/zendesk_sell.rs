@@ -547,7 +547,7 @@ fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
-async fn the_owner_and_account_filters_and_a_sort_go_together_in_the_deal_query() {
+async fn the_owner_and_account_filters_go_together_in_the_deal_query_in_id_order() {
     let sell = Sell::start().await;
     sell.respond("GET", LIST_PATH, 200, Some(only_page(&deals()[..1])))
         .await;
@@ -555,7 +555,6 @@ async fn the_owner_and_account_filters_and_a_sort_go_together_in_the_deal_query(
     sell.list_filtered(ListFilters {
         owner_id: Some("2".into()),
         account_id: Some("500".into()),
-        sort_by: Some(SortBy::UpdatedAt),
         ..ListFilters::default()
     })
     .await
@@ -568,38 +567,46 @@ async fn the_owner_and_account_filters_and_a_sort_go_together_in_the_deal_query(
         pairs(&[
             ("owner_id", "2"),
             ("organization_id", "500"),
-            ("sort_by", "updated_at:asc"),
+            ("sort_by", "id:asc"),
             ("page", "1"),
             ("per_page", "2"),
         ])
     );
 }
 
+/// Sell sorts by one field with no tie-break: both timestamp sorts are
+/// refused before any call (the spec's reasons), and lists keep `id:asc`.
 #[tokio::test]
-async fn each_sort_is_one_field_ascending_and_the_default_stays_the_id() {
+async fn timestamp_sorts_are_refused_and_the_order_stays_the_id() {
     let sell = Sell::start().await;
     sell.respond("GET", LIST_PATH, 200, Some(only_page(&deals()[..1])))
         .await;
-
-    for (sort_by, expected) in [
-        (None, "id:asc"),
-        (Some(SortBy::CreatedAt), "created_at:asc"),
-        (Some(SortBy::UpdatedAt), "updated_at:asc"),
+    for (sort_by, words) in [
+        (SortBy::UpdatedAt, "shift the rest back"),
+        (SortBy::CreatedAt, "same second"),
     ] {
-        sell.list_filtered(ListFilters {
-            sort_by,
-            ..ListFilters::default()
-        })
+        let error = sell
+            .list_filtered(ListFilters {
+                sort_by: Some(sort_by),
+                ..ListFilters::default()
+            })
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&error, UnifiedError::InvalidInput { field, .. } if field == "sort_by"),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains(words), "{error}");
+    }
+    assert!(sell.requests("GET", LIST_PATH).await.is_empty());
+    sell.list_filtered(ListFilters::default())
         .await
         .expect("the list");
-        let lists = sell.requests("GET", LIST_PATH).await;
-        let last = lists.last().expect("a list request");
-        assert_eq!(
-            sorted_query(last),
-            pairs(&[("sort_by", expected), ("page", "1"), ("per_page", "2")]),
-            "{sort_by:?}"
-        );
-    }
+    let lists = sell.requests("GET", LIST_PATH).await;
+    assert_eq!(
+        sorted_query(&lists[0]),
+        pairs(&[("sort_by", "id:asc"), ("page", "1"), ("per_page", "2")])
+    );
 }
 
 #[tokio::test]

@@ -1520,7 +1520,7 @@ async fn lookups_and_filters_over_http(engine: Engine) {
     mount_close_pages(&provider).await;
     let (status, page) = call(opportunities(
         &account,
-        "&updated_at%5Bgt%5D=2024-05-01T00:00:00Z&sort_by=updated_at&owner_id=user_1",
+        "&updated_at%5Bgt%5D=2024-05-01T00:00:00Z&sort_by=created_at&owner_id=user_1",
     ))
     .await;
     assert_eq!(status, StatusCode::OK, "{page}");
@@ -1533,7 +1533,7 @@ async fn lookups_and_filters_over_http(engine: Engine) {
     let query: Vec<(String, String)> = list.url.query_pairs().into_owned().collect();
     for (key, value) in [
         ("date_updated__gt", "2024-05-01T00:00:00Z"),
-        ("_order_by", "date_updated"),
+        ("_order_by", "date_created"),
         ("user_id", "user_1"),
     ] {
         assert!(

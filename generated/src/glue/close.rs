@@ -26,7 +26,7 @@ use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use crm_runtime::Patch;
 use crm_runtime::mapping::{
-    CustomFieldDefinition, ListQuery, MappingError, Pipeline, SortBy, Stage, User,
+    CustomFieldDefinition, ListQuery, MappingError, Pipeline, Stage, User,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -214,20 +214,17 @@ impl OpportunityMapping for Close {
     }
 
     /// Oldest first: records created during a walk land at its end
-    /// instead of shifting the pages already read. `sort_by=updated_at`
-    /// orders by last change instead (ascending too, so a record changed
-    /// during the walk moves to its end). The filters are Close's own
-    /// parameters, which Close ANDs.
+    /// instead of shifting the pages already read (`sort_by=created_at` is
+    /// this order; `sort_by=updated_at` is refused by the spec: changes
+    /// would reorder the offsets). The filters are Close's own parameters,
+    /// which Close ANDs.
     fn list_input(
         query: &ListQuery,
         _context: &Context,
     ) -> Result<ListOpportunitiesParams, MappingError> {
         let filters = &query.filters;
         Ok(ListOpportunitiesParams {
-            order_by: Some(match filters.sort_by {
-                Some(SortBy::UpdatedAt) => ListOpportunitiesOrderBy::DateUpdated,
-                Some(SortBy::CreatedAt) | None => ListOpportunitiesOrderBy::DateCreated,
-            }),
+            order_by: Some(ListOpportunitiesOrderBy::DateCreated),
             date_updated_gt: filters.updated_after,
             date_created_gt: filters.created_after,
             status_type: filters.status.as_deref().map(status_type).transpose()?,

@@ -26,7 +26,7 @@ use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use crm_runtime::Patch;
 use crm_runtime::mapping::{
-    CustomFieldDefinition, ListQuery, MappingError, Pipeline as StagePipeline, SortBy, Stage,
+    CustomFieldDefinition, ListQuery, MappingError, Pipeline as StagePipeline, Stage,
     User,
 };
 use serde_json::{Value, json};
@@ -362,13 +362,9 @@ impl OpportunityMapping for Copper {
                 .transpose()
         };
         Ok(OpportunitySearch {
-            sort_by: Some(
-                match filters.sort_by {
-                    Some(SortBy::UpdatedAt) => "date_modified",
-                    Some(SortBy::CreatedAt) | None => "date_created",
-                }
-                .into(),
-            ),
+            // Oldest created first, `sort_by=created_at` or not: the spec
+            // refuses `sort_by=updated_at` (changes would reorder pages).
+            sort_by: Some("date_created".into()),
             sort_direction: Some(OpportunitySearchSortDirection::Asc),
             minimum_modified_date: filters.updated_after.as_ref().map(first_second_after),
             minimum_created_date: filters.created_after.as_ref().map(first_second_after),

@@ -34,7 +34,7 @@ use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use crm_runtime::Patch;
 use crm_runtime::mapping::{
-    CustomFieldDefinition, ListQuery, MappingError, Pipeline, SortBy, Stage, User,
+    CustomFieldDefinition, ListQuery, MappingError, Pipeline, Stage, User,
 };
 use crm_runtime::paging::Pagination;
 use crm_runtime::support::ResourceSupport;
@@ -454,12 +454,12 @@ impl OpportunityMapping for Freshsales {
 
     /// The "All Deals" view, oldest deals first: ordered by creation, a
     /// deal edited during the walk keeps its place (ordered by
-    /// `updated_at`, it would move to the end and be listed twice). A
-    /// caller's `sort_by` picks the field (`sort` takes one, always
-    /// ascending here); the view API has no filter parameter, so the
-    /// filters are all declared unsupported and never reach this.
+    /// `updated_at`, it would move to the end and shift the rest). The
+    /// view API has no filter parameter and `sort_by=updated_at` would
+    /// reorder pages, so the spec refuses them before this is called;
+    /// `sort_by=created_at` is this order.
     fn list_input(
-        query: &ListQuery,
+        _query: &ListQuery,
         context: &Context,
     ) -> Result<OpportunitiesListInput, MappingError> {
         let view_id = context.all_deals_view.ok_or_else(|| {
@@ -470,10 +470,9 @@ impl OpportunityMapping for Freshsales {
                 "the account has no deal view of this name (renamed or deleted), and no other view holds every deal",
             )
         })?;
-        let sort = match query.filters.sort_by {
-            Some(SortBy::UpdatedAt) => "updated_at",
-            Some(SortBy::CreatedAt) | None => "created_at",
-        };
+        // `sort_by=created_at` is this order; the spec refuses
+        // `sort_by=updated_at` (changes would reorder the pages).
+        let sort = "created_at";
         Ok(OpportunitiesListInput {
             view_id,
             params: ListDealsInViewParams {

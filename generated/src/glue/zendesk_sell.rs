@@ -28,7 +28,7 @@ use crate::unified::crm as unified;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use crm_runtime::Patch;
 use crm_runtime::mapping::{
-    CustomFieldDefinition, ListQuery, MappingError, Pipeline, SortBy, Stage, User,
+    CustomFieldDefinition, ListQuery, MappingError, Pipeline, Stage, User,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -339,14 +339,8 @@ impl OpportunityMapping for ZendeskSell {
     fn list_input(query: &ListQuery, _context: &Context) -> Result<ListDealsParams, MappingError> {
         let filters = &query.filters;
         Ok(ListDealsParams {
-            sort_by: Some(
-                match filters.sort_by {
-                    Some(SortBy::UpdatedAt) => "updated_at:asc",
-                    Some(SortBy::CreatedAt) => "created_at:asc",
-                    None => STABLE_ORDER,
-                }
-                .into(),
-            ),
+            // The spec refuses both sorts: one field with no tie-break.
+            sort_by: Some(STABLE_ORDER.into()),
             owner_id: filters
                 .owner_id
                 .as_deref()

@@ -959,10 +959,14 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
             "status",
             "owner_id",
             "account_id",
-            "sort_by=updated_at",
             "sort_by=created_at",
         ],
-        unsupported_filters: &[],
+        unsupported_filters: &[
+            ::crm_runtime::support::Unsupported {
+                name: "sort_by=updated_at",
+                reason: "Copper pages its search by page number: ordered by modification date, an opportunity changed during a walk would move to its end and shift the rest back, so one would be skipped. Filter with updated_at[gt] instead: pages stay in creation order, which changes do not reorder.",
+            },
+        ],
     };
     const LOOKUPS: ::crm_runtime::support::LookupSupport = ::crm_runtime::support::LookupSupport {
         unsupported: &[],

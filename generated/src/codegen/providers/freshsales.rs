@@ -910,8 +910,12 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
             ],
             required: &[],
         },
-        filters: &["sort_by=updated_at", "sort_by=created_at"],
+        filters: &["sort_by=created_at"],
         unsupported_filters: &[
+            ::crm_runtime::support::Unsupported {
+                name: "sort_by=updated_at",
+                reason: "Freshsales pages a view by page number: ordered by last update, a deal changed during a walk would move to its end and shift the rest back, so one would be skipped; deals are listed in creation order, which changes do not reorder",
+            },
             ::crm_runtime::support::Unsupported {
                 name: "updated_at[gt]",
                 reason: "Freshsales lists deals only through saved views, and its view API takes no filter parameters: deals cannot be filtered by last update time",

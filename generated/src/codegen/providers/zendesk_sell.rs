@@ -726,10 +726,9 @@ pub struct ListDealsParams {
     pub per_page: ::core::option::Option<i64>,
     /// One field to sort by, ascending by default; append `:desc` for
     /// descending (`sort_by=updated_at:desc`). Default `id:asc`. The unified
-    /// layer sends `id:asc`, or `updated_at:asc` / `created_at:asc` for
-    /// `sort_by=updated_at|created_at` (Zendesk's own Sell app for Zapier
-    /// sorts deals by `updated_at` and `created_at`). Sell documents one
-    /// field only, so records sharing a timestamp have no documented order.
+    /// layer always sends `id:asc`: Sell documents one field only, so a sort
+    /// by a timestamp would leave records sharing it in no documented order
+    /// (and a sort by update time would reorder pages during a walk).
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub sort_by: ::core::option::Option<::std::string::String>,
     /// Comma-separated list of deal ids to return.
@@ -1016,15 +1015,23 @@ impl ::crm_runtime::unified::OpportunityCalls for AccountConnection {
             ],
             required: &[],
         },
-        filters: &["owner_id", "account_id", "sort_by=updated_at", "sort_by=created_at"],
+        filters: &["owner_id", "account_id"],
         unsupported_filters: &[
             ::crm_runtime::support::Unsupported {
+                name: "sort_by=updated_at",
+                reason: "Zendesk Sell pages deals by page number and sorts by one field only: ordered by last update, a deal changed during a walk would move to its end and shift the rest back, so one would be skipped. Without sort_by, deals come in id order, which is stable.",
+            },
+            ::crm_runtime::support::Unsupported {
+                name: "sort_by=created_at",
+                reason: "Zendesk Sell sorts deals by one field only: deals created in the same second have no stable order across pages, so paging could skip or repeat them. Without sort_by, deals come in id order (creation order), which is stable.",
+            },
+            ::crm_runtime::support::Unsupported {
                 name: "updated_at[gt]",
-                reason: "Zendesk Sell's deal list (GET /v2/deals) has no filter on the update time; it can only be sorted by it (sort_by=updated_at).",
+                reason: "Zendesk Sell's deal list (GET /v2/deals) has no filter on the update time.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "created_at[gt]",
-                reason: "Zendesk Sell's deal list (GET /v2/deals) has no filter on the creation time; it can only be sorted by it (sort_by=created_at).",
+                reason: "Zendesk Sell's deal list (GET /v2/deals) has no filter on the creation time.",
             },
             ::crm_runtime::support::Unsupported {
                 name: "status",

@@ -1695,7 +1695,7 @@ pub struct ListOpportunitiesParams {
     /// Opaque cursor from the `next_cursor` of the previous page (or the `Next-Cursor` header of a raw page). Pass it back unchanged; omit it for the first page. A cursor holds where the next page starts, whatever its size, so `limit` may change between pages without skipping or repeating records. It is sealed and bound to its integrated account: an edited cursor, or another account's, is a 400.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub next_cursor: ::core::option::Option<::std::string::String>,
-    /// Only opportunities changed strictly after this instant (RFC 3339, with its offset): with `sort_by=updated_at`, the incremental sync filter. Passed to the provider, never applied here; a provider that cannot filter by it answers 400 naming it (the served document lists them, with the reason).
+    /// Only opportunities changed strictly after this instant (RFC 3339, with its offset): the incremental sync filter (start the next run where this one started). Passed to the provider, never applied here; a provider that cannot filter by it answers 400 naming it (the served document lists them, with the reason).
     #[serde(
         rename = "updated_at[gt]",
         default,
@@ -1718,7 +1718,7 @@ pub struct ListOpportunitiesParams {
     /// Only opportunities of this account (the provider's company, lead or organization id). Passed to the provider; 400 where it cannot filter by it.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub account_id: ::core::option::Option<::std::string::String>,
-    /// Orders the pages by this field, oldest first (records changed during a walk move to its end rather than being skipped). Without it, the provider's most stable order. Keep it and the filters the same on every page of a walk. 400 where the provider cannot sort by it.
+    /// Orders the pages by this field, oldest first. Without it, the provider's most stable order. Offered only where the provider's paging stays stable under it (a provider paging by offset would skip a record that moved during a walk): elsewhere a 400 with the reason. Keep it and the filters the same on every page of a walk.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub sort_by: ::core::option::Option<SortBy>,
 }
