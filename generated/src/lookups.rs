@@ -174,17 +174,26 @@ impl UnifiedClient {
                 "lookups read what the account has; remote_query applies to opportunities",
             ));
         }
+        // A lookup cursor holds `<binding>@<offset>`: a cursor of another
+        // list (opportunities, another lookup) is refused, not misread.
         let offset = match options.next_cursor.as_deref() {
             None => None,
-            Some(text) => match cursor::decode(self.cursor_key(), provider, account.id, text)? {
-                Position::Offset(offset) => Some(usize::try_from(offset).unwrap_or(usize::MAX)),
-                _ => {
-                    return Err(UnifiedError::invalid(
+            Some(text) => {
+                let position = cursor::decode(self.cursor_key(), provider, account.id, text)?;
+                let offset = match &position {
+                    Position::Token(token) => token
+                        .split_once('@')
+                        .filter(|(binding, _)| *binding == lookup.binding())
+                        .and_then(|(_, offset)| offset.parse::<usize>().ok()),
+                    _ => None,
+                };
+                Some(offset.ok_or_else(|| {
+                    UnifiedError::invalid(
                         "next_cursor",
                         "is not a cursor of this list; pass `next_cursor` from its previous page",
-                    ));
-                }
-            },
+                    )
+                })?)
+            }
         };
         let fresh = offset.is_none();
         let key = (account.id, lookup);
@@ -212,7 +221,7 @@ impl UnifiedClient {
                 self.cursor_key(),
                 provider,
                 account.id,
-                &Position::Offset(end as u64),
+                &Position::Token(format!("{}@{end}", lookup.binding())),
             )
         });
         Ok(LookupPage {

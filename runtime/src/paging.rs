@@ -100,6 +100,20 @@ impl Pagination {
             .clamp(1, self.max_limit.max(1))
     }
 
+    /// Whether `position` is one this paging makes: an offset for offset
+    /// and page styles, a token for cursors, an id for keysets. Anything
+    /// else came from another list and must not be sent.
+    pub fn accepts(&self, position: &Position) -> bool {
+        matches!(
+            (self.style, position),
+            (
+                Style::Offset | Style::Page | Style::LinkHeader,
+                Position::Offset(_)
+            ) | (Style::Cursor, Position::Token(_))
+                | (Style::Keyset, Position::After(_))
+        )
+    }
+
     /// The request for the page at `position` (`None`: the first).
     pub fn page_at<'a>(&self, position: Option<&'a Position>, limit: u32) -> PageAt<'a> {
         let offset = match position {
@@ -318,6 +332,20 @@ mod tests {
             "<https://x/?page=1>; rel=\"prev\"".parse().unwrap(),
         );
         assert!(!has_next_link(&headers));
+    }
+
+    #[test]
+    fn a_position_of_another_paging_style_is_not_accepted() {
+        let cursor = Pagination {
+            style: Style::Cursor,
+            ..OFFSET
+        };
+        let offset = Position::Offset(3);
+        let token = Position::Token("abc".into());
+        assert!(OFFSET.accepts(&offset) && PAGE.accepts(&offset));
+        assert!(!OFFSET.accepts(&token) && !PAGE.accepts(&token));
+        assert!(cursor.accepts(&token) && !cursor.accepts(&offset));
+        assert!(!cursor.accepts(&Position::After("1".into())));
     }
 
     #[test]

@@ -1509,6 +1509,15 @@ async fn lookups_and_filters_over_http(engine: Engine) {
     assert_eq!(users["result_count"], json!(2));
     assert_eq!(users["result"][0]["email"], json!("joe.kemp@example.com"));
     let next = users["next_cursor"].as_str().unwrap().to_owned();
+    // A users cursor is not a fields cursor, nor an opportunities one.
+    for at in [
+        lookup("fields", &account, &format!("&next_cursor={next}")),
+        opportunities(&account, &format!("&next_cursor={next}")),
+    ] {
+        let (status, body) = call(at).await;
+        assert_error(status, &body, StatusCode::BAD_REQUEST);
+        assert_eq!(body["fields"], json!(["next_cursor"]), "{body}");
+    }
     let (_, rest) = call(lookup("users", &account, &format!("&next_cursor={next}"))).await;
     assert_eq!(
         ids_of(&rest, "id"),

@@ -322,6 +322,16 @@ impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
                 }
             }
             let paging = Calls::<G>::PAGINATION;
+            if query
+                .position
+                .as_ref()
+                .is_some_and(|position| !paging.accepts(position))
+            {
+                return Err(UnifiedError::invalid(
+                    "next_cursor",
+                    "is not a cursor of this list; pass `next_cursor` from its previous page",
+                ));
+            }
             let context = Self::context(&env, false).await?;
             // A filter value the provider cannot express (Close has no
             // abandoned status) is the caller's to change: a 400 naming it.

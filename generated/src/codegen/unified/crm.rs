@@ -1692,7 +1692,7 @@ pub struct ListOpportunitiesParams {
     /// Maximum number of records in the page.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub limit: ::core::option::Option<i64>,
-    /// Opaque cursor from the `next_cursor` of the previous page (or the `Next-Cursor` header of a raw page). Pass it back unchanged; omit it for the first page. A cursor holds where the next page starts, whatever its size, so `limit` may change between pages without skipping or repeating records. It is sealed and bound to its integrated account: an edited cursor, or another account's, is a 400.
+    /// Opaque cursor from the `next_cursor` of the previous page (or the `Next-Cursor` header of a raw page). Pass it back unchanged; omit it for the first page. A cursor holds where the next page starts, whatever its size, so `limit` may change between pages without skipping or repeating records. It is sealed and bound to its integrated account and its list: an edited cursor, another account's, or another list's, is a 400.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub next_cursor: ::core::option::Option<::std::string::String>,
     /// Only opportunities changed strictly after this instant (RFC 3339, with its offset): the incremental sync filter (start the next run where this one started). Passed to the provider, never applied here; a provider that cannot filter by it answers 400 naming it (the served document lists them, with the reason).
@@ -2275,7 +2275,7 @@ pub struct ListFieldsParams {
     /// Maximum number of records in the page.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub limit: ::core::option::Option<i64>,
-    /// Opaque cursor from the `next_cursor` of the previous page (or the `Next-Cursor` header of a raw page). Pass it back unchanged; omit it for the first page. A cursor holds where the next page starts, whatever its size, so `limit` may change between pages without skipping or repeating records. It is sealed and bound to its integrated account: an edited cursor, or another account's, is a 400.
+    /// Opaque cursor from the `next_cursor` of the previous page (or the `Next-Cursor` header of a raw page). Pass it back unchanged; omit it for the first page. A cursor holds where the next page starts, whatever its size, so `limit` may change between pages without skipping or repeating records. It is sealed and bound to its integrated account and its list: an edited cursor, another account's, or another list's, is a 400.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub next_cursor: ::core::option::Option<::std::string::String>,
 }
@@ -2361,7 +2361,7 @@ pub struct ListStagesParams {
     /// Maximum number of records in the page.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub limit: ::core::option::Option<i64>,
-    /// Opaque cursor from the `next_cursor` of the previous page (or the `Next-Cursor` header of a raw page). Pass it back unchanged; omit it for the first page. A cursor holds where the next page starts, whatever its size, so `limit` may change between pages without skipping or repeating records. It is sealed and bound to its integrated account: an edited cursor, or another account's, is a 400.
+    /// Opaque cursor from the `next_cursor` of the previous page (or the `Next-Cursor` header of a raw page). Pass it back unchanged; omit it for the first page. A cursor holds where the next page starts, whatever its size, so `limit` may change between pages without skipping or repeating records. It is sealed and bound to its integrated account and its list: an edited cursor, another account's, or another list's, is a 400.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub next_cursor: ::core::option::Option<::std::string::String>,
 }
@@ -2440,7 +2440,7 @@ pub struct ListUsersParams {
     /// Maximum number of records in the page.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub limit: ::core::option::Option<i64>,
-    /// Opaque cursor from the `next_cursor` of the previous page (or the `Next-Cursor` header of a raw page). Pass it back unchanged; omit it for the first page. A cursor holds where the next page starts, whatever its size, so `limit` may change between pages without skipping or repeating records. It is sealed and bound to its integrated account: an edited cursor, or another account's, is a 400.
+    /// Opaque cursor from the `next_cursor` of the previous page (or the `Next-Cursor` header of a raw page). Pass it back unchanged; omit it for the first page. A cursor holds where the next page starts, whatever its size, so `limit` may change between pages without skipping or repeating records. It is sealed and bound to its integrated account and its list: an edited cursor, another account's, or another list's, is a 400.
     #[serde(default, skip_serializing_if = "::core::option::Option::is_none")]
     pub next_cursor: ::core::option::Option<::std::string::String>,
 }
