@@ -38,7 +38,7 @@ pub use codegen::*;
 pub use crm_runtime::mapping::{ListFilters, SortBy};
 pub use cursor::CursorKey;
 pub use error::UnifiedError;
-pub use lookups::{Lookup, lookup_support, opportunity_support};
+pub use lookups::Lookup;
 pub use opportunities::{ProviderPage, UnifiedClient, UnifiedPage};
 pub use options::{ListOptions, RequestOptions, ResponseFormat, UnifiedQuery};
 pub use registry::{Credentials, Provider};

@@ -16,11 +16,11 @@ use crate::cursor;
 use crate::error::UnifiedError;
 use crate::opportunities::{UnifiedClient, UnifiedPage};
 use crate::options::{ListOptions, ResponseFormat};
-use crate::registry::{Provider, opportunities};
+use crate::registry::opportunities;
 use crate::render::{render_object, to_object};
 use crate::unified::crm::{CustomField, CustomFieldOption, Stage, StagePipeline, User};
 use crm_runtime::paging::Position;
-use crm_runtime::support::{FieldInfo, LookupSupport, ResourceSupport};
+use crm_runtime::support::FieldInfo;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -49,27 +49,11 @@ impl Lookup {
     }
 }
 
-/// Which lookups a provider serves (with the reason for each it does not).
-pub fn lookup_support(provider: Provider) -> LookupSupport {
-    opportunities(provider).lookups()
-}
-
-/// Which fields and list filters a provider supports for opportunities.
-pub fn opportunity_support(provider: Provider) -> ResourceSupport {
-    opportunities(provider).support()
-}
-
 /// One lookup record: the unified shape and the provider's record.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Item {
     record: Map<String, Value>,
     remote_data: Value,
-}
-
-fn remote_map(remote_data: &Value) -> Option<std::collections::BTreeMap<String, Value>> {
-    remote_data
-        .as_object()
-        .map(|object| object.clone().into_iter().collect())
 }
 
 fn items(list: LookupItems) -> Vec<Item> {
@@ -283,11 +267,8 @@ impl UnifiedClient {
             .into_iter()
             .map(|item| {
                 let mut record = item.record;
-                if let Some(remote) = remote_map(&item.remote_data) {
-                    record.insert(
-                        "remote_data".into(),
-                        Value::Object(remote.into_iter().collect()),
-                    );
+                if item.remote_data.is_object() {
+                    record.insert("remote_data".into(), item.remote_data);
                 }
                 serde_json::from_value(Value::Object(record)).map_err(|error| {
                     UnifiedError::Internal {

@@ -286,6 +286,10 @@ async fn lookups_answer_or_are_refused_with_the_reason() {
 async fn every_filter_reaches_the_provider_or_is_refused() {
     suite::every_filter_reaches_the_provider_or_is_refused::<Insightly>().await;
 }
+#[tokio::test]
+async fn the_typed_api_answers_what_the_json_api_does() {
+    suite::the_typed_api_answers_what_the_json_api_does::<Insightly>().await;
+}
 
 /// The suite's `updates_send_only_the_fields_set`, with a whole amount.
 #[tokio::test]

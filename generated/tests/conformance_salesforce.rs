@@ -425,6 +425,10 @@ async fn lookups_answer_or_are_refused_with_the_reason() {
 async fn every_filter_reaches_the_provider_or_is_refused() {
     suite::every_filter_reaches_the_provider_or_is_refused::<Salesforce>().await;
 }
+#[tokio::test]
+async fn the_typed_api_answers_what_the_json_api_does() {
+    suite::the_typed_api_answers_what_the_json_api_does::<Salesforce>().await;
+}
 
 #[test]
 fn the_checksum_is_salesforces() {

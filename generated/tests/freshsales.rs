@@ -339,6 +339,9 @@ async fn an_account_without_an_all_deals_view_fails_the_list_naming_it() {
 
     let error = freshsales.list(Some(3), None).await.unwrap_err();
 
+    // The account's setup, not the caller's query: a mapping error (502
+    // from the server), never a 400 as a filter the caller gave would be.
+    assert!(matches!(error, UnifiedError::Mapping(_)), "{error:?}");
     let (field, value) = mapping_error(&error);
     assert_eq!((field.as_str(), value.as_str()), ("view", "All Deals"));
     assert!(freshsales.calls().await.is_empty(), "no view is listed");

@@ -75,6 +75,13 @@ impl ListFilters {
     }
 }
 
+/// The query parameter a filter name is given in (`sort_by=updated_at`
+/// is `sort_by`): what a refusal names.
+pub fn filter_parameter(name: &str) -> &str {
+    name.split_once('=')
+        .map_or(name, |(parameter, _)| parameter)
+}
+
 /// A sort order of a list: ascending, oldest first, so records changed
 /// during a walk move to its end instead of being skipped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

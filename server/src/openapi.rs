@@ -265,7 +265,7 @@ fn annotate_filters(document: &mut Value) {
             .and_then(Value::as_object_mut)
         {
             support_lines(object, |provider| {
-                unified_crm::opportunity_support(provider).filter_refusal(filter)
+                provider.opportunities_support().filter_refusal(filter)
             });
         }
     }
@@ -281,7 +281,9 @@ fn annotate_filters(document: &mut Value) {
     for value in ["updated_at", "created_at"] {
         let mut by_value = Map::new();
         support_lines(&mut by_value, |provider| {
-            unified_crm::opportunity_support(provider).filter_refusal(&format!("sort_by={value}"))
+            provider
+                .opportunities_support()
+                .filter_refusal(&format!("sort_by={value}"))
         });
         lines.push_str(&format!(
             "\n\n`{value}`: {}",
@@ -321,7 +323,7 @@ fn annotate_lookups(document: &mut Value) {
             .and_then(Value::as_object_mut)
         {
             support_lines(operation, |provider| {
-                unified_crm::lookup_support(provider).reason(lookup.binding())
+                provider.lookup_support().reason(lookup.binding())
             });
         }
     }

@@ -1553,7 +1553,7 @@ async fn lookups_and_filters_over_http(engine: Engine) {
 
     // Close's spec decides: a filter it declares unsupported is refused
     // with the spec's reason before any call to Close.
-    let support = unified_crm::opportunity_support(unified_crm::Provider::Close);
+    let support = unified_crm::Provider::Close.opportunities_support();
     let before = provider.received_requests().await.unwrap().len();
     for unsupported in support.unsupported_filters {
         let (field, value) = match unsupported.name.split_once('=') {

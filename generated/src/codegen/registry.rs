@@ -278,7 +278,8 @@ impl Provider {
             }
         }
     }
-    /// Which unified opportunity fields it reads, takes and requires.
+    /// Which unified opportunity fields it reads, takes and requires,
+    /// and which list filters it applies.
     pub fn opportunities_support(self) -> ::crm_runtime::support::ResourceSupport {
         match self {
             #[cfg(feature = "capsule")]
@@ -324,6 +325,55 @@ impl Provider {
             #[cfg(feature = "zendesk_sell")]
             Provider::ZendeskSell => {
                 <super::providers::zendesk_sell::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT
+            }
+        }
+    }
+    /// Which lookups (custom fields, stages, users) it serves.
+    pub fn lookup_support(self) -> ::crm_runtime::support::LookupSupport {
+        match self {
+            #[cfg(feature = "capsule")]
+            Provider::Capsule => {
+                <super::providers::capsule::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::LOOKUPS
+            }
+            #[cfg(feature = "close")]
+            Provider::Close => {
+                <super::providers::close::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::LOOKUPS
+            }
+            #[cfg(feature = "copper")]
+            Provider::Copper => {
+                <super::providers::copper::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::LOOKUPS
+            }
+            #[cfg(feature = "freshsales")]
+            Provider::Freshsales => {
+                <super::providers::freshsales::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::LOOKUPS
+            }
+            #[cfg(feature = "hubspot")]
+            Provider::Hubspot => {
+                <super::providers::hubspot::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::LOOKUPS
+            }
+            #[cfg(feature = "insightly")]
+            Provider::Insightly => {
+                <super::providers::insightly::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::LOOKUPS
+            }
+            #[cfg(feature = "pipedrive")]
+            Provider::Pipedrive => {
+                <super::providers::pipedrive::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::LOOKUPS
+            }
+            #[cfg(feature = "pipeliner")]
+            Provider::Pipeliner => {
+                <super::providers::pipeliner::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::LOOKUPS
+            }
+            #[cfg(feature = "planhat")]
+            Provider::Planhat => {
+                <super::providers::planhat::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::LOOKUPS
+            }
+            #[cfg(feature = "salesforce")]
+            Provider::Salesforce => {
+                <super::providers::salesforce::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::LOOKUPS
+            }
+            #[cfg(feature = "zendesk_sell")]
+            Provider::ZendeskSell => {
+                <super::providers::zendesk_sell::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::LOOKUPS
             }
         }
     }

@@ -7,10 +7,12 @@ use crate::lookups::Lookup;
 use crate::registry::{ClientSettings, Connect, ConnectError, Provider};
 use crate::render::UnifiedRecord;
 use crate::unified::crm::{OpportunityCreate, OpportunityUpdate};
-use crm_runtime::mapping::{CustomFieldDefinition, ListQuery, MappingError, Stage, User};
+use crm_runtime::mapping::{
+    CustomFieldDefinition, ListQuery, MappingError, Stage, User, filter_parameter,
+};
 use crm_runtime::paging::{PageSeen, Position};
 use crm_runtime::reexports::reqwest;
-use crm_runtime::support::{LookupSupport, ResourceSupport};
+use crm_runtime::support::ResourceSupport;
 use crm_runtime::unified::OpportunityCalls;
 use crm_runtime::{ResponseValue, RetryPolicy};
 use futures::future::BoxFuture;
@@ -74,8 +76,6 @@ pub(crate) trait DynOpportunities: Send + Sync {
         env: Env<'a>,
         id: &'a str,
     ) -> BoxFuture<'a, Result<UnifiedRecord, UnifiedError>>;
-    /// Which lookups the provider serves.
-    fn lookups(&self) -> LookupSupport;
     /// A lookup's whole list: custom fields and stages from the account's
     /// context (fetched again when `fresh`), users from the provider.
     fn lookup<'a>(
@@ -287,10 +287,6 @@ impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
         Calls::<G>::SUPPORT
     }
 
-    fn lookups(&self) -> LookupSupport {
-        Calls::<G>::LOOKUPS
-    }
-
     fn lookup<'a>(
         &'a self,
         env: Env<'a>,
@@ -314,9 +310,8 @@ impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
             let provider = Self::provider(&env);
             for name in query.filters.names() {
                 if let Some(reason) = Calls::<G>::SUPPORT.filter_refusal(name) {
-                    let (field, _) = name.split_once('=').unwrap_or((name, ""));
                     return Err(UnifiedError::invalid(
-                        field,
+                        filter_parameter(name),
                         format!("{provider} cannot apply `{name}`: {reason}"),
                     ));
                 }
@@ -335,11 +330,23 @@ impl<G: OpportunityMapping> DynOpportunities for Adapter<G> {
             let context = Self::context(&env, false).await?;
             // A filter value the provider cannot express (Close has no
             // abandoned status) is the caller's to change: a 400 naming it.
-            let mut input =
-                G::list_input(&query, &context).map_err(|error| UnifiedError::InvalidInput {
-                    field: error.field.clone(),
-                    message: error.to_string(),
-                })?;
+            // Anything else (an account without the view its deals are
+            // listed through) stays a mapping error.
+            let mut input = G::list_input(&query, &context).map_err(|error| {
+                let names_a_filter = query
+                    .filters
+                    .names()
+                    .into_iter()
+                    .any(|name| filter_parameter(name) == error.field);
+                if names_a_filter {
+                    UnifiedError::InvalidInput {
+                        field: error.field.clone(),
+                        message: error.to_string(),
+                    }
+                } else {
+                    UnifiedError::Mapping(error)
+                }
+            })?;
             let limit = paging.limit(query.limit);
             let at = paging.page_at(query.position.as_ref(), limit);
             crm_runtime::paging::PageRequest::set_page(&mut input, &at);

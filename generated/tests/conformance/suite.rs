@@ -194,6 +194,10 @@ macro_rules! conformance_tests {
         async fn every_filter_reaches_the_provider_or_is_refused() {
             suite::every_filter_reaches_the_provider_or_is_refused::<$entry>().await;
         }
+        #[tokio::test]
+        async fn the_typed_api_answers_what_the_json_api_does() {
+            suite::the_typed_api_answers_what_the_json_api_does::<$entry>().await;
+        }
     };
 }
 
@@ -234,6 +238,26 @@ impl<E: Conformance> Harness<E> {
                 records: Arc::new(records),
                 entry: std::marker::PhantomData,
             })
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Answers the get operation for `record` (also the read-back after a
+    /// write answered with an id only).
+    pub async fn mount_get(&self, record: &Value) {
+        Mock::given(method("GET"))
+            .and(path(E::record_path(&E::record_id(record))))
+            .respond_with(E::get_response(record))
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Answers the create operation with the entry's answer.
+    pub async fn mount_create(&self) {
+        let (verb, at) = E::create_route();
+        Mock::given(method(verb))
+            .and(path(at))
+            .respond_with(E::create_response())
             .mount(&self.server)
             .await;
     }
@@ -466,11 +490,7 @@ pub async fn gets_a_record_with_its_remote_data<E: Conformance>() {
     let harness = Harness::<E>::start().await;
     let record = E::records().remove(0);
     let id = E::record_id(&record);
-    Mock::given(method("GET"))
-        .and(path(E::record_path(&id)))
-        .respond_with(E::get_response(&record))
-        .mount(&harness.server)
-        .await;
+    harness.mount_get(&record).await;
     let got = harness
         .client
         .get(&harness.account, &id, &RequestOptions::default())
@@ -520,11 +540,7 @@ pub async fn custom_fields_are_keyed_by_name<E: Conformance>() {
     let harness = Harness::<E>::start().await;
     let record = E::records().remove(0);
     let id = E::record_id(&record);
-    Mock::given(method("GET"))
-        .and(path(E::record_path(&id)))
-        .respond_with(E::get_response(&record))
-        .mount(&harness.server)
-        .await;
+    harness.mount_get(&record).await;
     let got = harness
         .client
         .get(&harness.account, &id, &RequestOptions::default())
@@ -546,18 +562,10 @@ fn body_of(request: &Request) -> Value {
 pub async fn creates_with_the_mapped_body<E: Conformance>() {
     let harness = Harness::<E>::start().await;
     let (verb, at) = E::create_route();
-    Mock::given(method(verb))
-        .and(path(at.clone()))
-        .respond_with(E::create_response())
-        .mount(&harness.server)
-        .await;
+    harness.mount_create().await;
     // Providers that answer a create with an id only are read back.
     let record = E::records().remove(0);
-    Mock::given(method("GET"))
-        .and(path(E::record_path(&E::record_id(&record))))
-        .respond_with(E::get_response(&record))
-        .mount(&harness.server)
-        .await;
+    harness.mount_get(&record).await;
     let created = harness
         .client
         .create(
@@ -594,11 +602,7 @@ pub async fn updates_send_only_the_fields_set<E: Conformance>() {
         .respond_with(E::update_response(&record))
         .mount(&harness.server)
         .await;
-    Mock::given(method("GET"))
-        .and(path(E::record_path(&id)))
-        .respond_with(E::get_response(&record))
-        .mount(&harness.server)
-        .await;
+    harness.mount_get(&record).await;
     let updated = harness
         .client
         .update(
@@ -755,7 +759,7 @@ fn sent(request: &Request) -> (String, String, Vec<(String, String)>, Value) {
 pub async fn lookups_answer_or_are_refused_with_the_reason<E: Conformance>() {
     let harness = Harness::<E>::start().await;
     E::mount_users(&harness.server).await;
-    let support = unified_crm::lookup_support(E::PROVIDER);
+    let support = E::PROVIDER.lookup_support();
     for lookup in [Lookup::CustomFields, Lookup::Stages, Lookup::Users] {
         let before = harness.requests().await.len();
         let answer = harness
@@ -834,7 +838,7 @@ pub async fn every_filter_reaches_the_provider_or_is_refused<E: Conformance>() {
     use crm_runtime::mapping::{ListFilters, SortBy};
     let harness = Harness::<E>::start().await;
     harness.mount_records(E::records()).await;
-    let support = unified_crm::opportunity_support(E::PROVIDER);
+    let support = E::PROVIDER.opportunities_support();
     let provider = E::PROVIDER;
     let list = |filters: ListFilters| {
         let client = &harness.client;
@@ -927,5 +931,133 @@ pub async fn every_filter_reaches_the_provider_or_is_refused<E: Conformance>() {
                 );
             }
         }
+    }
+}
+
+/// The typed library API is the JSON one with types: the same records
+/// (with the provider's record as `remote_data`), the same create request,
+/// the same lookups.
+pub async fn the_typed_api_answers_what_the_json_api_does<E: Conformance>() {
+    let provider = E::PROVIDER;
+    let harness = Harness::<E>::start().await;
+    E::mount_users(&harness.server).await;
+    let records = E::records();
+    harness.mount_records(records.clone()).await;
+    let options = ListOptions {
+        limit: Some(3),
+        ..ListOptions::default()
+    };
+    let typed = harness
+        .client
+        .list_opportunities(&harness.account, &options)
+        .await
+        .unwrap_or_else(|error| panic!("{provider}: {error}"));
+    let json_page = harness.list(Some(3), None).await;
+    let typed_ids: Vec<String> = typed
+        .records
+        .iter()
+        .map(|record| record.id.clone())
+        .collect();
+    assert_eq!(typed_ids, page_ids(&json_page), "{provider}: the same page");
+    assert_eq!(
+        typed.next_cursor.is_some(),
+        json_page["next_cursor"].is_string()
+    );
+    assert!(
+        typed
+            .records
+            .iter()
+            .all(|record| record.remote_data.is_some()),
+        "{provider}: every typed record carries the provider's record"
+    );
+
+    let record = records[0].clone();
+    let id = E::record_id(&record);
+    harness.mount_get(&record).await;
+    let got = harness
+        .client
+        .get_opportunity(&harness.account, &id)
+        .await
+        .unwrap_or_else(|error| panic!("{provider}: {error}"));
+    assert_eq!(got.id, id);
+    assert_eq!(
+        got.remote_data
+            .map(|remote| Value::Object(remote.into_iter().collect())),
+        Some(record),
+        "{provider}: remote_data is the record as sent"
+    );
+
+    let (verb, at) = E::create_route();
+    harness.mount_create().await;
+    let body: unified_crm::unified::crm::OpportunityCreate =
+        serde_json::from_value(E::create_body()).expect("the entry's create body is unified");
+    harness
+        .client
+        .create_opportunity(&harness.account, &body)
+        .await
+        .unwrap_or_else(|error| panic!("{provider}: {error}"));
+    let writes: Vec<Request> = harness
+        .calls()
+        .await
+        .into_iter()
+        .filter(|request| request.method.as_str() == verb && request.url.path() == at)
+        .collect();
+    assert_eq!(writes.len(), 1, "{provider}: one create");
+    if let Err(problem) = E::check_create_body(&body_of(&writes[0])) {
+        panic!("{provider}: typed create body: {problem}");
+    }
+
+    let support = provider.lookup_support();
+    let json_keys = |lookup: Lookup, key: &'static str| {
+        let client = &harness.client;
+        let account = &harness.account;
+        async move {
+            let page = client
+                .list_lookup(account, lookup, &ListOptions::default())
+                .await
+                .unwrap_or_else(|error| panic!("{provider} {lookup:?}: {error}"));
+            page["result"]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .map(|item| item[key].as_str().unwrap_or_default().to_owned())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        }
+    };
+    let none = ListOptions::default();
+    if support.reason(Lookup::CustomFields.binding()).is_none() {
+        let typed = harness
+            .client
+            .list_custom_fields(&harness.account, &none)
+            .await
+            .unwrap_or_else(|error| panic!("{provider}: {error}"));
+        let names: Vec<String> = typed.records.into_iter().map(|field| field.name).collect();
+        assert_eq!(
+            names,
+            json_keys(Lookup::CustomFields, "name").await,
+            "{provider}"
+        );
+    }
+    if support.reason(Lookup::Stages.binding()).is_none() {
+        let typed = harness
+            .client
+            .list_stages(&harness.account, &none)
+            .await
+            .unwrap_or_else(|error| panic!("{provider}: {error}"));
+        let ids: Vec<String> = typed.records.into_iter().map(|stage| stage.id).collect();
+        assert_eq!(ids, json_keys(Lookup::Stages, "id").await, "{provider}");
+    }
+    if support.reason(Lookup::Users.binding()).is_none() {
+        let typed = harness
+            .client
+            .list_users(&harness.account, &none)
+            .await
+            .unwrap_or_else(|error| panic!("{provider}: {error}"));
+        assert!(typed.records.iter().all(|user| user.remote_data.is_some()));
+        let ids: Vec<String> = typed.records.into_iter().map(|user| user.id).collect();
+        assert_eq!(ids, json_keys(Lookup::Users, "id").await, "{provider}");
     }
 }

@@ -101,6 +101,10 @@ pub fn registry(entries: &[RegistryEntry]) -> TokenStream {
         let module = module(entry);
         quote! { <#module::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::SUPPORT }
     });
+    let lookup_arms = provider_arms(&|entry| {
+        let module = module(entry);
+        quote! { <#module::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::LOOKUPS }
+    });
     let remote_query_arms = provider_arms(&|entry| {
         let module = module(entry);
         quote! { <#module::AccountConnection as ::crm_runtime::unified::OpportunityCalls>::REMOTE_QUERY_IN_BODY }
@@ -220,9 +224,15 @@ pub fn registry(entries: &[RegistryEntry]) -> TokenStream {
                 match self { #(#remote_query_arms)* }
             }
 
-            /// Which unified opportunity fields it reads, takes and requires.
+            /// Which unified opportunity fields it reads, takes and requires,
+            /// and which list filters it applies.
             pub fn opportunities_support(self) -> ::crm_runtime::support::ResourceSupport {
                 match self { #(#support_arms)* }
+            }
+
+            /// Which lookups (custom fields, stages, users) it serves.
+            pub fn lookup_support(self) -> ::crm_runtime::support::LookupSupport {
+                match self { #(#lookup_arms)* }
             }
         }
 
